@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+import { runCli } from '../run.js';
+import { buildInstallerProgram } from '../programs/installer.js';
+
+await runCli(buildInstallerProgram());

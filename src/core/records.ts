@@ -1,0 +1,87 @@
+/**
+ * Registry records: the FuseML core `/extensions` model (snake_case on the wire),
+ * extension → services → endpoints → credentials. The JSON Schema
+ * schemas/extension-record.schema.json describes the same shape; a test keeps
+ * the two from drifting apart.
+ */
+
+export type EndpointType = 'internal' | 'external';
+export type CredentialScope = 'global' | 'project' | 'user';
+
+/** Free-form configuration: environment-style keys to string values. */
+export type Configuration = Record<string, string>;
+
+export interface EndpointRecord {
+  url: string;
+  /** Filled in by the registry from the path. */
+  extension_id?: string;
+  service_id?: string;
+  type: EndpointType;
+  configuration?: Configuration;
+}
+
+export interface CredentialsRecord {
+  id: string;
+  extension_id?: string;
+  service_id?: string;
+  /** The credentials to use when several match (one per service). */
+  default?: boolean;
+  scope: CredentialScope;
+  /** For scope `project`: the projects allowed to use them. */
+  projects?: string[];
+  /** For scope `user`: the users allowed to use them. */
+  users?: string[];
+  /** Secret values: read back as `<hidden>` unless the caller may see them. */
+  configuration?: Configuration;
+  created?: string;
+  updated?: string;
+}
+
+export interface ServiceRecord {
+  id: string;
+  extension_id?: string;
+  /** What kind of API it offers, e.g. `mlflow-tracking`, `s3`. */
+  resource?: string;
+  /** What it is for, e.g. `experiment-tracking`, `model-store`, `prediction-serving`. */
+  category?: string;
+  description?: string;
+  auth_required?: boolean;
+  /** Marks the default instance for its extension's product and this resource (only one). */
+  default?: boolean;
+  configuration?: Configuration;
+  endpoints?: EndpointRecord[];
+  credentials?: CredentialsRecord[];
+  created?: string;
+  updated?: string;
+}
+
+export interface ExtensionStatus {
+  installed?: boolean;
+  /** Free text, e.g. `installed by fuseml-installer 0.1.0`. */
+  message?: string;
+}
+
+export interface ExtensionRecord {
+  id: string;
+  product?: string;
+  version?: string;
+  description?: string;
+  zone?: string;
+  configuration?: Configuration;
+  status?: ExtensionStatus;
+  services?: ServiceRecord[];
+  /** Set by the registry. */
+  revision?: number;
+  created?: string;
+  updated?: string;
+}
+
+/** What credential values read back as for callers not allowed to see them. */
+export const HIDDEN = '<hidden>';
+
+/** Extension names: DNS-1123 labels (they become helm releases and Kubernetes names). */
+export const EXTENSION_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const EXTENSION_NAME_MAX = 53;
+/** Extension, service and credential ids in the registry (fuseml-core). */
+export const ID_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_-]*$';
+export const ID_MAX = 100;

@@ -1,0 +1,119 @@
+/**
+ * The one way this project starts a process: an argument array (never a shell
+ * string), a timeout, cancellation through an AbortSignal, secrets passed only
+ * in the environment and masked in every message. execa is loaded lazily so
+ * commands that never spawn do not pay for it.
+ */
+import { FusemlError } from '../core/errors.js';
+import { redact } from '../core/redact.js';
+
+export interface ExecOptions {
+  cwd?: string | undefined;
+  /** Extra environment, merged over process.env. */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** Environment entries whose values are secret: passed to the child, masked everywhere else. */
+  secretEnv?: Readonly<Record<string, string>> | undefined;
+  /** Further values to mask in messages (e.g. secrets inside a values file). */
+  secrets?: Iterable<string> | undefined;
+  /** Milliseconds; default 10 minutes. */
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+  input?: string | undefined;
+  /** Called with each complete line of stdout / stderr, already redacted. */
+  onLine?: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
+  /** Do not throw on a non-zero exit; the caller inspects exitCode. */
+  allowFailure?: boolean | undefined;
+}
+
+export interface ExecResult {
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+const STDERR_TAIL_LINES = 12;
+
+/** `file arg…` for messages, with secrets masked and odd arguments quoted. */
+export function describeCommand(file: string, args: readonly string[], secrets: Iterable<string> = []): string {
+  const quoted = [file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a)));
+  return redact(quoted.join(' '), secrets);
+}
+
+function tail(text: string, lines: number): string {
+  const all = text.trimEnd().split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+export async function run(file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const secrets = [...(options.secrets ?? []), ...Object.values(options.secretEnv ?? {})].filter((s) => s.length > 0);
+  for (const a of [file, ...args]) {
+    if (secrets.some((s) => a.includes(s))) {
+      // A programming error: secrets go through env or files, never argv (visible in ps).
+      throw new FusemlError('INTERNAL', `refusing to pass a secret value in the arguments of ${describeCommand(file, [], secrets)}`);
+    }
+  }
+  const command = describeCommand(file, args, secrets);
+  if (options.signal?.aborted) throw new FusemlError('CANCELLED', `${command}: cancelled before start`);
+
+  const { execa } = await import('execa');
+  const started = Date.now();
+  const child = execa(file, [...args], {
+    cwd: options.cwd,
+    env: { ...options.env, ...options.secretEnv },
+    extendEnv: true,
+    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    cancelSignal: options.signal,
+    forceKillAfterDelay: 5_000,
+    input: options.input,
+    stdin: options.input === undefined ? 'ignore' : 'pipe',
+    reject: false,
+    stripFinalNewline: false,
+    lines: false,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+
+  if (options.onLine) {
+    const onLine = options.onLine;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      let pending = '';
+      child[stream]?.on('data', (chunk: Buffer) => {
+        pending += chunk.toString('utf8');
+        const parts = pending.split('\n');
+        pending = parts.pop() ?? '';
+        for (const line of parts) onLine(redact(line, secrets), stream);
+      });
+      child[stream]?.on('end', () => {
+        if (pending) onLine(redact(pending, secrets), stream);
+      });
+    }
+  }
+
+  const r = await child;
+  const result: ExecResult = {
+    command,
+    exitCode: r.exitCode ?? -1,
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    durationMs: Date.now() - started,
+  };
+
+  const code = (r as { code?: string }).code;
+  if (code === 'ENOENT' || (r.failed && /ENOENT/.test(String(r.originalMessage ?? '')))) {
+    throw new FusemlError('TOOL_MISSING', `${file}: command not found`, {
+      hint: `install ${file} or put it on PATH`,
+    });
+  }
+  if (r.isCanceled) throw new FusemlError('CANCELLED', `${command}: cancelled`);
+  if (r.timedOut) {
+    throw new FusemlError('TIMEOUT', `${command}: timed out after ${Math.round((options.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)}s`);
+  }
+  if (r.failed && !options.allowFailure) {
+    const why = r.signal ? `killed by ${r.signal}` : `exit code ${result.exitCode}`;
+    const errTail = redact(tail(result.stderr || result.stdout, STDERR_TAIL_LINES), secrets);
+    throw new FusemlError('EXEC', `${command} failed (${why})${errTail ? `:\n${errTail}` : ''}`);
+  }
+  return result;
+}
