@@ -1,10 +1,142 @@
-// In progress (issue 2): descriptor loading lands next.
-import { FusemlError } from '../../core/errors.js';
+/** `fuseml-installer extensions list|describe|validate`. */
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { formatIssue, ValidationError, type Issue } from '../../core/errors.js';
+import type { Extension } from '../../core/extension.js';
+import { checkExtensionDir, findDescriptor } from '../../descriptor/load.js';
+import { DEFAULT_REPOSITORY, loadRepository, requireExtension } from '../../descriptor/repository.js';
+import { parseFormat, printResult, renderData } from '../output.js';
 
-type Globals = Record<string, unknown>;
-const pending = (): never => {
-  throw new FusemlError('INTERNAL', 'not implemented yet');
+export interface RepositoryOptions {
+  extensionsRepository?: string;
+}
+
+const firstLine = (s: string, max = 70): string => {
+  const line = s.split('\n')[0] ?? '';
+  return line.length > max ? line.slice(0, max - 1) + '…' : line;
 };
-export async function listExtensions(_g: Globals, _o: string): Promise<void> { pending(); }
-export async function describeExtension(_g: Globals, _n: string, _o: string): Promise<void> { pending(); }
-export async function validateExtensions(_g: Globals, _p: string[]): Promise<void> { pending(); }
+
+function warn(issues: readonly Issue[]): void {
+  for (const i of issues) process.stderr.write(`warning: ${formatIssue(i)}\n`);
+}
+
+/** A plain, serializable view of an extension (no absolute paths of this machine). */
+export function extensionView(ext: Extension): Record<string, unknown> {
+  return {
+    name: ext.name,
+    product: ext.product,
+    version: ext.version,
+    description: ext.description,
+    namespace: ext.namespace,
+    ...(ext.zone ? { zone: ext.zone } : {}),
+    requires: ext.requires,
+    aliases: ext.aliases,
+    format: ext.format,
+    parameters: ext.parameters,
+    install: ext.install,
+    uninstall: ext.uninstall,
+    outputs: ext.outputs,
+    registration: ext.registration ?? null,
+    ...(ext.gateways.length ? { gateways: ext.gateways } : {}),
+    ...(ext.rolerules.length ? { rolerules: ext.rolerules } : {}),
+  };
+}
+
+export async function listExtensions(globals: RepositoryOptions, output: string): Promise<void> {
+  const format = parseFormat(output);
+  const repo = await loadRepository(globals.extensionsRepository ?? DEFAULT_REPOSITORY);
+  const list = [...repo.extensions.values()];
+  const data = list.map((e) => ({ name: e.name, product: e.product, version: e.version, requires: e.requires, aliases: e.aliases, description: e.description }));
+  await printResult(format, data, list, [
+    { header: 'name', get: (e) => e.name },
+    { header: 'product', get: (e) => e.product },
+    { header: 'version', get: (e) => e.version },
+    { header: 'requires', get: (e) => e.requires.join(',') || '-' },
+    { header: 'description', get: (e) => firstLine(e.description) },
+  ], `No extensions found in ${repo.dir}.`);
+  if (repo.issues.length > 0) {
+    warn(repo.issues);
+    throw new ValidationError(repo.issues, `${repo.issues.length} problem(s) in ${repo.dir}; run "fuseml-installer extensions validate" for details`);
+  }
+}
+
+export async function describeExtension(globals: RepositoryOptions, name: string, output: string): Promise<void> {
+  const format = parseFormat(output);
+  const repo = await loadRepository(globals.extensionsRepository ?? DEFAULT_REPOSITORY);
+  const ext = requireExtension(repo, name);
+  const view = extensionView(ext);
+  if (format === 'table') {
+    const params = Object.entries(ext.parameters)
+      .map(([k, p]) => `  ${k} (${p.type ?? 'string'}${p.sensitive ? ', sensitive' : ''}${p.required ? ', required' : ''})${p.default !== undefined ? ` default ${JSON.stringify(p.default)}` : ''}${p.description ? ` - ${p.description}` : ''}`)
+      .join('\n');
+    const services = (ext.registration?.services ?? []).map((s) => `  ${s.id} (resource ${s.resource ?? '-'}, category ${s.category ?? '-'})`).join('\n');
+    process.stdout.write(
+      [
+        `Name:        ${ext.name}${ext.aliases.length ? ` (aliases: ${ext.aliases.join(', ')})` : ''}`,
+        `Product:     ${ext.product} ${ext.version}`,
+        `Namespace:   ${ext.namespace}`,
+        `Requires:    ${ext.requires.join(', ') || '-'}`,
+        `Description: ${firstLine(ext.description, 200)}`,
+        `Install:     ${ext.install.map((s) => s.type).join(', ')}`,
+        `Parameters:${params ? '\n' + params : ' -'}`,
+        `Outputs:     ${Object.keys(ext.outputs).join(', ') || '-'}`,
+        `Registers:${services ? '\n' + services : ' nothing'}`,
+      ].join('\n') + '\n',
+    );
+    return;
+  }
+  process.stdout.write(await renderData(view, format));
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Validates the given extension folders (or descriptor files), or the whole
+ * repository when none is given. A folder with no descriptor of its own is
+ * taken as a repository. Rules that need the other extensions (requires,
+ * cycles) are checked against the extension's parent folder.
+ */
+export async function validateExtensions(globals: RepositoryOptions, paths: string[]): Promise<void> {
+  const targets = paths.length > 0 ? paths : [globals.extensionsRepository ?? DEFAULT_REPOSITORY];
+  const issues: Issue[] = [];
+  const valid: string[] = [];
+  for (const target of targets) {
+    const found = await findDescriptor(target);
+    if (!found) {
+      if (!(await isDir(target))) {
+        issues.push({ file: resolve(target), pointer: '', message: 'no such extension folder or descriptor file' });
+        continue;
+      }
+      const repo = await loadRepository(target);
+      issues.push(...repo.issues);
+      if (repo.extensions.size === 0 && repo.issues.length === 0) {
+        issues.push({ file: resolve(target), pointer: '', message: 'no extension.yaml or description.yaml found here or in its sub-folders' });
+      }
+      const bad = new Set(repo.issues.map((i) => i.file));
+      for (const e of repo.extensions.values()) if (!bad.has(e.file) && !(e.registrationFile && bad.has(e.registrationFile))) valid.push(`${e.name} (${e.dir})`);
+      continue;
+    }
+    const own = await checkExtensionDir(found.dir);
+    issues.push(...own.issues);
+    if (!own.extension) continue;
+    // Cross-extension rules, against the folder's siblings.
+    const siblings = await loadRepository(globals.extensionsRepository ?? dirname(found.dir));
+    const mine = siblings.issues.filter((i) => i.file === found.file && !own.issues.some((o) => o.message === i.message));
+    const known = siblings.get(own.extension.name) ? siblings : undefined;
+    if (known) issues.push(...mine);
+    else {
+      own.extension.requires.forEach((r, i) => {
+        if (!siblings.get(r)) issues.push({ file: found.file, pointer: `/requires/${i}`, message: `requires unknown extension "${r}" (not in ${siblings.dir})` });
+      });
+    }
+    if (!issues.some((i) => i.file === found.file || i.file === own.extension?.registrationFile)) valid.push(`${own.extension.name} (${found.dir})`);
+  }
+  for (const v of valid) process.stdout.write(`valid: ${v}\n`);
+  if (issues.length > 0) throw new ValidationError(issues);
+}

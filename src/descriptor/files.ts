@@ -1,0 +1,57 @@
+/** Checks on files an extension refers to: they exist and stay inside its folder. */
+import { constants } from 'node:fs';
+import { access, readdir, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+
+export type FileKind = 'file' | 'directory' | 'any';
+
+export interface FileCheck {
+  ok: boolean;
+  path: string;
+  message?: string;
+}
+
+function inside(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
+}
+
+/** Resolves `ref` against `dir`; refuses absolute paths, `..` escapes and symlinks that lead outside. */
+export async function checkPath(dir: string, ref: string, kind: FileKind, opts: { executable?: boolean } = {}): Promise<FileCheck> {
+  if (ref.includes('\0')) return { ok: false, path: ref, message: 'path contains a NUL byte' };
+  if (isAbsolute(ref)) return { ok: false, path: ref, message: `"${ref}" must be a path relative to the extension folder` };
+  const p = resolve(dir, ref);
+  if (!inside(dir, p)) return { ok: false, path: p, message: `"${ref}" leads outside the extension folder` };
+  let st;
+  try {
+    st = await stat(p);
+  } catch {
+    return { ok: false, path: p, message: `"${ref}" does not exist in ${dir}` };
+  }
+  try {
+    const [realDir, realP] = await Promise.all([realpath(dir), realpath(p)]);
+    if (!inside(realDir, realP)) return { ok: false, path: p, message: `"${ref}" is a link that leads outside the extension folder` };
+  } catch {
+    return { ok: false, path: p, message: `"${ref}" cannot be resolved` };
+  }
+  if (kind === 'file' && !st.isFile()) return { ok: false, path: p, message: `"${ref}" is not a file` };
+  if (kind === 'directory' && !st.isDirectory()) return { ok: false, path: p, message: `"${ref}" is not a folder` };
+  if (opts.executable) {
+    try {
+      await access(p, constants.X_OK);
+    } catch {
+      return { ok: false, path: p, message: `"${ref}" is not executable (chmod +x it)` };
+    }
+  }
+  return { ok: true, path: p };
+}
+
+/** YAML files of a manifest location: the file itself, or the .yaml/.yml files of a folder (sorted). */
+export async function manifestFiles(path: string): Promise<string[]> {
+  const st = await stat(path);
+  if (st.isFile()) return [path];
+  const names = (await readdir(path)).filter((n) => /\.ya?ml$/.test(n)).sort();
+  return names.map((n) => join(path, n));
+}
+
+export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];

@@ -1,0 +1,102 @@
+/**
+ * An extension repository: a folder with one sub-folder per extension. Loads
+ * them all, checks names are unique (aliases included), that `requires` names
+ * known extensions and that there is no dependency cycle.
+ */
+import { readdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { FusemlError, ValidationError, type Issue } from '../core/errors.js';
+import type { Extension } from '../core/extension.js';
+import { findCycle } from '../core/graph.js';
+import { checkExtensionDir, findDescriptor } from './load.js';
+
+/** The extensions/ folder shipped with the package. */
+export const DEFAULT_REPOSITORY = fileURLToPath(new URL('../../extensions/', import.meta.url));
+
+export interface Repository {
+  dir: string;
+  /** By canonical name, sorted. */
+  extensions: Map<string, Extension>;
+  issues: Issue[];
+  /** Resolves a name or an alias. */
+  get(name: string): Extension | undefined;
+}
+
+/** Loads every extension folder below `dir`, collecting issues rather than stopping at the first. */
+export async function loadRepository(dir: string = DEFAULT_REPOSITORY): Promise<Repository> {
+  const root = resolve(dir);
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (e) {
+    throw new FusemlError('NOT_FOUND', `extensions repository ${root} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
+      hint: 'pass --extensions-repository DIR: a folder with one sub-folder per extension',
+    });
+  }
+  const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(root, e.name)).sort();
+  const results = await Promise.all(
+    dirs.map(async (d) => ((await findDescriptor(d)) ? { dir: d, ...(await checkExtensionDir(d)) } : undefined)),
+  );
+  const issues: Issue[] = [];
+  const extensions = new Map<string, Extension>();
+  const byAlias = new Map<string, string>();
+  for (const r of results) {
+    if (!r) continue;
+    issues.push(...r.issues);
+    const ext = r.extension;
+    if (!ext) continue;
+    for (const n of [ext.name, ...ext.aliases]) {
+      const other = extensions.get(n)?.file ?? (byAlias.has(n) ? extensions.get(byAlias.get(n) as string)?.file : undefined);
+      if (other) {
+        issues.push({ file: ext.file, pointer: n === ext.name ? '/name' : '/aliases', message: `extension name "${n}" is also used by ${other}` });
+      }
+    }
+    if (!extensions.has(ext.name)) {
+      extensions.set(ext.name, ext);
+      for (const a of ext.aliases) if (!byAlias.has(a)) byAlias.set(a, ext.name);
+    }
+  }
+  const canonical = (n: string): string | undefined => (extensions.has(n) ? n : byAlias.get(n));
+  for (const ext of extensions.values()) {
+    ext.requires.forEach((req, i) => {
+      if (!canonical(req)) {
+        const known = [...extensions.keys()].join(', ') || 'none';
+        issues.push({ file: ext.file, pointer: `/requires/${i}`, message: `requires unknown extension "${req}" (known: ${known})` });
+      }
+    });
+  }
+  const names = [...extensions.keys()];
+  const cycle = findCycle(names, (n) => (extensions.get(n)?.requires ?? []).flatMap((r) => canonical(r) ?? []));
+  if (cycle) {
+    const first = extensions.get(cycle[0] as string);
+    issues.push({ file: first?.file ?? root, pointer: '/requires', message: `dependency cycle: ${cycle.join(' -> ')}` });
+  }
+  return {
+    dir: root,
+    extensions,
+    issues,
+    get: (n) => {
+      const c = canonical(n);
+      return c === undefined ? undefined : extensions.get(c);
+    },
+  };
+}
+
+/** The repository, throwing when any extension in it is invalid. */
+export async function loadValidRepository(dir?: string): Promise<Repository> {
+  const repo = await loadRepository(dir);
+  if (repo.issues.length > 0) throw new ValidationError(repo.issues, `${repo.dir}: ${repo.issues.length} problem(s) in the extensions repository`);
+  return repo;
+}
+
+/** Resolves a name or alias, with a hint listing what exists. */
+export function requireExtension(repo: Repository, name: string): Extension {
+  const ext = repo.get(name);
+  if (!ext) {
+    throw new FusemlError('NOT_FOUND', `unknown extension "${name}"`, {
+      hint: `available in ${repo.dir}: ${[...repo.extensions.keys()].join(', ') || 'none'}`,
+    });
+  }
+  return ext;
+}
