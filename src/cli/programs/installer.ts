@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { outputOption } from '../output.js';
+import { addLifecycleCommands } from './installer-lifecycle.js';
+import { addRegistrationCommands } from './installer-registration.js';
 
 /** `fuseml-installer`: installs, registers and uninstalls extensions. */
 export function buildInstallerProgram(): Command {
@@ -40,5 +42,9 @@ export function buildInstallerProgram(): Command {
       await validateExtensions(cmd.optsWithGlobals(), paths);
     });
 
+  // install / uninstall / status / extensions sync, and FuseML's `extensions --add/--remove/--list`.
+  addLifecycleCommands(program, extensions);
+  // extensions register / unregister: manual registration of externally installed tools.
+  addRegistrationCommands(program, extensions);
   return program;
 }
