@@ -1,0 +1,529 @@
+/**
+ * Workflow resolution: for every step requirement pick one service, one of its
+ * endpoints and the credentials the caller may use, then build the step's env.
+ * Pure: the caller supplies the candidate records (the registry's view for this
+ * caller) and gets a plain result or one ResolutionError listing every problem.
+ *
+ * Rules, in order (docs/workflows.md):
+ *  1. selectors: every field the requirement gives must match (version: exact or semver range);
+ *  2. zone: a service whose extension is in the caller's zone ranks first and is reached
+ *     through an internal endpoint (external if it has none); a service elsewhere is
+ *     reachable only through an external endpoint;
+ *  3. the default instance (service.default) ranks next;
+ *  4. credentials: user-scoped (user listed) over project-scoped (project listed) over
+ *     global; within one scope the `default` credentials; a service that needs
+ *     credentials (auth_required, or any registered) and has none usable is skipped;
+ *  5. several candidates still equally good → error listing them; none → error saying
+ *     what was asked and why the near misses were skipped.
+ * Credential values never appear in messages.
+ */
+import semver from 'semver';
+import { ValidationError, type Issue } from './errors.js';
+import {
+  HIDDEN,
+  type Configuration,
+  type CredentialScope,
+  type CredentialsRecord,
+  type EndpointRecord,
+  type EndpointType,
+  type ExtensionRecord,
+  type ServiceRecord,
+} from './records.js';
+import { render, TemplateError, type Lookup } from './template.js';
+import { REQUIREMENT_SELECTORS, type ExtensionRequirement, type Workflow, type WorkflowStep } from './workflow.js';
+
+/** Who asks, and from where. */
+export interface ResolveContext {
+  project: string;
+  user?: string | undefined;
+  /** The caller's zone (e.g. the cluster the workflow runs in). */
+  zone?: string | undefined;
+}
+
+export interface Choice {
+  /** The requirement's name. */
+  requirement: string;
+  extension_id: string;
+  product?: string | undefined;
+  version?: string | undefined;
+  zone?: string | undefined;
+  service_id: string;
+  resource?: string | undefined;
+  category?: string | undefined;
+  url: string;
+  endpoint_type: EndpointType;
+  credentials_id?: string | undefined;
+  credentials_scope?: CredentialScope | undefined;
+  /** Why this candidate won, e.g. `same zone`, `default instance`, `project-scoped credentials`. */
+  reasons: string[];
+  /** The service's native keys: service < endpoint < credentials configuration. */
+  configuration: Configuration;
+  /** Keys of `configuration` whose values come from credentials (secret). */
+  secret_keys: string[];
+}
+
+export interface ResolvedStep {
+  name: string;
+  /** Native keys, FUSEML_EXT_<NAME>_<KEY>, and the step's own env (rendered). */
+  env: Record<string, string>;
+  /** Keys of `env` whose values are (or contain) credential values. */
+  secret_env: string[];
+  choices: Choice[];
+}
+
+export interface Resolution {
+  workflow: string;
+  project: string;
+  user?: string | undefined;
+  zone?: string | undefined;
+  steps: ResolvedStep[];
+}
+
+export type ProblemKind = 'no-match' | 'ambiguous' | 'ambiguous-credentials' | 'env-collision' | 'template' | 'invalid';
+
+export interface ResolutionProblem {
+  kind: ProblemKind;
+  step: string;
+  requirement?: string | undefined;
+  /** JSON pointer into the workflow. */
+  pointer: string;
+  message: string;
+  /** For `ambiguous`: the equally good candidates (`extension/service`). */
+  candidates?: string[] | undefined;
+}
+
+/** Every problem of a resolution at once. `issues` point into the workflow document. */
+export class ResolutionError extends ValidationError {
+  readonly problems: readonly ResolutionProblem[];
+
+  constructor(problems: readonly ResolutionProblem[], source: string) {
+    const issues: Issue[] = problems.map((p) => ({ file: source, pointer: p.pointer, message: p.message }));
+    const n = problems.length;
+    super(issues, `workflow resolution failed: ${n} problem${n === 1 ? '' : 's'}`, {
+      hint: problems.some((p) => p.kind === 'ambiguous')
+        ? 'narrow the requirement (extension_id, service_id, zone, version) or mark one service as the default'
+        : undefined,
+    });
+    this.name = 'ResolutionError';
+    this.problems = problems;
+  }
+}
+
+export interface ResolveOptions {
+  /** Names the workflow in issues (a file path); defaults to `workflow <name>`. */
+  source?: string | undefined;
+}
+
+/** Template roots resolved later by the workflow engine (FuseML): left verbatim. */
+export const RUNTIME_TEMPLATE_ROOTS: readonly string[] = ['inputs', 'steps'];
+
+export const ENV_PREFIX = 'FUSEML_EXT_';
+
+/** `mlflow-store` → `MLFLOW_STORE`: upper case, every other character than A-Z 0-9 becomes `_`. */
+export function envToken(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+export function prefixedEnvName(requirement: string, key: string): string {
+  return `${ENV_PREFIX}${envToken(requirement)}_${envToken(key)}`;
+}
+
+/** Exact string match, else a semver range (`>=1.0,<1.1`, `^2`, `1.19`) against the version. */
+export function versionMatches(actual: string | undefined, wanted: string): boolean {
+  if (actual === undefined) return false;
+  if (actual === wanted) return true;
+  const range = semver.validRange(wanted.trim().replace(/\s*,\s*/g, ' '), { loose: true });
+  if (range === null) return false;
+  const version = semver.valid(actual, { loose: true }) ?? semver.coerce(actual)?.version ?? null;
+  return version !== null && semver.satisfies(version, range, { loose: true });
+}
+
+/** Whether the caller may use these credentials (scope only; see credentialsUsable for values). */
+export function scopeAllows(c: CredentialsRecord, ctx: ResolveContext): boolean {
+  switch (c.scope) {
+    case 'global':
+      return true;
+    case 'project':
+      return (c.projects ?? []).includes(ctx.project);
+    case 'user':
+      return (
+        ctx.user !== undefined &&
+        (c.users ?? []).includes(ctx.user) &&
+        ((c.projects ?? []).length === 0 || (c.projects ?? []).includes(ctx.project))
+      );
+    default:
+      return false;
+  }
+}
+
+/** Scope allows it and its values are visible (not `<hidden>`) to this caller. */
+export function credentialsUsable(c: CredentialsRecord, ctx: ResolveContext): boolean {
+  return scopeAllows(c, ctx) && !Object.values(c.configuration ?? {}).some((v) => v === HIDDEN);
+}
+
+const SCOPE_RANK: Record<CredentialScope, number> = { global: 1, project: 2, user: 3 };
+
+/** A URL for messages: no user info, no query (they may carry secrets). */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    u.hash = '';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//').replace(/[?#].*$/, '');
+  }
+}
+
+function sameZone(a: string | undefined, b: string | undefined): boolean {
+  return (a ?? '') === (b ?? '');
+}
+
+function describeRequirement(req: ExtensionRequirement): string {
+  const parts = REQUIREMENT_SELECTORS.flatMap((k) => (req[k] === undefined ? [] : [`${k}=${req[k]}`]));
+  return parts.length === 0 ? 'any service' : parts.join(', ');
+}
+
+function describeCaller(ctx: ResolveContext): string {
+  return `project ${ctx.project}${ctx.user === undefined ? '' : `, user ${ctx.user}`}`;
+}
+
+interface Candidate {
+  ext: ExtensionRecord;
+  service: ServiceRecord;
+  label: string;
+  endpoint?: EndpointRecord;
+  inZone: boolean;
+  credentials?: CredentialsRecord;
+  /** Equally good credentials without a default (only a problem if this candidate wins). */
+  credentialsTie?: CredentialsRecord[];
+  credRank: number;
+  /** Why it cannot be used at all. */
+  excluded?: string;
+}
+
+function selectorsMatch(req: ExtensionRequirement, ext: ExtensionRecord, svc: ServiceRecord): boolean {
+  if (req.extension_id !== undefined && req.extension_id !== ext.id) return false;
+  if (req.product !== undefined && req.product !== ext.product) return false;
+  if (req.version !== undefined && !versionMatches(ext.version, req.version)) return false;
+  if (req.zone !== undefined && !sameZone(req.zone, ext.zone)) return false;
+  if (req.service_id !== undefined && req.service_id !== svc.id) return false;
+  if (req.service_resource !== undefined && req.service_resource !== svc.resource) return false;
+  if (req.service_category !== undefined && req.service_category !== svc.category) return false;
+  return true;
+}
+
+function pickEndpoint(c: Candidate, ctx: ResolveContext): void {
+  const endpoints = c.service.endpoints ?? [];
+  if (endpoints.length === 0) {
+    c.excluded = `${c.label}: no endpoints registered`;
+    return;
+  }
+  const external = endpoints.find((e) => e.type === 'external');
+  if (c.inZone) {
+    c.endpoint = endpoints.find((e) => e.type === 'internal') ?? external;
+  } else if (external) {
+    c.endpoint = external;
+  } else {
+    const where = c.ext.zone === undefined ? 'no zone' : `zone ${c.ext.zone}`;
+    const caller = ctx.zone === undefined ? 'no zone given' : `zone ${ctx.zone}`;
+    c.excluded = `${c.label}: only internal endpoints, and it is in ${where} (caller: ${caller})`;
+  }
+}
+
+function pickCredentials(c: Candidate, ctx: ResolveContext): void {
+  const all = c.service.credentials ?? [];
+  const usable = all.filter((cr) => credentialsUsable(cr, ctx));
+  const needs = c.service.auth_required === true || (c.service.auth_required !== false && all.length > 0);
+  if (usable.length === 0) {
+    c.credRank = 0;
+    if (needs) c.excluded = `${c.label}: no credentials usable by ${describeCaller(ctx)}`;
+    return;
+  }
+  const best = Math.max(...usable.map((cr) => SCOPE_RANK[cr.scope]));
+  const top = usable.filter((cr) => SCOPE_RANK[cr.scope] === best);
+  const defaults = top.filter((cr) => cr.default === true);
+  c.credRank = best;
+  if (top.length === 1) c.credentials = top[0];
+  else if (defaults.length === 1) c.credentials = defaults[0];
+  else c.credentialsTie = defaults.length > 1 ? defaults : top;
+}
+
+function rankKey(c: Candidate): number[] {
+  return [c.inZone ? 1 : 0, c.service.default === true ? 1 : 0, c.credRank];
+}
+
+function compareKeys(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function reasonsFor(c: Candidate, rivals: number): string[] {
+  const reasons: string[] = [];
+  if (rivals === 0) reasons.push('only match');
+  if (c.inZone) reasons.push(`same zone (${c.endpoint?.type} endpoint)`);
+  else reasons.push('other zone (external endpoint)');
+  if (c.service.default === true) reasons.push('default instance');
+  if (c.credentials) {
+    reasons.push(`${c.credentials.scope}-scoped credentials${c.credentials.default === true ? ' (default)' : ''}`);
+  }
+  return reasons;
+}
+
+type Pick = { ok: true; candidate: Candidate; rivals: number } | { ok: false; kind: ProblemKind; message: string; candidates?: string[] };
+
+/** Chooses among the records for one requirement. */
+export function pickService(req: ExtensionRequirement, ctx: ResolveContext, extensions: readonly ExtensionRecord[]): Pick {
+  const matched: Candidate[] = [];
+  for (const ext of extensions) {
+    for (const service of ext.services ?? []) {
+      if (!selectorsMatch(req, ext, service)) continue;
+      const c: Candidate = { ext, service, label: `${ext.id}/${service.id}`, inZone: sameZone(ext.zone, ctx.zone), credRank: 0 };
+      pickEndpoint(c, ctx);
+      if (!c.excluded) pickCredentials(c, ctx);
+      matched.push(c);
+    }
+  }
+  const asked = describeRequirement(req);
+  if (matched.length === 0) {
+    return { ok: false, kind: 'no-match', message: `no registered service matches ${asked}` };
+  }
+  const usable = matched.filter((c) => !c.excluded);
+  if (usable.length === 0) {
+    const why = matched.map((c) => c.excluded).join('; ');
+    return { ok: false, kind: 'no-match', message: `no usable service matches ${asked}: ${why}` };
+  }
+  usable.sort((a, b) => compareKeys(rankKey(b), rankKey(a)));
+  const first = usable[0] as Candidate;
+  const top = usable.filter((c) => compareKeys(rankKey(c), rankKey(first)) === 0);
+  if (top.length > 1) {
+    const labels = top.map((c) => `${c.label} (${displayUrl(c.endpoint?.url ?? '')})`);
+    return {
+      ok: false,
+      kind: 'ambiguous',
+      message: `${top.length} services match ${asked} equally well and none is the default: ${labels.join(', ')}`,
+      candidates: top.map((c) => c.label),
+    };
+  }
+  if (first.credentialsTie) {
+    const ids = first.credentialsTie.map((cr) => cr.id);
+    return {
+      ok: false,
+      kind: 'ambiguous-credentials',
+      message: `${first.label}: ${ids.length} ${first.credentialsTie[0]?.scope}-scoped credentials usable by ${describeCaller(ctx)} and none is the default: ${ids.join(', ')}`,
+      candidates: ids,
+    };
+  }
+  return { ok: true, candidate: first, rivals: usable.length - 1 };
+}
+
+function toChoice(req: ExtensionRequirement, c: Candidate, rivals: number): Choice {
+  const endpoint = c.endpoint as EndpointRecord;
+  const credConfig = c.credentials?.configuration ?? {};
+  return {
+    requirement: req.name,
+    extension_id: c.ext.id,
+    product: c.ext.product,
+    version: c.ext.version,
+    zone: c.ext.zone,
+    service_id: c.service.id,
+    resource: c.service.resource,
+    category: c.service.category,
+    url: endpoint.url,
+    endpoint_type: endpoint.type,
+    credentials_id: c.credentials?.id,
+    credentials_scope: c.credentials?.scope,
+    reasons: reasonsFor(c, rivals),
+    configuration: { ...c.service.configuration, ...endpoint.configuration, ...credConfig },
+    secret_keys: Object.keys(credConfig).sort(),
+  };
+}
+
+interface EnvEntry {
+  value: string;
+  secret: boolean;
+  /** Who set it, for collision messages. */
+  source: string;
+}
+
+/** Resolves one step; problems are appended, the result is meaningful only if none were added. */
+function resolveStep(
+  step: WorkflowStep,
+  stepIndex: number,
+  ctx: ResolveContext,
+  extensions: readonly ExtensionRecord[],
+  problems: ResolutionProblem[],
+): ResolvedStep {
+  const stepPtr = `/steps/${stepIndex}`;
+  const add = (p: Omit<ResolutionProblem, 'step'>): void => {
+    const where = p.requirement === undefined ? `step ${step.name}` : `step ${step.name}, requirement ${p.requirement}`;
+    problems.push({ ...p, step: step.name, message: `${where}: ${p.message}` });
+  };
+
+  const reqs = step.extensions ?? [];
+  const byToken = new Map<string, string>();
+  reqs.forEach((req, i) => {
+    const token = envToken(req.name);
+    const other = byToken.get(token);
+    if (other !== undefined) {
+      const what = other === req.name ? 'is used twice' : `and ${other} both map to ${ENV_PREFIX}${token}_`;
+      add({ kind: 'invalid', requirement: req.name, pointer: `${stepPtr}/extensions/${i}/name`, message: `requirement name ${req.name} ${what}` });
+    } else byToken.set(token, req.name);
+  });
+
+  const choices: Choice[] = [];
+  const failed = new Set<string>();
+  reqs.forEach((req, i) => {
+    const pick = pickService(req, ctx, extensions);
+    if (pick.ok) choices.push(toChoice(req, pick.candidate, pick.rivals));
+    else {
+      failed.add(req.name);
+      add({ kind: pick.kind, requirement: req.name, pointer: `${stepPtr}/extensions/${i}`, message: pick.message, candidates: pick.candidates });
+    }
+  });
+
+  // Generated env: native keys and FUSEML_EXT_<NAME>_<KEY>; never silently overwritten.
+  const env = new Map<string, EnvEntry>();
+  const reported = new Set<string>();
+  const set = (key: string, entry: EnvEntry, requirement: string): void => {
+    const prev = env.get(key);
+    if (prev === undefined) env.set(key, entry);
+    else if (prev.value !== entry.value && !reported.has(key)) {
+      reported.add(key);
+      const idx = reqs.findIndex((r) => r.name === requirement);
+      add({
+        kind: 'env-collision',
+        requirement,
+        pointer: `${stepPtr}/extensions/${idx}`,
+        message: `${entry.source} and ${prev.source} set ${key} to different values; use ${ENV_PREFIX}<NAME>_<KEY> in the step or narrow one requirement`,
+      });
+    } else if (prev.value === entry.value && entry.secret) prev.secret = true;
+  };
+  for (const ch of choices) {
+    const src = `requirement ${ch.requirement} (${ch.extension_id}/${ch.service_id})`;
+    for (const [key, value] of Object.entries(ch.configuration)) {
+      set(key, { value, secret: ch.secret_keys.includes(key), source: src }, ch.requirement);
+    }
+  }
+  for (const ch of choices) {
+    const src = `requirement ${ch.requirement} (${ch.extension_id}/${ch.service_id})`;
+    set(prefixedEnvName(ch.requirement, 'URL'), { value: ch.url, secret: false, source: `${src} url` }, ch.requirement);
+    for (const [key, value] of Object.entries(ch.configuration)) {
+      set(prefixedEnvName(ch.requirement, key), { value, secret: ch.secret_keys.includes(key), source: `${src} ${key}` }, ch.requirement);
+    }
+  }
+
+  // The step's own env, rendered; it is explicit, so it overrides generated keys.
+  const own = step.env ?? [];
+  const templates: Record<string, string> = {};
+  own.forEach((e, i) => {
+    if (Object.prototype.hasOwnProperty.call(templates, e.name)) {
+      add({ kind: 'invalid', pointer: `${stepPtr}/env/${i}/name`, message: `env ${e.name} is set twice` });
+    }
+    templates[e.name] = e.value;
+  });
+  const byName = new Map(choices.map((c) => [c.requirement, c]));
+  let usedSecret = false;
+  const lookup: Lookup = (path) => {
+    const [root, name, field, key, ...rest] = path.split('.');
+    if (root !== 'extensions') throw new Error(`unknown reference (known roots: extensions, ${RUNTIME_TEMPLATE_ROOTS.join(', ')})`);
+    if (name === undefined) throw new Error('incomplete reference: use extensions.<name>.url or extensions.<name>.cfg.<KEY>');
+    if (failed.has(name)) return ''; // already reported; the result is discarded
+    const ch = byName.get(name);
+    if (!ch) {
+      const known = reqs.map((r) => r.name);
+      throw new Error(`unknown reference: step ${step.name} has no requirement named ${name}${known.length ? ` (known: ${known.join(', ')})` : ''}`);
+    }
+    if (field === 'url' && key === undefined) return ch.url;
+    if (field === 'cfg' && key !== undefined && rest.length === 0) {
+      if (!Object.prototype.hasOwnProperty.call(ch.configuration, key)) {
+        throw new Error(`unknown reference: ${ch.extension_id}/${ch.service_id} has no configuration key ${key} (known: ${Object.keys(ch.configuration).sort().join(', ') || 'none'})`);
+      }
+      if (ch.secret_keys.includes(key)) usedSecret = true;
+      return ch.configuration[key] as string;
+    }
+    throw new Error('unknown reference: use extensions.<name>.url or extensions.<name>.cfg.<KEY>');
+  };
+  const passThrough = (path: string): boolean => RUNTIME_TEMPLATE_ROOTS.includes(path.split('.')[0] ?? '');
+  const rendered: Record<string, string> = {};
+  const secretOwn = new Set<string>();
+  for (const [name, template] of Object.entries(templates)) {
+    usedSecret = false;
+    try {
+      rendered[name] = render(template, lookup, { passThrough });
+      if (usedSecret) secretOwn.add(name);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      const i = own.findIndex((e) => e.name === name);
+      for (const tp of err.problems) {
+        add({ kind: 'template', pointer: `${stepPtr}/env/${i}/value`, message: `env ${name}: {{ ${tp.ref} }}: ${tp.message}` });
+      }
+    }
+  }
+
+  const out: Record<string, string> = {};
+  const secret = new Set<string>();
+  for (const [k, e] of env) {
+    out[k] = e.value;
+    if (e.secret) secret.add(k);
+  }
+  for (const [k, v] of Object.entries(rendered)) {
+    out[k] = v;
+    if (secretOwn.has(k)) secret.add(k);
+    else secret.delete(k);
+  }
+  return { name: step.name, env: out, secret_env: [...secret].sort(), choices };
+}
+
+/**
+ * Resolves every step of the workflow for the caller. Throws ResolutionError with
+ * all problems of all steps; otherwise returns env and choices per step.
+ */
+export function resolveWorkflow(
+  workflow: Workflow,
+  ctx: ResolveContext,
+  extensions: readonly ExtensionRecord[],
+  options: ResolveOptions = {},
+): Resolution {
+  const problems: ResolutionProblem[] = [];
+  const seen = new Set<string>();
+  const steps = workflow.steps.map((step, i) => {
+    if (seen.has(step.name)) {
+      problems.push({ kind: 'invalid', step: step.name, pointer: `/steps/${i}/name`, message: `step name ${step.name} is used twice` });
+    }
+    seen.add(step.name);
+    return resolveStep(step, i, ctx, extensions, problems);
+  });
+  if (problems.length > 0) throw new ResolutionError(problems, options.source ?? `workflow ${workflow.name}`);
+  return { workflow: workflow.name, project: ctx.project, user: ctx.user, zone: ctx.zone, steps };
+}
+
+/** A copy with every secret value replaced by `<hidden>` (for output without --show-secrets). */
+export function maskResolution(r: Resolution): Resolution {
+  return {
+    ...r,
+    steps: r.steps.map((s) => ({
+      ...s,
+      env: Object.fromEntries(Object.entries(s.env).map(([k, v]) => [k, s.secret_env.includes(k) ? HIDDEN : v])),
+      choices: s.choices.map((c) => ({
+        ...c,
+        configuration: Object.fromEntries(Object.entries(c.configuration).map(([k, v]) => [k, c.secret_keys.includes(k) ? HIDDEN : v])),
+      })),
+    })),
+  };
+}
+
+/** Every secret value in a resolution (for redaction of messages and logs). */
+export function secretValues(r: Resolution): string[] {
+  const out = new Set<string>();
+  for (const s of r.steps) {
+    for (const k of s.secret_env) if (s.env[k]) out.add(s.env[k] as string);
+    for (const c of s.choices) for (const k of c.secret_keys) if (c.configuration[k]) out.add(c.configuration[k] as string);
+  }
+  return [...out];
+}
