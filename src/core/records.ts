@@ -5,8 +5,10 @@
  * the two from drifting apart.
  */
 
-export type EndpointType = 'internal' | 'external';
-export type CredentialScope = 'global' | 'project' | 'user';
+export const ENDPOINT_TYPES = ['internal', 'external'] as const;
+export const CREDENTIAL_SCOPES = ['global', 'project', 'user'] as const;
+export type EndpointType = (typeof ENDPOINT_TYPES)[number];
+export type CredentialScope = (typeof CREDENTIAL_SCOPES)[number];
 
 /** Free-form configuration: environment-style keys to string values. */
 export type Configuration = Record<string, string>;
@@ -18,6 +20,10 @@ export interface EndpointRecord {
   service_id?: string;
   type: EndpointType;
   configuration?: Configuration;
+  /** Set by the registry: bumped on every change of this record. */
+  revision?: number;
+  created?: string;
+  updated?: string;
 }
 
 export interface CredentialsRecord {
@@ -33,6 +39,7 @@ export interface CredentialsRecord {
   users?: string[];
   /** Secret values: read back as `<hidden>` unless the caller may see them. */
   configuration?: Configuration;
+  revision?: number;
   created?: string;
   updated?: string;
 }
@@ -51,6 +58,7 @@ export interface ServiceRecord {
   configuration?: Configuration;
   endpoints?: EndpointRecord[];
   credentials?: CredentialsRecord[];
+  revision?: number;
   created?: string;
   updated?: string;
 }

@@ -1,0 +1,511 @@
+/**
+ * The registry's semantics over a Store: fuseml-core's routes (create = 409
+ * when the id exists, PUT = partial update, 404 when absent), per-record
+ * revisions and If-Match, the idempotent whole-record upsert used by the
+ * installer, id generation, credential masking and scoped reveal.
+ *
+ * Every record carries `revision`, `created` and `updated`. A change bumps the
+ * revision of the changed record and of each record above it (a service's
+ * revision covers its endpoints and credentials; an extension's covers all).
+ */
+import { randomBytes } from 'node:crypto';
+import semver from 'semver';
+import { FusemlError } from '../core/errors.js';
+import {
+  HIDDEN,
+  type Configuration,
+  type CredentialsRecord,
+  type EndpointRecord,
+  type ExtensionRecord,
+  type ServiceRecord,
+} from '../core/records.js';
+import { PreconditionFailedError } from './errors.js';
+import { credentialsInScope, type CredentialScopeFilter, type ReadOptions, type Store, type StoreFilter } from './store/types.js';
+import { PATCHABLE, checkDefaults, validateRecord } from './validate.js';
+
+export interface RegistryQuery extends StoreFilter {
+  /** Exact version, or a semver range such as `>=1.0,<1.1` (commas mean AND). */
+  version?: string | undefined;
+}
+
+export const QUERY_FIELDS = ['extension_id', 'product', 'version', 'zone', 'service_id', 'service_resource', 'service_category'] as const;
+
+/** Which credential values a read returns in clear. */
+export type Reveal = { kind: 'none' } | { kind: 'all' } | { kind: 'scope'; scope: CredentialScopeFilter };
+export const REVEAL_NONE: Reveal = { kind: 'none' };
+
+function readOptions(reveal: Reveal): ReadOptions {
+  if (reveal.kind === 'all') return { reveal: true };
+  if (reveal.kind === 'scope') return { reveal: (c) => credentialsInScope(c, reveal.scope) };
+  return { reveal: false };
+}
+
+const RANGE_CHARS = /[<>=~^*xX|, ]|\s-\s/;
+
+/** Matches a record version against an exact version or a semver range. */
+export function versionMatches(recordVersion: string | undefined, wanted: string): boolean {
+  if (recordVersion === undefined) return false;
+  if (recordVersion === wanted) return true;
+  if (!RANGE_CHARS.test(wanted)) return false;
+  const range = semver.validRange(wanted.replace(/\s*,\s*/g, ' '), { loose: true });
+  if (range === null) throw new FusemlError('VALIDATION', `version ${JSON.stringify(wanted)} is neither a version nor a semver range`);
+  const v = semver.valid(recordVersion, { loose: true }) ?? semver.coerce(recordVersion)?.version;
+  return v !== undefined && v !== null && semver.satisfies(v, range, { loose: true });
+}
+
+/** Parses an If-Match header (`"3"`, `W/"3"`, `3` or `*`) into a revision; undefined for none or `*`. */
+export function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*' || header.trim() === '') return undefined;
+  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  if (!m) throw new FusemlError('VALIDATION', 'If-Match must be a revision, e.g. "3"');
+  return Number(m[1]);
+}
+
+function checkRevision(what: string, current: number | undefined, expected: number | undefined): void {
+  if (expected !== undefined && (current ?? 1) !== expected) {
+    throw new PreconditionFailedError(`${what} is at revision ${current ?? 1}, not ${expected}`);
+  }
+}
+
+function slug(text: string | undefined, fallback: string): string {
+  const s = (text ?? '').toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-]+|[-]+$/g, '').slice(0, 80);
+  return s || fallback;
+}
+export function generateId(base: string | undefined, fallback: string): string {
+  return `${slug(base, fallback)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Content of a record without the registry's bookkeeping, for "did it change" checks. */
+function content(r: object): string {
+  const skip = new Set(['revision', 'created', 'updated', 'extension_id', 'service_id', 'services', 'endpoints', 'credentials']);
+  const sorted = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sorted);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]));
+    }
+    return v;
+  };
+  return JSON.stringify(sorted(Object.fromEntries(Object.entries(r).filter(([k]) => !skip.has(k)))));
+}
+
+function stripMeta<T extends object>(r: T): T {
+  const out = { ...r } as Record<string, unknown>;
+  for (const k of ['revision', 'created', 'updated', 'extension_id', 'service_id']) delete out[k];
+  return out as T;
+}
+
+/** `<hidden>` in a submitted credential value keeps the stored value (a record read back can be sent again). */
+function mergeHidden(submitted: Configuration | undefined, stored: Configuration | undefined, at: string): Configuration | undefined {
+  if (!submitted) return submitted;
+  const out: Configuration = {};
+  for (const [k, v] of Object.entries(submitted)) {
+    if (v === HIDDEN) {
+      const old = stored?.[k];
+      if (old === undefined) throw new FusemlError('VALIDATION', `${at}: configuration ${k} is "${HIDDEN}" but no value is stored for it`);
+      out[k] = old;
+    } else out[k] = v;
+  }
+  return out;
+}
+
+type Stamp = { now: string };
+
+/** Bookkeeping for a record in a new document, given its previous version (if any). */
+function stamp<T extends { revision?: number; created?: string; updated?: string }>(next: T, prev: T | undefined, changed: boolean, s: Stamp): T {
+  next.created = prev?.created ?? s.now;
+  if (!prev) {
+    next.revision = 1;
+    next.updated = s.now;
+  } else if (changed) {
+    next.revision = (prev.revision ?? 1) + 1;
+    next.updated = s.now;
+  } else {
+    next.revision = prev.revision ?? 1;
+    next.updated = prev.updated ?? s.now;
+  }
+  return next;
+}
+
+/** Builds a whole new service (with endpoints and credentials) from input, reusing bookkeeping of `prev`. */
+function buildService(extId: string, input: ServiceRecord, prev: ServiceRecord | undefined, s: Stamp): { service: ServiceRecord; changed: boolean } {
+  const svc: ServiceRecord = { ...stripMeta(input), extension_id: extId };
+  let childChanged = false;
+  const prevEndpoints = new Map((prev?.endpoints ?? []).map((e) => [e.url, e]));
+  const prevCreds = new Map((prev?.credentials ?? []).map((c) => [c.id, c]));
+  if (input.endpoints !== undefined) {
+    svc.endpoints = input.endpoints.map((e) => {
+      const p = prevEndpoints.get(e.url);
+      const ep: EndpointRecord = { ...stripMeta(e), extension_id: extId, service_id: svc.id };
+      const changed = !p || content(p) !== content(ep);
+      childChanged ||= changed;
+      return stamp(ep, p, changed, s);
+    });
+  }
+  if (input.credentials !== undefined) {
+    svc.credentials = input.credentials.map((c) => {
+      const p = prevCreds.get(c.id);
+      const cr: CredentialsRecord = { ...stripMeta(c), extension_id: extId, service_id: svc.id };
+      const cfg = mergeHidden(c.configuration, p?.configuration, `credentials ${c.id}`);
+      if (cfg !== undefined) cr.configuration = cfg;
+      const changed = !p || content(p) !== content(cr);
+      childChanged ||= changed;
+      return stamp(cr, p, changed, s);
+    });
+  }
+  const removed =
+    [...prevEndpoints.keys()].some((u) => !(svc.endpoints ?? []).some((e) => e.url === u)) ||
+    [...prevCreds.keys()].some((id) => !(svc.credentials ?? []).some((c) => c.id === id));
+  const changed = !prev || childChanged || removed || content(prev) !== content(svc);
+  return { service: stamp(svc, prev, changed, s), changed };
+}
+
+function findService(doc: ExtensionRecord, serviceId: string): ServiceRecord {
+  const s = doc.services?.find((x) => x.id === serviceId);
+  if (!s) throw new FusemlError('NOT_FOUND', `service ${serviceId} not found in extension ${doc.id}`);
+  return s;
+}
+
+function touch(r: { revision?: number; updated?: string }, s: Stamp): void {
+  r.revision = (r.revision ?? 1) + 1;
+  r.updated = s.now;
+}
+
+function applyPatch<T extends object>(target: T, patch: Record<string, unknown>, fields: readonly string[]): boolean {
+  const before = content(target);
+  for (const f of fields) {
+    if (f in patch) (target as Record<string, unknown>)[f] = patch[f];
+  }
+  return content(target) !== before;
+}
+
+function checkPathField(body: Record<string, unknown>, field: string, value: string): void {
+  if (body[field] !== undefined && body[field] !== value) {
+    throw new FusemlError('VALIDATION', `${field} ${JSON.stringify(body[field])} in the body does not match ${JSON.stringify(value)} in the path`);
+  }
+}
+
+export interface UpsertResult {
+  record: ExtensionRecord;
+  created: boolean;
+  changed: boolean;
+}
+
+export class Registry {
+  constructor(
+    readonly store: Store,
+    private readonly clock: () => string = () => new Date().toISOString(),
+  ) {}
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  async listExtensions(query: RegistryQuery, reveal: Reveal = REVEAL_NONE): Promise<ExtensionRecord[]> {
+    const { version, ...filter } = query;
+    let records = await this.store.list(filter, readOptions(reveal));
+    if (version !== undefined) records = records.filter((r) => versionMatches(r.version, version));
+    const { service_id, service_resource, service_category } = filter;
+    if (service_id !== undefined || service_resource !== undefined || service_category !== undefined) {
+      for (const r of records) {
+        r.services = (r.services ?? []).filter(
+          (s) =>
+            (service_id === undefined || s.id === service_id) &&
+            (service_resource === undefined || s.resource === service_resource) &&
+            (service_category === undefined || s.category === service_category),
+        );
+      }
+    }
+    return records;
+  }
+
+  /** For the workflow resolver: matching records with only the credentials usable in `scope`, in clear. */
+  async listForResolver(query: RegistryQuery, scope: CredentialScopeFilter): Promise<ExtensionRecord[]> {
+    const { version, ...filter } = query;
+    const records = await this.store.listForResolver(filter, scope);
+    return version === undefined ? records : records.filter((r) => versionMatches(r.version, version));
+  }
+
+  async getExtension(id: string, reveal: Reveal = REVEAL_NONE): Promise<ExtensionRecord> {
+    const r = await this.store.get(id, readOptions(reveal));
+    if (!r) throw new FusemlError('NOT_FOUND', `extension ${id} not found`);
+    return r;
+  }
+
+  async listServices(extId: string, reveal: Reveal = REVEAL_NONE): Promise<ServiceRecord[]> {
+    return (await this.getExtension(extId, reveal)).services ?? [];
+  }
+
+  async getService(extId: string, serviceId: string, reveal: Reveal = REVEAL_NONE): Promise<ServiceRecord> {
+    return findService(await this.getExtension(extId, reveal), serviceId);
+  }
+
+  async listEndpoints(extId: string, serviceId: string): Promise<EndpointRecord[]> {
+    return (await this.getService(extId, serviceId)).endpoints ?? [];
+  }
+
+  async getEndpoint(extId: string, serviceId: string, url: string): Promise<EndpointRecord> {
+    const e = (await this.listEndpoints(extId, serviceId)).find((x) => x.url === url);
+    if (!e) throw new FusemlError('NOT_FOUND', `endpoint ${url} not found in service ${serviceId}`);
+    return e;
+  }
+
+  async listCredentials(extId: string, serviceId: string, reveal: Reveal = REVEAL_NONE): Promise<CredentialsRecord[]> {
+    return (await this.getService(extId, serviceId, reveal)).credentials ?? [];
+  }
+
+  async getCredentials(extId: string, serviceId: string, id: string, reveal: Reveal = REVEAL_NONE): Promise<CredentialsRecord> {
+    const c = (await this.listCredentials(extId, serviceId, reveal)).find((x) => x.id === id);
+    if (!c) throw new FusemlError('NOT_FOUND', `credentials ${id} not found in service ${serviceId}`);
+    return c;
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  /**
+   * Read-modify-write of one extension document. `change` works on a copy (values in clear) and
+   * returns whether anything changed; the store's compare-and-swap makes it one transaction, retried
+   * when another writer got in between.
+   */
+  async #mutate(extId: string, change: (doc: ExtensionRecord, s: Stamp) => boolean): Promise<ExtensionRecord> {
+    for (let attempt = 0; ; attempt++) {
+      const doc = await this.store.get(extId, { reveal: true });
+      if (!doc) throw new FusemlError('NOT_FOUND', `extension ${extId} not found`);
+      const s = { now: this.clock() };
+      const next = structuredClone(doc);
+      if (!change(next, s)) return this.#masked(doc);
+      touch(next, s);
+      try {
+        return this.#masked(await this.store.put(next, doc.revision ?? 1));
+      } catch (err) {
+        if (err instanceof PreconditionFailedError && attempt < 4) continue;
+        throw err;
+      }
+    }
+  }
+
+  #masked(r: ExtensionRecord): ExtensionRecord {
+    for (const s of r.services ?? []) {
+      for (const c of s.credentials ?? []) {
+        if (c.configuration) c.configuration = Object.fromEntries(Object.keys(c.configuration).map((k) => [k, HIDDEN]));
+      }
+    }
+    return r;
+  }
+
+  async createExtension(body: unknown): Promise<ExtensionRecord> {
+    const input = this.#withId(body, (b) => generateId(b.product as string | undefined, 'extension'));
+    validateRecord('extension', input);
+    const rec = this.#build(input as ExtensionRecord, undefined).record;
+    return this.#masked(await this.store.put(rec, null));
+  }
+
+  /** fuseml-core's PUT: updates the given top-level fields; 404 when absent. */
+  async updateExtension(id: string, body: unknown, ifMatch?: number): Promise<ExtensionRecord> {
+    validateRecord('extension', body, 'patch');
+    const patch = body as Record<string, unknown>;
+    checkPathField(patch, 'id', id);
+    const expected = ifMatch ?? (patch.revision as number | undefined);
+    return this.#mutate(id, (doc) => {
+      checkRevision(`extension ${id}`, doc.revision, expected);
+      return applyPatch(doc, patch, PATCHABLE.extension);
+    });
+  }
+
+  /** Creates or replaces the whole record (services, endpoints, credentials) in one transaction. */
+  async upsertExtension(id: string, body: unknown, ifMatch?: number): Promise<UpsertResult> {
+    if (body && typeof body === 'object' && !Array.isArray(body) && (body as Record<string, unknown>).id === undefined) {
+      body = { id, ...body };
+    }
+    validateRecord('extension', body);
+    const input = body as ExtensionRecord;
+    checkPathField(input as unknown as Record<string, unknown>, 'id', id);
+    const expected = ifMatch ?? input.revision;
+    for (let attempt = 0; ; attempt++) {
+      const prev = await this.store.get(id, { reveal: true });
+      if (!prev && expected !== undefined) throw new PreconditionFailedError(`extension ${id} does not exist (a revision was expected)`);
+      if (prev) checkRevision(`extension ${id}`, prev.revision, expected);
+      const { record, changed } = this.#build(input, prev ?? undefined);
+      if (prev && !changed) return { record: this.#masked(prev), created: false, changed: false };
+      try {
+        const stored = await this.store.put(record, prev ? (prev.revision ?? 1) : null);
+        return { record: this.#masked(stored), created: !prev, changed: true };
+      } catch (err) {
+        const raced = err instanceof PreconditionFailedError || (err instanceof FusemlError && (err.code === 'CONFLICT' || err.code === 'NOT_FOUND'));
+        if (raced && expected === undefined && attempt < 4) continue;
+        throw err;
+      }
+    }
+  }
+
+  #build(input: ExtensionRecord, prev: ExtensionRecord | undefined): { record: ExtensionRecord; changed: boolean } {
+    const s = { now: this.clock() };
+    const rec: ExtensionRecord = { ...stripMeta(input) };
+    let childChanged = false;
+    if (input.services !== undefined) {
+      rec.services = input.services.map((svc) => {
+        const r = buildService(input.id, svc, prev?.services?.find((p) => p.id === svc.id), s);
+        childChanged ||= r.changed;
+        return r.service;
+      });
+    }
+    const removed = (prev?.services ?? []).some((p) => !(rec.services ?? []).some((x) => x.id === p.id));
+    const changed = !prev || childChanged || removed || content(prev) !== content(rec);
+    return { record: stamp(rec, prev, changed, s), changed };
+  }
+
+  async deleteExtension(id: string, ifMatch?: number): Promise<void> {
+    await this.store.delete(id, ifMatch);
+  }
+
+  #withId(body: unknown, make: (b: Record<string, unknown>) => string): unknown {
+    if (body && typeof body === 'object' && !Array.isArray(body) && (body as Record<string, unknown>).id === undefined) {
+      return { ...body, id: make(body as Record<string, unknown>) };
+    }
+    return body;
+  }
+
+  async addService(extId: string, body: unknown): Promise<ServiceRecord> {
+    const input = this.#withId(body, (b) => generateId(b.resource as string | undefined, 'service'));
+    validateRecord('service', input);
+    const svc = input as ServiceRecord;
+    checkPathField(svc as unknown as Record<string, unknown>, 'extension_id', extId);
+    const doc = await this.#mutate(extId, (d, s) => {
+      if (d.services?.some((x) => x.id === svc.id)) throw new FusemlError('CONFLICT', `service ${svc.id} already exists in extension ${extId}`);
+      d.services = [...(d.services ?? []), buildService(extId, svc, undefined, s).service];
+      return true;
+    });
+    return findService(doc, svc.id);
+  }
+
+  async updateService(extId: string, serviceId: string, body: unknown, ifMatch?: number): Promise<ServiceRecord> {
+    validateRecord('service', body, 'patch');
+    const patch = body as Record<string, unknown>;
+    checkPathField(patch, 'id', serviceId);
+    checkPathField(patch, 'extension_id', extId);
+    const expected = ifMatch ?? (patch.revision as number | undefined);
+    const doc = await this.#mutate(extId, (d, s) => {
+      const svc = findService(d, serviceId);
+      checkRevision(`service ${serviceId}`, svc.revision, expected);
+      const changed = applyPatch(svc, patch, PATCHABLE.service);
+      if (changed) touch(svc, s);
+      return changed;
+    });
+    return findService(doc, serviceId);
+  }
+
+  async deleteService(extId: string, serviceId: string, ifMatch?: number): Promise<void> {
+    await this.#mutate(extId, (d) => {
+      const svc = findService(d, serviceId);
+      checkRevision(`service ${serviceId}`, svc.revision, ifMatch);
+      d.services = (d.services ?? []).filter((x) => x !== svc);
+      return true;
+    });
+  }
+
+  async addEndpoint(extId: string, serviceId: string, body: unknown): Promise<EndpointRecord> {
+    validateRecord('endpoint', body);
+    const input = body as EndpointRecord;
+    checkPathField(input as unknown as Record<string, unknown>, 'extension_id', extId);
+    checkPathField(input as unknown as Record<string, unknown>, 'service_id', serviceId);
+    const doc = await this.#mutate(extId, (d, s) => {
+      const svc = findService(d, serviceId);
+      if (svc.endpoints?.some((e) => e.url === input.url)) throw new FusemlError('CONFLICT', `endpoint ${input.url} already exists in service ${serviceId}`);
+      const ep = stamp({ ...stripMeta(input), extension_id: extId, service_id: serviceId }, undefined, true, s);
+      svc.endpoints = [...(svc.endpoints ?? []), ep];
+      touch(svc, s);
+      return true;
+    });
+    return findService(doc, serviceId).endpoints?.find((e) => e.url === input.url) as EndpointRecord;
+  }
+
+  async updateEndpoint(extId: string, serviceId: string, url: string, body: unknown, ifMatch?: number): Promise<EndpointRecord> {
+    validateRecord('endpoint', body, 'patch');
+    const patch = body as Record<string, unknown>;
+    checkPathField(patch, 'url', url);
+    checkPathField(patch, 'extension_id', extId);
+    checkPathField(patch, 'service_id', serviceId);
+    const expected = ifMatch ?? (patch.revision as number | undefined);
+    const doc = await this.#mutate(extId, (d, s) => {
+      const svc = findService(d, serviceId);
+      const ep = svc.endpoints?.find((e) => e.url === url);
+      if (!ep) throw new FusemlError('NOT_FOUND', `endpoint ${url} not found in service ${serviceId}`);
+      checkRevision(`endpoint ${url}`, ep.revision, expected);
+      const changed = applyPatch(ep, patch, PATCHABLE.endpoint);
+      if (changed) {
+        touch(ep, s);
+        touch(svc, s);
+      }
+      return changed;
+    });
+    return findService(doc, serviceId).endpoints?.find((e) => e.url === url) as EndpointRecord;
+  }
+
+  async deleteEndpoint(extId: string, serviceId: string, url: string, ifMatch?: number): Promise<void> {
+    await this.#mutate(extId, (d, s) => {
+      const svc = findService(d, serviceId);
+      const ep = svc.endpoints?.find((e) => e.url === url);
+      if (!ep) throw new FusemlError('NOT_FOUND', `endpoint ${url} not found in service ${serviceId}`);
+      checkRevision(`endpoint ${url}`, ep.revision, ifMatch);
+      svc.endpoints = (svc.endpoints ?? []).filter((e) => e !== ep);
+      touch(svc, s);
+      return true;
+    });
+  }
+
+  async addCredentials(extId: string, serviceId: string, body: unknown): Promise<CredentialsRecord> {
+    const input0 = this.#withId(body, () => generateId(undefined, 'credentials'));
+    validateRecord('credentials', input0);
+    const input = input0 as CredentialsRecord;
+    checkPathField(input as unknown as Record<string, unknown>, 'extension_id', extId);
+    checkPathField(input as unknown as Record<string, unknown>, 'service_id', serviceId);
+    mergeHidden(input.configuration, undefined, `credentials ${input.id}`);
+    const doc = await this.#mutate(extId, (d, s) => {
+      const svc = findService(d, serviceId);
+      if (svc.credentials?.some((c) => c.id === input.id)) throw new FusemlError('CONFLICT', `credentials ${input.id} already exist in service ${serviceId}`);
+      const cr = stamp({ ...stripMeta(input), extension_id: extId, service_id: serviceId }, undefined, true, s);
+      svc.credentials = [...(svc.credentials ?? []), cr];
+      checkDefaults(svc);
+      touch(svc, s);
+      return true;
+    });
+    return findService(doc, serviceId).credentials?.find((c) => c.id === input.id) as CredentialsRecord;
+  }
+
+  async updateCredentials(extId: string, serviceId: string, id: string, body: unknown, ifMatch?: number): Promise<CredentialsRecord> {
+    validateRecord('credentials', body, 'patch');
+    const patch = { ...(body as Record<string, unknown>) };
+    checkPathField(patch, 'id', id);
+    checkPathField(patch, 'extension_id', extId);
+    checkPathField(patch, 'service_id', serviceId);
+    const expected = ifMatch ?? (patch.revision as number | undefined);
+    const doc = await this.#mutate(extId, (d, s) => {
+      const svc = findService(d, serviceId);
+      const cr = svc.credentials?.find((c) => c.id === id);
+      if (!cr) throw new FusemlError('NOT_FOUND', `credentials ${id} not found in service ${serviceId}`);
+      checkRevision(`credentials ${id}`, cr.revision, expected);
+      if (patch.configuration !== undefined) {
+        patch.configuration = mergeHidden(patch.configuration as Configuration, cr.configuration, `credentials ${id}`);
+      }
+      const changed = applyPatch(cr, patch, PATCHABLE.credentials);
+      // The merged record must still be valid (e.g. scope project needs projects).
+      validateRecord('credentials', stripMeta(cr));
+      checkDefaults(svc);
+      if (changed) {
+        touch(cr, s);
+        touch(svc, s);
+      }
+      return changed;
+    });
+    return findService(doc, serviceId).credentials?.find((c) => c.id === id) as CredentialsRecord;
+  }
+
+  async deleteCredentials(extId: string, serviceId: string, id: string, ifMatch?: number): Promise<void> {
+    await this.#mutate(extId, (d, s) => {
+      const svc = findService(d, serviceId);
+      const cr = svc.credentials?.find((c) => c.id === id);
+      if (!cr) throw new FusemlError('NOT_FOUND', `credentials ${id} not found in service ${serviceId}`);
+      checkRevision(`credentials ${id}`, cr.revision, ifMatch);
+      svc.credentials = (svc.credentials ?? []).filter((c) => c !== cr);
+      touch(svc, s);
+      return true;
+    });
+  }
+}

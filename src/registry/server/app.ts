@@ -1,0 +1,86 @@
+/**
+ * The registry's Fastify app over a Store. Usable in memory (`app.inject`) and
+ * over a real socket (`app.listen`). Route groups live in ./routes/*.ts.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { authenticate, type AuthConfig } from '../auth.js';
+import { Registry } from '../registry.js';
+import type { Store } from '../store/types.js';
+import { parseBody, renderError, wantsYaml } from './http.js';
+import { metaRoutes } from './routes/meta.js';
+import { routeModules, type RouteModule } from './routes/index.js';
+import { stringify as stringifyYaml } from 'yaml';
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export interface RegistryAppOptions {
+  store: Store;
+  auth: AuthConfig;
+  /** Maximum request body in bytes (413 above); default 1 MiB. */
+  bodyLimit?: number | undefined;
+  /** Route modules; default: routes/index.ts's list. /healthz and /openapi.json are always added. */
+  routes?: readonly RouteModule[] | undefined;
+  /** Extra route modules added after `routes`. */
+  extraRoutes?: readonly RouteModule[] | undefined;
+  /** Log requests (pino, to stderr); never logs headers or bodies. */
+  logger?: boolean | undefined;
+}
+
+export async function createRegistryApp(options: RegistryAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ? { level: 'info', stream: process.stderr } : false,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    exposeHeadRoutes: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
+    return503OnClosing: true,
+    frameworkErrors: (err, req, reply) => {
+      const r = renderError(err.statusCode && err.statusCode < 500 ? err : Object.assign(err, { statusCode: 400 }));
+      void (reply as unknown as { code(n: number): { type(t: string): { send(b: string): unknown } } })
+        .code(r.status)
+        .type('application/json; charset=utf-8')
+        .send(JSON.stringify(r.body));
+    },
+  });
+  const registry = new Registry(options.store);
+  const modules = [...(options.routes ?? routeModules), ...(options.extraRoutes ?? [])];
+  const all: RouteModule[] = [];
+  all.push(metaRoutes((): readonly RouteModule[] => all), ...modules);
+
+  app.decorateRequest('principal', undefined as never);
+
+  // Bodies: JSON or YAML by Content-Type; YAML when none. Everything else: 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
+    try {
+      done(null, parseBody(req.headers['content-type'], body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    if ((req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
+    const r = authenticate(options.auth, req.headers.authorization);
+    if (!r.ok) {
+      reply.header('www-authenticate', 'Bearer realm="fuseml-registry"');
+      return reply.code(r.status).type('application/json; charset=utf-8').send(JSON.stringify({ error: { code: 'UNAUTHORIZED', message: r.message } }));
+    }
+    req.principal = r.principal;
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const r = renderError(err);
+    if (r.internal) req.log.error({ err }, 'internal error');
+    reply.code(r.status);
+    if (wantsYaml(req)) return reply.type('application/yaml; charset=utf-8').send(stringifyYaml(r.body));
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(r.body));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    return reply.code(404).type('application/json; charset=utf-8').send(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+  });
+
+  const ctx = { registry, store: options.store, auth: options.auth };
+  for (const m of all) await m.register(app, ctx);
+  return app;
+}

@@ -1,0 +1,149 @@
+/**
+ * HTTP plumbing shared by route modules: body parsing (YAML or JSON by
+ * Content-Type, YAML when none), response rendering (JSON or YAML by Accept),
+ * error rendering (`{"error":{"code","message"}}`, unknown errors → 500 without
+ * details), auth helpers.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { FusemlError, type ErrorCode } from '../../core/errors.js';
+import type { Principal } from '../auth.js';
+import { canWrite, revealScope } from '../auth.js';
+import { PreconditionFailedError } from '../errors.js';
+import type { Reveal } from '../registry.js';
+import { parseIfMatch } from '../registry.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+export const JSON_TYPES = ['application/json'];
+export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+
+/** Parses a request body: JSON for application/json (and +json), YAML for YAML types or no type. */
+export function parseBody(contentType: string | undefined, text: string): unknown {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (text.trim() === '') return undefined;
+  if (type === 'application/json' || type.endsWith('+json')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new FusemlError('VALIDATION', `malformed JSON body: ${(err as Error).message}`);
+    }
+  }
+  if (type === '' || YAML_TYPES.includes(type) || type === 'text/plain') {
+    try {
+      return parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: false, strict: true });
+    } catch (err) {
+      throw new FusemlError('VALIDATION', `malformed YAML body: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw Object.assign(new Error(`unsupported Content-Type ${type}: send application/json or application/yaml`), { statusCode: 415 });
+}
+
+export function wantsYaml(req: FastifyRequest): boolean {
+  const accept = (req.headers.accept ?? '').toLowerCase();
+  return /yaml/.test(accept) && !/application\/json/.test(accept);
+}
+
+export async function send(req: FastifyRequest, reply: FastifyReply, status: number, data?: unknown, revision?: number): Promise<FastifyReply> {
+  reply.code(status);
+  if (revision !== undefined) reply.header('etag', `"${revision}"`);
+  if (status === 204 || data === undefined) return reply.send();
+  if (wantsYaml(req)) return reply.type('application/yaml; charset=utf-8').send(stringifyYaml(data));
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify(data));
+}
+
+const STATUS_OF: Partial<Record<ErrorCode, number>> = {
+  VALIDATION: 400,
+  USAGE: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  FORBIDDEN: 403,
+};
+
+const CODE_OF_STATUS: Record<number, string> = {
+  400: 'VALIDATION',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  409: 'CONFLICT',
+  412: 'PRECONDITION_FAILED',
+  413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_REQUESTS',
+  431: 'HEADERS_TOO_LARGE',
+};
+
+export interface RenderedError {
+  status: number;
+  body: { error: { code: string; message: string } };
+  internal: boolean;
+}
+
+/** Turns any error into a status and a body. Unknown errors: 500 and no detail. */
+export function renderError(err: unknown): RenderedError {
+  if (err instanceof PreconditionFailedError) {
+    return { status: 412, body: { error: { code: 'PRECONDITION_FAILED', message: err.message } }, internal: false };
+  }
+  if (err instanceof FusemlError) {
+    const status = STATUS_OF[err.code];
+    if (status) return { status, body: { error: { code: err.code, message: err.message } }, internal: false };
+  }
+  const statusCode = (err as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    const fst = (err as { code?: string }).code;
+    let message = (err as Error).message || 'bad request';
+    if (fst === 'FST_ERR_CTP_BODY_TOO_LARGE') message = 'request body is too large';
+    if (fst === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = 'unsupported Content-Type: send application/json or application/yaml';
+    return { status: statusCode, body: { error: { code: CODE_OF_STATUS[statusCode] ?? 'BAD_REQUEST', message } }, internal: false };
+  }
+  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } }, internal: true };
+}
+
+export function forbidden(message: string): FusemlError {
+  return new FusemlError('FORBIDDEN', message);
+}
+
+export function requireWrite(req: FastifyRequest): void {
+  if (!canWrite(req.principal)) throw forbidden(`role ${req.principal.role} may not change the registry`);
+}
+
+function queryRecord(req: FastifyRequest): Record<string, unknown> {
+  return (req.query ?? {}) as Record<string, unknown>;
+}
+
+function flag(v: unknown): boolean {
+  return v === '' || v === 'true' || v === '1' || v === true;
+}
+
+/** What a read returns in clear: nothing unless `?reveal=true` and the token may see values. */
+export function revealFor(req: FastifyRequest): Reveal {
+  const q = queryRecord(req);
+  if (!flag(q.reveal)) return { kind: 'none' };
+  const scope = revealScope(req.principal);
+  if (scope === undefined) throw forbidden(`role ${req.principal.role} may not read credential values`);
+  return scope === 'all' ? { kind: 'all' } : { kind: 'scope', scope };
+}
+
+export function ifMatch(req: FastifyRequest): number | undefined {
+  const h = req.headers['if-match'];
+  return parseIfMatch(Array.isArray(h) ? h[0] : h);
+}
+
+/** Rejects query parameters a route does not know. */
+export function checkQuery(req: FastifyRequest, allowed: readonly string[]): Record<string, string | undefined> {
+  const q = queryRecord(req);
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(q)) {
+    if (!allowed.includes(k)) throw new FusemlError('VALIDATION', `unknown query parameter ${JSON.stringify(k.slice(0, 60))}`);
+    if (Array.isArray(v)) throw new FusemlError('VALIDATION', `query parameter ${k} given more than once`);
+    out[k] = typeof v === 'string' ? v : undefined;
+  }
+  return out;
+}

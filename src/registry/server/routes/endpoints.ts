@@ -1,0 +1,47 @@
+/** /extensions/{extension_id}/services/{service_id}/endpoints[/{url}] (fuseml-core; the url URL-encoded). */
+import { checkEndpointUrl, checkId } from '../../validate.js';
+import { checkQuery, ifMatch, requireWrite, send } from '../http.js';
+import type { RouteModule } from './types.js';
+
+type P = { extension_id: string; service_id: string };
+type PU = P & { url: string };
+
+function ids(p: P): [string, string] {
+  return [checkId(p.extension_id, 'extension id'), checkId(p.service_id, 'service id')];
+}
+
+export const endpointRoutes: RouteModule = {
+  name: 'endpoints',
+  register(app, { registry }) {
+    const base = '/extensions/:extension_id/services/:service_id/endpoints';
+    app.post<{ Params: P }>(base, async (req, reply) => {
+      checkQuery(req, []);
+      requireWrite(req);
+      const [ext, svc] = ids(req.params);
+      const ep = await registry.addEndpoint(ext, svc, req.body);
+      reply.header('location', `/extensions/${encodeURIComponent(ext)}/services/${encodeURIComponent(svc)}/endpoints/${encodeURIComponent(ep.url)}`);
+      return send(req, reply, 201, ep, ep.revision);
+    });
+    app.get<{ Params: P }>(base, async (req, reply) => {
+      checkQuery(req, []);
+      return send(req, reply, 200, await registry.listEndpoints(...ids(req.params)));
+    });
+    app.get<{ Params: PU }>(`${base}/:url`, async (req, reply) => {
+      checkQuery(req, []);
+      const ep = await registry.getEndpoint(...ids(req.params), checkEndpointUrl(req.params.url));
+      return send(req, reply, 200, ep, ep.revision);
+    });
+    app.put<{ Params: PU }>(`${base}/:url`, async (req, reply) => {
+      checkQuery(req, []);
+      requireWrite(req);
+      const ep = await registry.updateEndpoint(...ids(req.params), checkEndpointUrl(req.params.url), req.body, ifMatch(req));
+      return send(req, reply, 200, ep, ep.revision);
+    });
+    app.delete<{ Params: PU }>(`${base}/:url`, async (req, reply) => {
+      checkQuery(req, []);
+      requireWrite(req);
+      await registry.deleteEndpoint(...ids(req.params), checkEndpointUrl(req.params.url), ifMatch(req));
+      return send(req, reply, 204);
+    });
+  },
+};

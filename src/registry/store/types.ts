@@ -1,0 +1,74 @@
+/**
+ * The storage behind the registry. Async so that a distributed implementation
+ * (e.g. Kubernetes CRDs + Secrets) can implement it later. A store keeps whole
+ * extension documents (extension → services → endpoints → credentials) and
+ * offers one write primitive, a compare-and-swap `put`, so every write is a
+ * single transaction: nothing half-written on error. Revisions, timestamps and
+ * the semantics of fuseml-core's routes live above, in ../registry.ts.
+ */
+import type { CredentialsRecord, ExtensionRecord } from '../../core/records.js';
+
+/** Exact-match filters a store applies itself (version ranges are applied above). */
+export interface StoreFilter {
+  extension_id?: string | undefined;
+  product?: string | undefined;
+  zone?: string | undefined;
+  service_id?: string | undefined;
+  service_resource?: string | undefined;
+  service_category?: string | undefined;
+}
+
+/** Who a credential's values may be revealed to, for the workflow resolver. */
+export interface CredentialScopeFilter {
+  projects: readonly string[];
+  users: readonly string[];
+}
+
+export interface ReadOptions {
+  /**
+   * Which credential values to return in clear. false (default): none, every value reads as `<hidden>` and
+   * nothing is decrypted; true: all; a function: those credentials it accepts.
+   */
+  reveal?: boolean | ((credentials: CredentialsRecord) => boolean);
+}
+
+export interface Store {
+  /** The extension document, or undefined. */
+  get(id: string, options?: ReadOptions): Promise<ExtensionRecord | undefined>;
+  /**
+   * Extensions matching every given filter (a service filter matches when one service matches all service
+   * filters), ordered by id. Documents come back whole: pruning services is the caller's business.
+   */
+  list(filter: StoreFilter, options?: ReadOptions): Promise<ExtensionRecord[]>;
+  /**
+   * For the workflow resolver: extensions matching `filter`, each service carrying only the credentials usable
+   * in `scope` (scope global, or a listed project / user), with their values in clear.
+   */
+  listForResolver(filter: StoreFilter, scope: CredentialScopeFilter): Promise<ExtensionRecord[]>;
+  /**
+   * Writes the whole document in one transaction (compare-and-swap on the extension's revision):
+   * `expectedRevision` null → the extension must not exist (CONFLICT otherwise); a number → it must exist
+   * (NOT_FOUND) with exactly that revision (PreconditionFailedError otherwise). The record is stored as given,
+   * revisions included.
+   */
+  put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord>;
+  /** Deletes the extension and everything under it; NOT_FOUND when absent; revision checked when given. */
+  delete(id: string, expectedRevision?: number): Promise<void>;
+  /** Number of extensions stored (health and benchmarks). */
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** True when `credentials` may be used in `scope`. */
+export function credentialsInScope(credentials: CredentialsRecord, scope: CredentialScopeFilter): boolean {
+  switch (credentials.scope) {
+    case 'global':
+      return true;
+    case 'project':
+      return (credentials.projects ?? []).some((p) => scope.projects.includes(p));
+    case 'user':
+      return (credentials.users ?? []).some((u) => scope.users.includes(u));
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Validation of registry bodies against schemas/extension-record.schema.json
+ * (ajv, JSON Schema 2020-12, every problem reported, unknown fields rejected),
+ * plus the checks a schema cannot express (duplicate ids within one body, one
+ * default credential per service).
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { FusemlError } from '../core/errors.js';
+import { ID_MAX, ID_PATTERN, type ExtensionRecord, type ServiceRecord } from '../core/records.js';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+export const EXTENSION_RECORD_SCHEMA_URL = new URL('../../schemas/extension-record.schema.json', import.meta.url);
+export const extensionRecordSchema = JSON.parse(readFileSync(EXTENSION_RECORD_SCHEMA_URL, 'utf8')) as {
+  $id: string;
+  $defs: Record<string, { properties?: Record<string, unknown>; required?: string[] }>;
+};
+const SCHEMA_ID = extensionRecordSchema.$id;
+
+const ref = (def: string): { $ref: string } => ({ $ref: `${SCHEMA_ID}#/$defs/${def}` });
+
+/** Fields of each record that a PUT (partial update, fuseml-core semantics) may change. */
+export const PATCHABLE = {
+  extension: ['product', 'version', 'description', 'zone', 'configuration', 'status'],
+  service: ['resource', 'category', 'description', 'auth_required', 'default', 'configuration'],
+  endpoint: ['type', 'configuration'],
+  credentials: ['default', 'scope', 'projects', 'users', 'configuration'],
+} as const;
+/** Set by the registry: accepted in bodies (so a record read back can be sent again) and ignored. */
+const READ_ONLY = ['id', 'url', 'extension_id', 'service_id', 'revision', 'created', 'updated'];
+
+function patchSchema(def: keyof typeof PATCHABLE): object {
+  const props = extensionRecordSchema.$defs[def]?.properties ?? {};
+  const allowed = [...PATCHABLE[def], ...READ_ONLY.filter((k) => k in props)];
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: Object.fromEntries(allowed.map((k) => [k, { $ref: `${SCHEMA_ID}#/$defs/${def}/properties/${k}` }])),
+  };
+}
+
+let compiled: Record<string, ValidateFunction> | undefined;
+function validators(): Record<string, ValidateFunction> {
+  if (compiled) return compiled;
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
+  addFormats(ajv);
+  ajv.addSchema(extensionRecordSchema);
+  compiled = {
+    extension: ajv.compile(ref('extension')),
+    service: ajv.compile(ref('service')),
+    endpoint: ajv.compile(ref('endpoint')),
+    credentials: ajv.compile(ref('credentials')),
+    'patch:extension': ajv.compile(patchSchema('extension')),
+    'patch:service': ajv.compile(patchSchema('service')),
+    'patch:endpoint': ajv.compile(patchSchema('endpoint')),
+    'patch:credentials': ajv.compile(patchSchema('credentials')),
+  };
+  return compiled;
+}
+
+export type RecordKind = 'extension' | 'service' | 'endpoint' | 'credentials';
+
+function describe(e: ErrorObject): string {
+  const at = e.instancePath === '' ? 'body' : e.instancePath;
+  if (e.keyword === 'additionalProperties') return `${at}: unknown field "${String(e.params.additionalProperty)}"`;
+  if (e.keyword === 'enum') return `${at}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
+  if (e.keyword === 'pattern' && /\/id$|^body$/.test(at)) return `${at}: not a valid id (letters, digits, _ and -, not starting with -)`;
+  return `${at}: ${e.message ?? 'invalid'}`;
+}
+
+/** Throws VALIDATION listing every problem (up to 20) when `body` is not a valid record of `kind`. */
+export function validateRecord(kind: RecordKind, body: unknown, mode: 'create' | 'patch' = 'create'): void {
+  const v = validators()[mode === 'patch' ? `patch:${kind}` : kind];
+  if (!v) throw new FusemlError('INTERNAL', `no validator for ${kind}`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new FusemlError('VALIDATION', `the body must be a ${kind} object`);
+  }
+  if (!v(body)) {
+    const errors = (v.errors ?? []).filter((e) => e.keyword !== 'if');
+    const msgs = [...new Set(errors.map(describe))];
+    const more = msgs.length > 20 ? `; and ${msgs.length - 20} more` : '';
+    throw new FusemlError('VALIDATION', `invalid ${kind}: ${msgs.slice(0, 20).join('; ')}${more}`);
+  }
+  if (kind === 'extension') checkExtension(body as ExtensionRecord);
+  if (kind === 'service') checkService(body as ServiceRecord, 'body');
+}
+
+function dup(values: readonly string[]): string | undefined {
+  const seen = new Set<string>();
+  for (const v of values) {
+    if (seen.has(v)) return v;
+    seen.add(v);
+  }
+  return undefined;
+}
+
+function checkService(s: ServiceRecord, at: string): void {
+  const url = dup((s.endpoints ?? []).map((e) => e.url));
+  if (url !== undefined) throw new FusemlError('VALIDATION', `${at}: endpoint ${url} given twice`);
+  const cred = dup((s.credentials ?? []).map((c) => c.id));
+  if (cred !== undefined) throw new FusemlError('VALIDATION', `${at}: credentials ${cred} given twice`);
+  checkDefaults(s, at);
+}
+
+/** At most one default credentials per service. */
+export function checkDefaults(s: ServiceRecord, at = `service ${s.id}`): void {
+  const defaults = (s.credentials ?? []).filter((c) => c.default === true);
+  if (defaults.length > 1) {
+    throw new FusemlError('VALIDATION', `${at}: ${defaults.length} credentials are marked default (${defaults.map((c) => c.id).join(', ')}); at most one may be`);
+  }
+}
+
+function checkExtension(e: ExtensionRecord): void {
+  const svc = dup((e.services ?? []).map((s) => s.id));
+  if (svc !== undefined) throw new FusemlError('VALIDATION', `service ${svc} given twice`);
+  (e.services ?? []).forEach((s, i) => checkService(s, `/services/${i}`));
+}
+
+const ID_RE = new RegExp(ID_PATTERN);
+/** Validates an id taken from a path or a query before it goes anywhere. */
+export function checkId(id: string, what: string): string {
+  if (id.length === 0 || id.length > ID_MAX || !ID_RE.test(id)) {
+    throw new FusemlError('VALIDATION', `${what} ${JSON.stringify(id.slice(0, 120))} is not a valid id (1-${ID_MAX} letters, digits, _ and -, not starting with -)`);
+  }
+  return id;
+}
+
+/** An endpoint url taken from a path: must be an absolute URL without control characters. */
+export function checkEndpointUrl(url: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (url.length === 0 || url.length > 2048 || /[\u0000-\u001f\u007f\s]/.test(url) || url.includes('\uFFFD')) {
+    throw new FusemlError('VALIDATION', 'the endpoint url in the path is not a valid URL');
+  }
+  try {
+    const u = new URL(url);
+    if (!u.protocol) throw new Error('no scheme');
+  } catch {
+    throw new FusemlError('VALIDATION', 'the endpoint url in the path is not a valid URL');
+  }
+  return url;
+}
