@@ -25,6 +25,13 @@ export const DESCRIPTOR_FILES: readonly DescriptorFormat[] = ['extension.yaml', 
 export const DEFAULT_REGISTRATION_FILE = 'registration.yaml';
 const EXTENSION_FIELDS = ['name', 'namespace', 'product', 'version'] as const;
 
+const sources = new WeakMap<Extension, YamlFile>();
+
+/** The parsed descriptor an extension was loaded from, for positioned issues. */
+export function descriptorSource(ext: Extension): YamlFile | undefined {
+  return sources.get(ext);
+}
+
 export interface LoadResult {
   extension?: Extension | undefined;
   issues: Issue[];
@@ -135,7 +142,9 @@ async function stepIssues(doc: YamlFile, dir: string, phase: 'install' | 'uninst
         return;
       }
       const text = await readFile(file, 'utf8');
-      issues.push(...referenceIssues(text, roots, (m) => ({ file, pointer: '', message: m })));
+      text.split('\n').forEach((line, n) => {
+        issues.push(...referenceIssues(line, roots, (m) => ({ file, line: n + 1, col: 1, pointer: '', message: m })));
+      });
     };
     switch (step.type) {
       case 'helm': {
@@ -309,6 +318,7 @@ export async function checkExtensionDir(path: string): Promise<LoadResult> {
     registrationFile,
     format,
   };
+  sources.set(extension, doc);
   return { extension, issues: [] };
 }
 

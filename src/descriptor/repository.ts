@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { FusemlError, ValidationError, type Issue } from '../core/errors.js';
 import type { Extension } from '../core/extension.js';
 import { findCycle } from '../core/graph.js';
-import { checkExtensionDir, findDescriptor } from './load.js';
+import { checkExtensionDir, descriptorSource, findDescriptor } from './load.js';
 
 /** The extensions/ folder shipped with the package. */
 export const DEFAULT_REPOSITORY = fileURLToPath(new URL('../../extensions/', import.meta.url));
@@ -58,19 +58,27 @@ export async function loadRepository(dir: string = DEFAULT_REPOSITORY): Promise<
     }
   }
   const canonical = (n: string): string | undefined => (extensions.has(n) ? n : byAlias.get(n));
+  const issueAt = (ext: Extension, pointer: string, message: string): Issue =>
+    descriptorSource(ext)?.issue(pointer, message) ?? { file: ext.file, pointer, message };
   for (const ext of extensions.values()) {
     ext.requires.forEach((req, i) => {
       if (!canonical(req)) {
         const known = [...extensions.keys()].join(', ') || 'none';
-        issues.push({ file: ext.file, pointer: `/requires/${i}`, message: `requires unknown extension "${req}" (known: ${known})` });
+        issues.push(issueAt(ext, `/requires/${i}`, `requires unknown extension "${req}" (known: ${known})`));
       }
     });
   }
   const names = [...extensions.keys()];
   const cycle = findCycle(names, (n) => (extensions.get(n)?.requires ?? []).flatMap((r) => canonical(r) ?? []));
   if (cycle) {
-    const first = extensions.get(cycle[0] as string);
-    issues.push({ file: first?.file ?? root, pointer: '/requires', message: `dependency cycle: ${cycle.join(' -> ')}` });
+    // Reported on each member, at the requirement that closes the loop from it.
+    for (let i = 0; i < cycle.length - 1; i++) {
+      const ext = extensions.get(cycle[i] as string);
+      if (!ext) continue;
+      const next = cycle[i + 1] as string;
+      const at = ext.requires.findIndex((r) => canonical(r) === next);
+      issues.push(issueAt(ext, `/requires/${at}`, `dependency cycle: ${cycle.join(' -> ')}`));
+    }
   }
   return {
     dir: root,

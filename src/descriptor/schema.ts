@@ -25,7 +25,7 @@ export function validatorFor(name: SchemaName): ValidateFunction {
   let v = compiled.get(name);
   if (!v) {
     if (!ajv) {
-      ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+      ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true });
       addFormats(ajv);
     }
     v = ajv.compile(loadSchema(name));
@@ -62,17 +62,18 @@ function words(e: ErrorObject, data: unknown): { message: string; key?: string }
     }
     case 'propertyNames':
       return undefined; // reported by the nested pattern error
+    // Branch errors carry the $ref'd schema's relative path, so the instance path tells which combinator it is.
     case 'oneOf':
-      if (e.schemaPath.includes('/output/')) {
+      if (/^\/outputs\/[^/]+$/.test(e.instancePath)) {
         return { message: 'an output needs exactly one source: secret, configMap, service, ingress, jsonPath, script or value' };
       }
-      if (e.schemaPath.includes('/helmStep/')) {
+      if (/^\/(install|uninstall)\/\d+$/.test(e.instancePath)) {
         return { message: 'a helm step needs either "location" (a chart in the extension folder) or "repo" and "chart", not both' };
       }
       return { message: 'must match exactly one of the allowed forms' };
     case 'anyOf':
-      if (e.schemaPath.includes('/waitFor/')) return { message: 'waitFor needs "name" or "selector"' };
-      if (e.schemaPath.includes('idOrTemplate')) return { message: `${JSON.stringify(data)} must be an id (letters, digits, "_" and "-") or a {{ … }} reference` };
+      if (/\/waitFor\/\d+$/.test(e.instancePath)) return { message: 'waitFor needs "name" or "selector"' };
+      if (/\/id$/.test(e.instancePath)) return { message: `${JSON.stringify(data)} must be an id (letters, digits, "_" and "-", at most 100) or a {{ … }} reference` };
       return { message: 'must match one of the allowed forms' };
     case 'if':
       return undefined;
@@ -98,14 +99,17 @@ export function schemaIssues(name: SchemaName, doc: YamlFile, data: unknown = do
   if (validate(data)) return [];
   const errors = validate.errors ?? [];
   // Errors inside a oneOf/anyOf branch are noise once the oneOf/anyOf itself is reported.
+  // (The branch errors of a $ref'd combinator carry the referenced schema's path, so match on the instance path.)
   const combinators = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
+  const keep = (e: ErrorObject): boolean => e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties';
   const issues: Issue[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
     if (
       e.keyword !== 'oneOf' &&
       e.keyword !== 'anyOf' &&
-      combinators.some((c) => e.schemaPath.startsWith(c.schemaPath + '/') && e.instancePath.startsWith(c.instancePath))
+      !keep(e) &&
+      combinators.some((c) => e.instancePath === c.instancePath || (e.schemaPath.startsWith(c.schemaPath + '/') && e.instancePath.startsWith(c.instancePath)))
     ) {
       continue;
     }
