@@ -96,8 +96,11 @@ export interface ResolutionProblem {
 export class ResolutionError extends ValidationError {
   readonly problems: readonly ResolutionProblem[];
 
-  constructor(problems: readonly ResolutionProblem[], source: string) {
-    const issues: Issue[] = problems.map((p) => ({ file: source, pointer: p.pointer, message: p.message }));
+  constructor(problems: readonly ResolutionProblem[], source: string, locate?: Locate) {
+    const issues: Issue[] = problems.map((p) => {
+      const pos = locate?.(p.pointer);
+      return { file: source, line: pos?.line, col: pos?.col, pointer: p.pointer, message: p.message };
+    });
     const n = problems.length;
     super(issues, `workflow resolution failed: ${n} problem${n === 1 ? '' : 's'}`, {
       hint: problems.some((p) => p.kind === 'ambiguous')
@@ -109,9 +112,14 @@ export class ResolutionError extends ValidationError {
   }
 }
 
+/** Source position of a JSON pointer in the workflow document, when known. */
+export type Locate = (pointer: string) => { line: number; col: number } | undefined;
+
 export interface ResolveOptions {
   /** Names the workflow in issues (a file path); defaults to `workflow <name>`. */
   source?: string | undefined;
+  /** Adds line and column to issues. */
+  locate?: Locate | undefined;
 }
 
 /** Template roots resolved later by the workflow engine (FuseML): left verbatim. */
@@ -351,6 +359,82 @@ interface EnvEntry {
   source: string;
 }
 
+type EnvReference =
+  | { kind: 'url'; name: string }
+  | { kind: 'cfg'; name: string; key: string }
+  | { kind: 'runtime' }
+  | { kind: 'error'; message: string };
+
+const REF_SHAPE = 'use extensions.<name>.url or extensions.<name>.cfg.<KEY>';
+
+export function isRuntimeReference(path: string): boolean {
+  return RUNTIME_TEMPLATE_ROOTS.includes(path.split('.')[0] ?? '');
+}
+
+/** What a `{{ … }}` path in step env refers to, given the step's requirements. */
+function parseEnvReference(path: string, reqs: readonly ExtensionRequirement[]): EnvReference {
+  const [root, name, field, key, ...rest] = path.split('.');
+  if (isRuntimeReference(path)) return { kind: 'runtime' };
+  if (root !== 'extensions') return { kind: 'error', message: `unknown reference (known roots: extensions, ${RUNTIME_TEMPLATE_ROOTS.join(', ')})` };
+  if (name === undefined) return { kind: 'error', message: `incomplete reference: ${REF_SHAPE}` };
+  if (!reqs.some((r) => r.name === name)) {
+    const known = [...new Set(reqs.map((r) => r.name))];
+    return { kind: 'error', message: `unknown reference: the step has no requirement named ${name}${known.length ? ` (known: ${known.join(', ')})` : ''}` };
+  }
+  if (field === 'url' && key === undefined) return { kind: 'url', name };
+  if (field === 'cfg' && key !== undefined && rest.length === 0) return { kind: 'cfg', name, key };
+  return { kind: 'error', message: `unknown reference: ${REF_SHAPE}` };
+}
+
+/**
+ * Checks that need no registry: unique step names, unique requirement names (also
+ * after mapping to FUSEML_EXT_<NAME>_), unique env names, and well-formed `{{ … }}`
+ * references to requirements of the same step. Used by the loader and the resolver.
+ */
+export function checkWorkflow(workflow: Workflow): ResolutionProblem[] {
+  const problems: ResolutionProblem[] = [];
+  const stepNames = new Set<string>();
+  workflow.steps.forEach((step, s) => {
+    const add = (p: Omit<ResolutionProblem, 'step'>): void => {
+      const where = p.requirement === undefined ? `step ${step.name}` : `step ${step.name}, requirement ${p.requirement}`;
+      problems.push({ ...p, step: step.name, message: `${where}: ${p.message}` });
+    };
+    if (stepNames.has(step.name)) add({ kind: 'invalid', pointer: `/steps/${s}/name`, message: 'step name is used twice' });
+    stepNames.add(step.name);
+
+    const reqs = step.extensions ?? [];
+    const byToken = new Map<string, string>();
+    reqs.forEach((req, i) => {
+      const token = envToken(req.name);
+      const other = byToken.get(token);
+      if (other !== undefined) {
+        const what = other === req.name ? 'is used twice' : `and ${other} both map to ${ENV_PREFIX}${token}_`;
+        add({ kind: 'invalid', requirement: req.name, pointer: `/steps/${s}/extensions/${i}/name`, message: `requirement name ${req.name} ${what}` });
+      } else byToken.set(token, req.name);
+    });
+
+    const envNames = new Set<string>();
+    (step.env ?? []).forEach((e, i) => {
+      if (envNames.has(e.name)) add({ kind: 'invalid', pointer: `/steps/${s}/env/${i}/name`, message: `env ${e.name} is set twice` });
+      envNames.add(e.name);
+      const lookup: Lookup = (path) => {
+        const ref = parseEnvReference(path, reqs);
+        if (ref.kind === 'error') throw new Error(ref.message);
+        return '';
+      };
+      try {
+        render(e.value, lookup, { passThrough: isRuntimeReference });
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err;
+        for (const tp of err.problems) {
+          add({ kind: 'template', pointer: `/steps/${s}/env/${i}/value`, message: `env ${e.name}: {{ ${tp.ref} }}: ${tp.message}` });
+        }
+      }
+    });
+  });
+  return problems;
+}
+
 /** Resolves one step; problems are appended, the result is meaningful only if none were added. */
 function resolveStep(
   step: WorkflowStep,
@@ -366,16 +450,6 @@ function resolveStep(
   };
 
   const reqs = step.extensions ?? [];
-  const byToken = new Map<string, string>();
-  reqs.forEach((req, i) => {
-    const token = envToken(req.name);
-    const other = byToken.get(token);
-    if (other !== undefined) {
-      const what = other === req.name ? 'is used twice' : `and ${other} both map to ${ENV_PREFIX}${token}_`;
-      add({ kind: 'invalid', requirement: req.name, pointer: `${stepPtr}/extensions/${i}/name`, message: `requirement name ${req.name} ${what}` });
-    } else byToken.set(token, req.name);
-  });
-
   const choices: Choice[] = [];
   const failed = new Set<string>();
   reqs.forEach((req, i) => {
@@ -420,51 +494,39 @@ function resolveStep(
 
   // The step's own env, rendered; it is explicit, so it overrides generated keys.
   const own = step.env ?? [];
-  const templates: Record<string, string> = {};
-  own.forEach((e, i) => {
-    if (Object.prototype.hasOwnProperty.call(templates, e.name)) {
-      add({ kind: 'invalid', pointer: `${stepPtr}/env/${i}/name`, message: `env ${e.name} is set twice` });
-    }
-    templates[e.name] = e.value;
-  });
   const byName = new Map(choices.map((c) => [c.requirement, c]));
-  let usedSecret = false;
-  const lookup: Lookup = (path) => {
-    const [root, name, field, key, ...rest] = path.split('.');
-    if (root !== 'extensions') throw new Error(`unknown reference (known roots: extensions, ${RUNTIME_TEMPLATE_ROOTS.join(', ')})`);
-    if (name === undefined) throw new Error('incomplete reference: use extensions.<name>.url or extensions.<name>.cfg.<KEY>');
-    if (failed.has(name)) return ''; // already reported; the result is discarded
-    const ch = byName.get(name);
-    if (!ch) {
-      const known = reqs.map((r) => r.name);
-      throw new Error(`unknown reference: step ${step.name} has no requirement named ${name}${known.length ? ` (known: ${known.join(', ')})` : ''}`);
-    }
-    if (field === 'url' && key === undefined) return ch.url;
-    if (field === 'cfg' && key !== undefined && rest.length === 0) {
-      if (!Object.prototype.hasOwnProperty.call(ch.configuration, key)) {
-        throw new Error(`unknown reference: ${ch.extension_id}/${ch.service_id} has no configuration key ${key} (known: ${Object.keys(ch.configuration).sort().join(', ') || 'none'})`);
-      }
-      if (ch.secret_keys.includes(key)) usedSecret = true;
-      return ch.configuration[key] as string;
-    }
-    throw new Error('unknown reference: use extensions.<name>.url or extensions.<name>.cfg.<KEY>');
-  };
-  const passThrough = (path: string): boolean => RUNTIME_TEMPLATE_ROOTS.includes(path.split('.')[0] ?? '');
   const rendered: Record<string, string> = {};
   const secretOwn = new Set<string>();
-  for (const [name, template] of Object.entries(templates)) {
-    usedSecret = false;
+  own.forEach((e, i) => {
+    const pointer = `${stepPtr}/env/${i}/value`;
+    let usedSecret = false;
+    // Malformed and unknown references were reported by checkWorkflow; here only
+    // what needs the resolution can fail: a configuration key the service lacks.
+    const lookup: Lookup = (path) => {
+      const ref = parseEnvReference(path, reqs);
+      if (ref.kind === 'error' || ref.kind === 'runtime' || failed.has(ref.name)) return '';
+      const ch = byName.get(ref.name) as Choice;
+      if (ref.kind === 'url') return ch.url;
+      if (!Object.prototype.hasOwnProperty.call(ch.configuration, ref.key)) {
+        const known = Object.keys(ch.configuration).sort().join(', ') || 'none';
+        add({
+          kind: 'template',
+          requirement: undefined,
+          pointer,
+          message: `env ${e.name}: {{ ${path} }}: unknown reference: ${ch.extension_id}/${ch.service_id} has no configuration key ${ref.key} (known: ${known})`,
+        });
+        return '';
+      }
+      if (ch.secret_keys.includes(ref.key)) usedSecret = true;
+      return ch.configuration[ref.key] as string;
+    };
     try {
-      rendered[name] = render(template, lookup, { passThrough });
-      if (usedSecret) secretOwn.add(name);
+      rendered[e.name] = render(e.value, lookup, { passThrough: isRuntimeReference });
+      if (usedSecret) secretOwn.add(e.name);
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
-      const i = own.findIndex((e) => e.name === name);
-      for (const tp of err.problems) {
-        add({ kind: 'template', pointer: `${stepPtr}/env/${i}/value`, message: `env ${name}: {{ ${tp.ref} }}: ${tp.message}` });
-      }
     }
-  }
+  });
 
   const out: Record<string, string> = {};
   const secret = new Set<string>();
@@ -480,6 +542,20 @@ function resolveStep(
   return { name: step.name, env: out, secret_env: [...secret].sort(), choices };
 }
 
+/** Step by step, segment by segment, numbers numerically; a stable sort keeps ties in place. */
+function comparePointers(a: string, b: string): number {
+  const sa = a.split('/');
+  const sb = b.split('/');
+  for (let i = 0; i < Math.min(sa.length, sb.length); i++) {
+    const x = sa[i] as string;
+    const y = sb[i] as string;
+    if (x === y) continue;
+    if (/^\d+$/.test(x) && /^\d+$/.test(y)) return Number(x) - Number(y);
+    return x < y ? -1 : 1;
+  }
+  return sa.length - sb.length;
+}
+
 /**
  * Resolves every step of the workflow for the caller. Throws ResolutionError with
  * all problems of all steps; otherwise returns env and choices per step.
@@ -490,16 +566,10 @@ export function resolveWorkflow(
   extensions: readonly ExtensionRecord[],
   options: ResolveOptions = {},
 ): Resolution {
-  const problems: ResolutionProblem[] = [];
-  const seen = new Set<string>();
-  const steps = workflow.steps.map((step, i) => {
-    if (seen.has(step.name)) {
-      problems.push({ kind: 'invalid', step: step.name, pointer: `/steps/${i}/name`, message: `step name ${step.name} is used twice` });
-    }
-    seen.add(step.name);
-    return resolveStep(step, i, ctx, extensions, problems);
-  });
-  if (problems.length > 0) throw new ResolutionError(problems, options.source ?? `workflow ${workflow.name}`);
+  const problems: ResolutionProblem[] = checkWorkflow(workflow);
+  const steps = workflow.steps.map((step, i) => resolveStep(step, i, ctx, extensions, problems));
+  problems.sort((a, b) => comparePointers(a.pointer, b.pointer));
+  if (problems.length > 0) throw new ResolutionError(problems, options.source ?? `workflow ${workflow.name}`, options.locate);
   return { workflow: workflow.name, project: ctx.project, user: ctx.user, zone: ctx.zone, steps };
 }
 

@@ -394,7 +394,7 @@ describe('env naming and collisions', () => {
       ],
     };
     const msgs = resolutionError(() => resolveWorkflow(w, A, [mlflow('m')])).problems.map((p) => p.message);
-    expect(msgs).toEqual(expect.arrayContaining([expect.stringContaining('requirement name x is used twice'), 'step name s is used twice', 'step s: env E is set twice']));
+    expect(msgs).toEqual(expect.arrayContaining([expect.stringContaining('requirement name x is used twice'), 'step s: step name is used twice', 'step s: env E is set twice']));
   });
 });
 
@@ -451,7 +451,7 @@ describe('step env templates', () => {
       ['template', '/steps/0/env/1/value'],
       ['no-match', '/steps/1/extensions/0'],
     ]);
-    expect(err.problems[0]?.message).toContain('step a has no requirement named nope (known: store)');
+    expect(err.problems[0]?.message).toContain('the step has no requirement named nope (known: store)');
     expect(err.problems[1]?.message).toContain('has no configuration key MISSING (known: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, MLFLOW_S3_ENDPOINT_URL)');
     expect(err.problems[2]?.message).toContain('known roots: extensions, inputs, steps');
     expect(err.issues[0]).toMatchObject({ file: 'wf.yaml', pointer: '/steps/0/env/0/value' });
