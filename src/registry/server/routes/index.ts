@@ -9,6 +9,7 @@ import { endpointRoutes } from './endpoints.js';
 import { extensionRoutes } from './extensions.js';
 import { serviceRoutes } from './services.js';
 import type { RouteModule } from './types.js';
+import { workflowRoutes } from './workflows.js';
 
-export const routeModules: readonly RouteModule[] = [extensionRoutes, serviceRoutes, endpointRoutes, credentialRoutes];
+export const routeModules: readonly RouteModule[] = [extensionRoutes, serviceRoutes, endpointRoutes, credentialRoutes, workflowRoutes];
 export type { RouteContext, RouteModule } from './types.js';

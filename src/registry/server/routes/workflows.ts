@@ -1,0 +1,202 @@
+/**
+ * POST /workflows/resolve: resolves a workflow's extension requirements for a
+ * project (and user) against the registry as it is now.
+ *
+ * Body (JSON or YAML): { workflow, project, user?, zone? }.
+ * 200: the Resolution (per step env, secret_env, choices), with credential values
+ *      in clear: the response is marked no-store.
+ * 400: the workflow or body is invalid (error.issues: pointer + message).
+ * 403: the token may not resolve for that project / user (only `admin`, and
+ *      `resolver` tokens listing the project and user, may).
+ * 422: the requirements cannot be resolved (error.issues: every problem).
+ *
+ * The resolver reads credential values only in the requested scope (global,
+ * the project, the user) through the store's scoped query; nothing here logs a
+ * body or a value.
+ */
+import { FusemlError } from '../../../core/errors.js';
+import { HIDDEN, type ExtensionRecord } from '../../../core/records.js';
+import { ResolutionError, resolveWorkflow, type ResolveContext } from '../../../core/resolve.js';
+import type { Workflow } from '../../../core/workflow.js';
+import { workflowDataIssues } from '../../../workflow/load.js';
+import type { Principal } from '../../auth.js';
+import type { Registry } from '../../registry.js';
+import { checkQuery, forbidden, send } from '../http.js';
+import type { RouteModule } from './types.js';
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,252}$/;
+
+interface ResolveBody {
+  workflow: Workflow;
+  context: ResolveContext;
+}
+
+function field(body: Record<string, unknown>, key: string, required: boolean): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) {
+    if (required) throw new FusemlError('VALIDATION', `missing required field "${key}"`);
+    return undefined;
+  }
+  if (typeof v !== 'string' || !NAME.test(v)) {
+    throw new FusemlError('VALIDATION', `${key} must be a name of letters, digits, "_", ".", "@" and "-" (at most 253)`);
+  }
+  return v;
+}
+
+function parseRequest(body: unknown): ResolveBody {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new FusemlError('VALIDATION', 'the body must be an object: { workflow, project, user?, zone? }');
+  }
+  const b = body as Record<string, unknown>;
+  const unknown = Object.keys(b).filter((k) => !['workflow', 'project', 'user', 'zone'].includes(k));
+  if (unknown.length > 0) throw new FusemlError('VALIDATION', `unknown field ${JSON.stringify(unknown[0]?.slice(0, 60))}`);
+  const context: ResolveContext = { project: field(b, 'project', true) as string, user: field(b, 'user', false), zone: field(b, 'zone', false) };
+  if (b.workflow === undefined) throw new FusemlError('VALIDATION', 'missing required field "workflow"');
+  return { workflow: b.workflow as Workflow, context };
+}
+
+/** Admin: anyone. Resolver: only projects and users its token lists. Others: no. */
+function authorize(p: Principal, ctx: ResolveContext): void {
+  if (p.role === 'admin') return;
+  if (p.role !== 'resolver') throw forbidden(`role ${p.role} may not resolve workflows (it would reveal credentials): use a resolver token`);
+  if (!p.projects.includes(ctx.project)) throw forbidden(`token ${p.name} may not resolve for project ${ctx.project}`);
+  if (ctx.user !== undefined && !p.users.includes(ctx.user)) throw forbidden(`token ${p.name} may not resolve for user ${ctx.user}`);
+}
+
+/**
+ * The records as the caller may see them: credentials in scope with their values
+ * (scoped store query), plus the other credentials' existence with hidden values,
+ * so that a service needing credentials the caller lacks is skipped, not returned bare.
+ */
+export async function candidatesFor(registry: Registry, ctx: ResolveContext): Promise<ExtensionRecord[]> {
+  const scope = { projects: [ctx.project], users: ctx.user === undefined ? [] : [ctx.user] };
+  const [visible, masked] = await Promise.all([registry.listForResolver({}, scope), registry.listExtensions({})]);
+  const maskedById = new Map(masked.map((e) => [e.id, e]));
+  for (const ext of visible) {
+    for (const svc of ext.services ?? []) {
+      const seen = new Set((svc.credentials ?? []).map((c) => c.id));
+      const all = maskedById.get(ext.id)?.services?.find((s) => s.id === svc.id)?.credentials ?? [];
+      const others = all
+        .filter((c) => !seen.has(c.id))
+        .map((c) => ({ ...c, configuration: Object.fromEntries(Object.keys(c.configuration ?? {}).map((k) => [k, HIDDEN])) }));
+      if (others.length > 0) svc.credentials = [...(svc.credentials ?? []), ...others];
+    }
+  }
+  return visible;
+}
+
+export const workflowRoutes: RouteModule = {
+  name: 'workflows',
+  register(app, { registry }) {
+    app.post('/workflows/resolve', async (req, reply) => {
+      checkQuery(req, []);
+      const { workflow, context } = parseRequest(req.body);
+      authorize(req.principal, context);
+      const issues = workflowDataIssues(workflow, 'workflow');
+      if (issues.length > 0) {
+        return reply
+          .code(400)
+          .type('application/json; charset=utf-8')
+          .send(JSON.stringify({ error: { code: 'VALIDATION', message: `invalid workflow: ${issues.length} problem${issues.length === 1 ? '' : 's'}`, issues: issues.map(({ pointer, message }) => ({ pointer: `/workflow${pointer}`, message })) } }));
+      }
+      const records = await candidatesFor(registry, context);
+      reply.header('cache-control', 'no-store');
+      try {
+        return await send(req, reply, 200, resolveWorkflow(workflow, context, records));
+      } catch (err) {
+        if (!(err instanceof ResolutionError)) throw err;
+        const lines = err.problems.map((p) => `${p.pointer} ${p.message}`);
+        return reply
+          .code(422)
+          .type('application/json; charset=utf-8')
+          .send(
+            JSON.stringify({
+              error: {
+                code: 'RESOLUTION',
+                // The message carries every problem, for clients that only show messages.
+                message: `${err.message}:\n${lines.join('\n')}`,
+                hint: err.hint,
+                issues: err.problems.map(({ kind, step, requirement, pointer, message, candidates }) => ({ kind, step, requirement, pointer, message, candidates })),
+              },
+            }),
+          );
+      }
+    });
+  },
+  openapi: {
+    paths: {
+      '/workflows/resolve': {
+        post: {
+          summary: 'Resolve the extension requirements of a workflow for a project (and user)',
+          description:
+            'Picks, per step requirement, one service endpoint and the credentials the caller may use (zone, then default instance, then user > project > global credentials) and returns each step\'s env. The response holds credential values: only admin tokens and resolver tokens listing the project (and user) may call it.',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/WorkflowResolveRequest' } },
+              'application/yaml': { schema: { $ref: '#/components/schemas/WorkflowResolveRequest' } },
+            },
+          },
+          responses: {
+            '200': { description: 'Resolved', content: { 'application/json': { schema: { $ref: '#/components/schemas/WorkflowResolution' } } } },
+            '400': { description: 'Invalid body or workflow (error.issues)' },
+            '401': { description: 'No or invalid token' },
+            '403': { description: 'The token may not resolve for this project or user' },
+            '422': { description: 'Unresolvable requirements: no match, ambiguous, env collisions (error.issues, all at once)' },
+          },
+        },
+      },
+    },
+    schemas: {
+      WorkflowResolveRequest: {
+        type: 'object',
+        required: ['workflow', 'project'],
+        additionalProperties: false,
+        properties: {
+          workflow: { type: 'object', description: 'A workflow, see schemas/workflow.schema.json' },
+          project: { type: 'string' },
+          user: { type: 'string' },
+          zone: { type: 'string', description: 'The zone the workflow runs in (internal endpoints there are preferred)' },
+        },
+      },
+      WorkflowResolution: {
+        type: 'object',
+        properties: {
+          workflow: { type: 'string' },
+          project: { type: 'string' },
+          user: { type: 'string' },
+          zone: { type: 'string' },
+          steps: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                name: { type: 'string' },
+                env: { type: 'object', additionalProperties: { type: 'string' } },
+                secret_env: { type: 'array', items: { type: 'string' }, description: 'env keys holding credential values' },
+                choices: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      requirement: { type: 'string' },
+                      extension_id: { type: 'string' },
+                      service_id: { type: 'string' },
+                      url: { type: 'string' },
+                      endpoint_type: { type: 'string', enum: ['internal', 'external'] },
+                      credentials_id: { type: 'string' },
+                      credentials_scope: { type: 'string', enum: ['global', 'project', 'user'] },
+                      reasons: { type: 'array', items: { type: 'string' } },
+                      configuration: { type: 'object', additionalProperties: { type: 'string' } },
+                      secret_keys: { type: 'array', items: { type: 'string' } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
