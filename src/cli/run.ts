@@ -39,14 +39,20 @@ export function renderError(err: unknown, verbose: boolean): { text: string; exi
   return { text: lines.join('\n'), exitCode };
 }
 
+function configure(cmd: Command): void {
+  cmd.exitOverride();
+  cmd.configureOutput({ outputError: (str, write) => write(str) });
+  for (const sub of cmd.commands) configure(sub);
+}
+
 export async function runCli(program: Command, argv: readonly string[] = process.argv): Promise<void> {
   const verbose = isVerbose(argv);
-  program.exitOverride();
-  program.configureOutput({ outputError: (str, write) => write(str) });
-  program.option('--verbose', 'print stack traces and debug detail');
+  configure(program);
+  // --verbose is global: accepted anywhere on the line, shown in the top-level help.
+  program.option('--verbose', 'print stack traces and debug detail (anywhere on the command line)');
   let exitCode = 0;
   try {
-    await program.parseAsync([...argv]);
+    await program.parseAsync(argv.filter((a, i) => i < 2 || a !== '--verbose'));
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and --version come through here with exitCode 0.
