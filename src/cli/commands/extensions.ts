@@ -12,7 +12,7 @@ export interface RepositoryOptions {
 }
 
 const firstLine = (s: string, max = 70): string => {
-  const line = s.split('\n')[0] ?? '';
+  const line = s.replace(/\s+/g, ' ').trim();
   return line.length > max ? line.slice(0, max - 1) + '…' : line;
 };
 
