@@ -1,9 +1,34 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 
 /** `fuseml-registry`: the extension registry REST service. */
 export function buildRegistryProgram(): Command {
   const program = new Command('fuseml-registry')
     .description('FuseML extension registry: stores extensions, services, endpoints and credentials behind a REST API.')
     .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('serve the registry REST API (prints "fuseml-registry listening on URL"; stops on SIGTERM/SIGINT)')
+    .option('-p, --port <port>', 'TCP port (0: any free port)', '8000')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--db <path>', 'SQLite database file (default: $XDG_DATA_HOME/fuseml/registry.db)')
+    .option('-c, --config <file>', 'YAML config file: tokens and roles, db, key_file, anonymous, body_limit')
+    .option('--key-file <file>', 'credential encryption key file (default: registry.key next to the db; env FUSEML_REGISTRY_KEY wins)')
+    .addOption(new Option('--anonymous <role>', 'role of callers that send no token').choices(['none', 'reader', 'resolver', 'writer', 'admin']))
+    .option('--body-limit <bytes>', 'largest accepted request body (default 1048576)')
+    .option('--log', 'log requests to stderr (never headers or bodies)')
+    .action(async (opts: import('../commands/registry-serve.js').ServeOptions) => {
+      const { serve } = await import('../commands/registry-serve.js');
+      await serve(opts);
+    });
+
+  program
+    .command('hash-token')
+    .description('read a token on stdin and print its SHA-256, for token_sha256 in the config file')
+    .action(async () => {
+      const { hashToken } = await import('../commands/registry-serve.js');
+      await hashToken();
+    });
+
   return program;
 }

@@ -26,6 +26,12 @@ export interface RegistryAppOptions {
   logger?: boolean | undefined;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    registryRoutes: ReadonlyArray<{ method: string; url: string }>;
+  }
+}
+
 export async function createRegistryApp(options: RegistryAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ? { level: 'info', stream: process.stderr } : false,
@@ -47,6 +53,12 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
   all.push(metaRoutes((): readonly RouteModule[] => all), ...modules);
 
   app.decorateRequest('principal', undefined as never);
+  // Every route registered, for the OpenAPI coverage test (and introspection).
+  const registered: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) registered.push({ method: String(method), url: r.url });
+  });
+  app.decorate('registryRoutes', registered);
 
   // Bodies: JSON or YAML by Content-Type; YAML when none. Everything else: 415.
   app.removeAllContentTypeParsers();

@@ -43,6 +43,24 @@ export function parseBody(contentType: string | undefined, text: string): unknow
   throw Object.assign(new Error(`unsupported Content-Type ${type}: send application/json or application/yaml`), { statusCode: 415 });
 }
 
+/**
+ * Fastify does not parse bodies of GET requests; fuseml-core's query sends one. Reads and parses it
+ * (same rules as other bodies, same size limit). Undefined when there is none.
+ */
+export async function readGetBody(req: FastifyRequest, limit: number): Promise<unknown> {
+  const len = req.headers['content-length'];
+  if ((len === undefined || len === '0') && req.headers['transfer-encoding'] === undefined) return undefined;
+  if (len !== undefined && Number(len) > limit) throw Object.assign(new Error('request body is too large'), { statusCode: 413 });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req.raw) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw Object.assign(new Error('request body is too large'), { statusCode: 413 });
+    chunks.push(chunk as Buffer);
+  }
+  return parseBody(req.headers['content-type'], Buffer.concat(chunks).toString('utf8'));
+}
+
 export function wantsYaml(req: FastifyRequest): boolean {
   const accept = (req.headers.accept ?? '').toLowerCase();
   return /yaml/.test(accept) && !/application\/json/.test(accept);

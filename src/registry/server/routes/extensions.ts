@@ -10,7 +10,7 @@
 import { FusemlError } from '../../../core/errors.js';
 import { QUERY_FIELDS, type RegistryQuery } from '../../registry.js';
 import { checkId } from '../../validate.js';
-import { checkQuery, ifMatch, requireWrite, revealFor, send } from '../http.js';
+import { checkQuery, ifMatch, readGetBody, requireWrite, revealFor, send } from '../http.js';
 import type { RouteModule } from './types.js';
 
 type IdParams = { id: string };
@@ -47,7 +47,8 @@ export const extensionRoutes: RouteModule = {
     });
 
     app.get('/extensions', async (req, reply) => {
-      const query = listQuery(checkQuery(req, [...QUERY_FIELDS, 'reveal']), req.body);
+      const body = await readGetBody(req, app.initialConfig.bodyLimit ?? 1024 * 1024);
+      const query = listQuery(checkQuery(req, [...QUERY_FIELDS, 'reveal']), body);
       return send(req, reply, 200, await registry.listExtensions(query, revealFor(req)));
     });
 

@@ -1,0 +1,229 @@
+/** Implementations of `fuseml extension …` (loaded only when such a command runs). */
+import { readFile } from 'node:fs/promises';
+import { FusemlError } from '../../core/errors.js';
+import type { CredentialsRecord, EndpointRecord, ExtensionRecord, ServiceRecord } from '../../core/records.js';
+import type { RegistryClient } from '../../registry/client.js';
+import { parseFormat, printResult, type Column } from '../output.js';
+
+type G = Record<string, unknown>;
+
+async function client(g: G): Promise<RegistryClient> {
+  const { RegistryClient } = await import('../../registry/client.js');
+  const timeout = Number(g.timeout ?? 10);
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new FusemlError('USAGE', `--timeout ${String(g.timeout)}: not a number of seconds`);
+  return new RegistryClient({ url: String(g.url), token: typeof g.token === 'string' ? g.token : undefined, timeoutMs: timeout * 1000 });
+}
+
+async function readRecordFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    if (path === '-') {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      text = Buffer.concat(chunks).toString('utf8');
+    } else text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new FusemlError('USAGE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const { parse } = await import('yaml');
+  try {
+    const doc = parse(text, { uniqueKeys: true, maxAliasCount: 100 }) as unknown;
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('expected a mapping');
+    return doc;
+  } catch (err) {
+    throw new FusemlError('VALIDATION', `${path}: not a valid YAML/JSON record: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+async function base(g: G): Promise<Record<string, unknown>> {
+  return typeof g.file === 'string' ? ((await readRecordFile(g.file)) as Record<string, unknown>) : {};
+}
+
+function keyValues(list: unknown): Record<string, string> | undefined {
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const kv of list as string[]) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new FusemlError('USAGE', `-c ${kv}: expected KEY=VALUE`);
+    out[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return out;
+}
+
+function revision(g: G): number | undefined {
+  if (g.ifMatch === undefined) return undefined;
+  const n = Number(g.ifMatch);
+  if (!Number.isInteger(n) || n < 1) throw new FusemlError('USAGE', `--if-match ${String(g.ifMatch)}: not a revision`);
+  return n;
+}
+
+function set(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== undefined) target[key] = value;
+}
+
+const list = (v: unknown): string[] | undefined => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+
+const EXT_COLUMNS: Column<ExtensionRecord>[] = [
+  { header: 'id', get: (e) => e.id },
+  { header: 'product', get: (e) => e.product },
+  { header: 'version', get: (e) => e.version },
+  { header: 'zone', get: (e) => e.zone },
+  { header: 'services', get: (e) => (e.services ?? []).map((s) => s.id) },
+  { header: 'revision', get: (e) => e.revision },
+];
+
+const SVC_COLUMNS: Column<ServiceRecord>[] = [
+  { header: 'id', get: (s) => s.id },
+  { header: 'resource', get: (s) => s.resource },
+  { header: 'category', get: (s) => s.category },
+  { header: 'auth', get: (s) => (s.auth_required ? 'yes' : 'no') },
+  { header: 'endpoints', get: (s) => (s.endpoints ?? []).map((e) => e.url) },
+  { header: 'credentials', get: (s) => (s.credentials ?? []).map((c) => c.id) },
+];
+
+const EP_COLUMNS: Column<EndpointRecord>[] = [
+  { header: 'url', get: (e) => e.url },
+  { header: 'type', get: (e) => e.type },
+  { header: 'configuration', get: (e) => Object.entries(e.configuration ?? {}).map(([k, v]) => `${k}=${v}`) },
+];
+
+const CRED_COLUMNS: Column<CredentialsRecord>[] = [
+  { header: 'id', get: (c) => c.id },
+  { header: 'scope', get: (c) => c.scope },
+  { header: 'default', get: (c) => (c.default ? 'yes' : '') },
+  { header: 'projects', get: (c) => c.projects },
+  { header: 'users', get: (c) => c.users },
+  { header: 'configuration', get: (c) => Object.entries(c.configuration ?? {}).map(([k, v]) => `${k}=${v}`) },
+];
+
+const reveal = (g: G): { reveal: boolean } => ({ reveal: g.showSecrets === true });
+
+export async function listExtensions(g: G): Promise<void> {
+  const c = await client(g);
+  const q = {
+    extension_id: g.id as string | undefined,
+    product: g.product as string | undefined,
+    version: g.version as string | undefined,
+    zone: g.zone as string | undefined,
+    service_id: g.serviceId as string | undefined,
+    service_resource: g.serviceResource as string | undefined,
+    service_category: g.serviceCategory as string | undefined,
+  };
+  const rows = await c.listExtensions(q, reveal(g));
+  await printResult(parseFormat(g.output), rows, rows, EXT_COLUMNS, 'No extensions found.');
+}
+
+export async function getExtension(g: G, id: string): Promise<void> {
+  const rec = await (await client(g)).getExtension(id, reveal(g));
+  const format = parseFormat(g.output);
+  if (format !== 'table') return printResult(format, rec, [], []);
+  const { renderTable } = await import('../output.js');
+  process.stdout.write(renderTable([rec], EXT_COLUMNS));
+  if ((rec.services ?? []).length > 0) process.stdout.write('\n' + renderTable(rec.services ?? [], SVC_COLUMNS));
+}
+
+export async function registerExtension(g: G): Promise<void> {
+  const body = await base(g);
+  const c = await client(g);
+  let rec: ExtensionRecord;
+  if (g.upsert === true) {
+    if (typeof body.id !== 'string') throw new FusemlError('USAGE', '--upsert needs an id in the record');
+    const r = await c.upsertExtension(body as unknown as ExtensionRecord, { ifMatch: revision(g) });
+    rec = r.record;
+    if (parseFormat(g.output) === 'table') process.stdout.write(`Extension ${rec.id} ${r.created ? 'registered' : 'updated'} (revision ${rec.revision}).\n`);
+  } else {
+    if (g.ifMatch !== undefined) throw new FusemlError('USAGE', '--if-match goes with --upsert');
+    rec = await c.registerExtension(body as unknown as ExtensionRecord);
+    if (parseFormat(g.output) === 'table') process.stdout.write(`Extension ${rec.id} registered (revision ${rec.revision}).\n`);
+  }
+  if (parseFormat(g.output) !== 'table') await printResult(parseFormat(g.output), rec, [], []);
+}
+
+export async function updateExtension(g: G, id: string): Promise<void> {
+  const patch = await base(g);
+  for (const k of ['product', 'version', 'description', 'zone'] as const) set(patch, k, g[k]);
+  set(patch, 'configuration', keyValues(g.configuration));
+  if (Object.keys(patch).length === 0) throw new FusemlError('USAGE', 'nothing to update', { hint: 'give -f FILE or --product/--version/--description/--zone/-c' });
+  const rec = await (await client(g)).updateExtension(id, patch, { ifMatch: revision(g) });
+  await printResult(parseFormat(g.output), rec, [rec], EXT_COLUMNS);
+}
+
+export async function deleteExtension(g: G, id: string): Promise<void> {
+  await (await client(g)).deleteExtension(id, { ifMatch: revision(g) });
+  process.stdout.write(`Extension ${id} deleted.\n`);
+}
+
+export async function addService(g: G, ext: string): Promise<void> {
+  const body = await base(g);
+  for (const k of ['id', 'resource', 'category', 'description'] as const) set(body, k, g[k]);
+  set(body, 'auth_required', g.authRequired === true ? true : undefined);
+  set(body, 'configuration', keyValues(g.configuration));
+  const svc = await (await client(g)).addService(ext, body as unknown as ServiceRecord);
+  await printResult(parseFormat(g.output), svc, [svc], SVC_COLUMNS);
+}
+
+export async function listServices(g: G, ext: string): Promise<void> {
+  const rows = await (await client(g)).listServices(ext);
+  await printResult(parseFormat(g.output), rows, rows, SVC_COLUMNS, 'No services found.');
+}
+
+export async function getService(g: G, ext: string, id: string): Promise<void> {
+  const svc = await (await client(g)).getService(ext, id, reveal(g));
+  await printResult(parseFormat(g.output), svc, [svc], SVC_COLUMNS);
+}
+
+export async function deleteService(g: G, ext: string, id: string): Promise<void> {
+  await (await client(g)).deleteService(ext, id, { ifMatch: revision(g) });
+  process.stdout.write(`Service ${id} deleted from extension ${ext}.\n`);
+}
+
+export async function addEndpoint(g: G, ext: string, svc: string, url: string | undefined): Promise<void> {
+  const body = await base(g);
+  set(body, 'url', url);
+  set(body, 'type', g.type);
+  set(body, 'configuration', keyValues(g.configuration));
+  const ep = await (await client(g)).addEndpoint(ext, svc, body as unknown as EndpointRecord);
+  await printResult(parseFormat(g.output), ep, [ep], EP_COLUMNS);
+}
+
+export async function listEndpoints(g: G, ext: string, svc: string): Promise<void> {
+  const rows = await (await client(g)).listEndpoints(ext, svc);
+  await printResult(parseFormat(g.output), rows, rows, EP_COLUMNS, 'No endpoints found.');
+}
+
+export async function deleteEndpoint(g: G, ext: string, svc: string, url: string): Promise<void> {
+  await (await client(g)).deleteEndpoint(ext, svc, url, { ifMatch: revision(g) });
+  process.stdout.write(`Endpoint ${url} deleted from service ${svc}.\n`);
+}
+
+export async function addCredentials(g: G, ext: string, svc: string): Promise<void> {
+  const body = await base(g);
+  set(body, 'id', g.id);
+  set(body, 'scope', g.scope);
+  set(body, 'projects', list(g.projects));
+  set(body, 'users', list(g.users));
+  set(body, 'default', g.default === true ? true : undefined);
+  if (Array.isArray(g.fromEnv) && g.fromEnv.length > 0) {
+    const cfg = { ...((body.configuration as Record<string, string> | undefined) ?? {}) };
+    for (const spec of g.fromEnv as string[]) {
+      const [key, envName = key] = spec.split('=', 2) as [string, string?];
+      const value = process.env[envName];
+      if (value === undefined) throw new FusemlError('USAGE', `--from-env ${spec}: environment variable ${envName} is not set`);
+      cfg[key] = value;
+    }
+    body.configuration = cfg;
+  }
+  if (body.scope === undefined) body.scope = 'global';
+  const cr = await (await client(g)).addCredentials(ext, svc, body as unknown as CredentialsRecord);
+  await printResult(parseFormat(g.output), cr, [cr], CRED_COLUMNS);
+}
+
+export async function listCredentials(g: G, ext: string, svc: string): Promise<void> {
+  const rows = await (await client(g)).listCredentials(ext, svc, reveal(g));
+  await printResult(parseFormat(g.output), rows, rows, CRED_COLUMNS, 'No credentials found.');
+}
+
+export async function deleteCredentials(g: G, ext: string, svc: string, id: string): Promise<void> {
+  await (await client(g)).deleteCredentials(ext, svc, id, { ifMatch: revision(g) });
+  process.stdout.write(`Credentials ${id} deleted from service ${svc}.\n`);
+}

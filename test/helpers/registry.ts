@@ -1,0 +1,145 @@
+/**
+ * Starts and stops a real `fuseml-registry serve` process (the built dist) on a
+ * free port with a temp SQLite file, for integration tests and benchmarks.
+ *
+ *   const reg = await startRegistry();          // admin token in reg.adminToken
+ *   … fetch(`${reg.url}/extensions`, { headers: { authorization: `Bearer ${reg.adminToken}` } }) …
+ *   await reg.stop();                            // SIGTERM, waits for exit; reg.cleanup() removes the temp dir
+ *
+ * Processes go through src/exec (argument arrays, cancellation, redaction).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run, type ExecResult } from '../../src/exec/index.js';
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const REGISTRY_BIN = join(ROOT, 'dist/cli/bin/fuseml-registry.js');
+export const FUSEML_BIN = join(ROOT, 'dist/cli/bin/fuseml.js');
+
+export interface StartRegistryOptions {
+  /** Directory for db, key and config; a new temp dir by default (removed by cleanup()). */
+  dir?: string;
+  /** Config file content (YAML text), written to <dir>/registry.yaml and passed with --config. */
+  config?: string;
+  /** Admin token given in FUSEML_REGISTRY_ADMIN_TOKEN; a random one by default; null for none. */
+  adminToken?: string | null;
+  /** Extra arguments to `serve`. */
+  args?: string[];
+  env?: Record<string, string | undefined>;
+  /** Milliseconds to wait for the "listening" line. */
+  startTimeoutMs?: number;
+}
+
+export interface RegistryProcess {
+  url: string;
+  pid: number;
+  dir: string;
+  dbPath: string;
+  keyFile: string;
+  adminToken: string | undefined;
+  /** stderr lines so far (redacted). */
+  stderr: string[];
+  /** SIGTERM, then waits for the exit; resolves with the exit result. */
+  stop(): Promise<ExecResult | undefined>;
+  /** stop() then remove the temp dir (when the helper created it). */
+  cleanup(): Promise<void>;
+}
+
+export function randomToken(): string {
+  return randomBytes(24).toString('hex');
+}
+
+export async function startRegistry(options: StartRegistryOptions = {}): Promise<RegistryProcess> {
+  if (!existsSync(REGISTRY_BIN)) throw new Error(`${REGISTRY_BIN} missing: run npm run build first`);
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'fuseml-registry-')));
+  const dbPath = join(dir, 'registry.db');
+  const keyFile = join(dir, 'registry.key');
+  const args = [REGISTRY_BIN, 'serve', '--port', '0', '--db', dbPath, '--key-file', keyFile, ...(options.args ?? [])];
+  if (options.config !== undefined) {
+    const cfg = join(dir, 'registry.yaml');
+    await writeFile(cfg, options.config, { mode: 0o600 });
+    args.push('--config', cfg);
+  }
+  const adminToken = options.adminToken === null ? undefined : (options.adminToken ?? randomToken());
+  const secretEnv: Record<string, string> = adminToken ? { FUSEML_REGISTRY_ADMIN_TOKEN: adminToken } : {};
+
+  const abort = new AbortController();
+  const stderr: string[] = [];
+  let onListening: (m: RegExpExecArray) => void = () => {};
+  const listening = new Promise<RegExpExecArray>((res) => (onListening = res));
+  const exited = run(process.execPath, args, {
+    cwd: ROOT,
+    env: { FUSEML_REGISTRY_ADMIN_TOKEN: undefined, ...options.env },
+    secretEnv,
+    timeoutMs: 6 * 60 * 60 * 1000,
+    signal: abort.signal,
+    allowFailure: true,
+    onLine: (line, stream) => {
+      if (stream === 'stderr') stderr.push(line);
+      const m = /listening on (http:\/\/\S+) \(pid (\d+)/.exec(line);
+      if (stream === 'stdout' && m) onListening(m);
+    },
+  }).then(
+    (r) => r,
+    (err: unknown) => {
+      if ((err as { code?: string }).code === 'CANCELLED') return undefined;
+      throw err;
+    },
+  );
+  const timeoutMs = options.startTimeoutMs ?? 20_000;
+  let timer: NodeJS.Timeout | undefined;
+  const m = await Promise.race([
+    listening,
+    exited.then((r) => {
+      throw new Error(`fuseml-registry exited before listening (code ${r?.exitCode}):\n${stderr.join('\n')}`);
+    }),
+    new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new Error(`fuseml-registry did not start within ${timeoutMs} ms:\n${stderr.join('\n')}`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+
+  let stopped: Promise<ExecResult | undefined> | undefined;
+  const stop = (): Promise<ExecResult | undefined> => {
+    if (!stopped) {
+      process.kill(Number(m[2]), 'SIGTERM');
+      stopped = exited;
+    }
+    return stopped;
+  };
+  return {
+    url: m[1] as string,
+    pid: Number(m[2]),
+    dir,
+    dbPath,
+    keyFile,
+    adminToken,
+    stderr,
+    stop,
+    async cleanup() {
+      await stop().catch(() => undefined);
+      abort.abort();
+      if (ownDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs the built `fuseml` CLI; never throws on a non-zero exit (inspect exitCode). */
+export async function runFuseml(
+  args: readonly string[],
+  options: { url?: string; token?: string; env?: Record<string, string | undefined>; input?: string } = {},
+): Promise<ExecResult> {
+  const secretEnv: Record<string, string> = options.token ? { FUSEML_TOKEN: options.token } : {};
+  return run(process.execPath, [FUSEML_BIN, ...args], {
+    cwd: ROOT,
+    env: { FUSEML_SERVER_URL: options.url, FUSEML_TOKEN: undefined, ...options.env },
+    secretEnv,
+    allowFailure: true,
+    timeoutMs: 60_000,
+    input: options.input,
+  });
+}

@@ -1,0 +1,361 @@
+/** The registry app in memory (app.inject) over an in-memory SQLite store. */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { tokenEntry, type AuthConfig, type Role } from '../../src/registry/auth.js';
+import { createRegistryApp } from '../../src/registry/server/app.js';
+import { SqliteStore } from '../../src/registry/store/sqlite.js';
+
+const T: Record<Role, string> = {
+  admin: 'admin-token-0123456789',
+  writer: 'writer-token-0123456789',
+  reader: 'reader-token-0123456789',
+  resolver: 'resolver-token-0123456789',
+};
+const auth = (anonymous?: Role): AuthConfig => ({
+  anonymous,
+  tokens: [
+    tokenEntry({ name: 'a', role: 'admin' }, T.admin),
+    tokenEntry({ name: 'w', role: 'writer' }, T.writer),
+    tokenEntry({ name: 'r', role: 'reader' }, T.reader),
+    tokenEntry({ name: 'res', role: 'resolver', projects: ['team-a'], users: ['alice'] }, T.resolver),
+  ],
+});
+
+const MLFLOW = `
+id: mlflow
+product: mlflow
+version: 1.20.2
+zone: dev
+services:
+  - id: mlflow-tracking
+    resource: mlflow-tracking
+    category: experiment-tracking
+    endpoints:
+      - url: http://mlflow.mlflow.svc:5000
+        type: internal
+        configuration: { MLFLOW_TRACKING_URI: http://mlflow.mlflow.svc:5000 }
+  - id: mlflow-store
+    resource: s3
+    category: model-store
+    auth_required: true
+    endpoints:
+      - url: http://minio.mlflow.svc:9000
+        type: internal
+    credentials:
+      - id: global-s3
+        scope: global
+        default: true
+        configuration: { AWS_ACCESS_KEY_ID: AKIAGLOBAL, AWS_SECRET_ACCESS_KEY: planted-global-secret }
+      - id: team-a-s3
+        scope: project
+        projects: [team-a]
+        configuration: { AWS_SECRET_ACCESS_KEY: planted-team-a-secret }
+      - id: bob-s3
+        scope: user
+        users: [bob]
+        configuration: { AWS_SECRET_ACCESS_KEY: planted-bob-secret }
+`;
+
+let store: SqliteStore;
+let app: FastifyInstance;
+
+async function req(o: InjectOptions & { as?: Role | null }) {
+  const { as = 'admin', ...rest } = o;
+  const headers = { ...(rest.headers ?? {}) } as Record<string, string>;
+  if (as) headers.authorization = `Bearer ${T[as]}`;
+  const r = await app.inject({ ...rest, headers });
+  let body: unknown;
+  try {
+    body = r.body ? JSON.parse(r.body) : undefined;
+  } catch {
+    body = r.body;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience
+  return { status: r.statusCode, body: body as any, headers: r.headers, raw: r.body };
+}
+
+beforeEach(async () => {
+  store = new SqliteStore({ path: ':memory:', key: randomBytes(32) });
+  app = await createRegistryApp({ store, auth: auth() });
+});
+afterEach(async () => {
+  await app.close();
+  await store.close();
+});
+
+const register = () => req({ method: 'POST', url: '/extensions', payload: MLFLOW });
+
+describe('extensions', () => {
+  test('register from YAML (no Content-Type), read back as JSON or YAML, 409 on duplicate', async () => {
+    const r = await register();
+    expect(r.status).toBe(201);
+    expect(r.headers.etag).toBe('"1"');
+    expect(r.headers.location).toBe('/extensions/mlflow');
+    expect(r.body.revision).toBe(1);
+    expect(r.raw).not.toContain('planted');
+    expect((await register()).status).toBe(409);
+
+    const y = await req({ method: 'GET', url: '/extensions/mlflow', headers: { accept: 'application/yaml' } });
+    expect(y.headers['content-type']).toMatch(/yaml/);
+    const doc = parse(y.raw);
+    expect(doc.services[1].credentials[0].configuration.AWS_SECRET_ACCESS_KEY).toBe('<hidden>');
+    expect(doc.services[0].endpoints[0].extension_id).toBe('mlflow');
+  });
+
+  test('register from JSON; ids generated when absent', async () => {
+    const r = await req({ method: 'POST', url: '/extensions', payload: { product: 'seldon-core', version: '1.11.0' } });
+    expect(r.status).toBe(201);
+    expect(r.body.id).toMatch(/^seldon-core-[0-9a-f]{6}$/);
+  });
+
+  test('PUT is a partial update (fuseml-core), 404 when absent, If-Match → 412', async () => {
+    await register();
+    const u = await req({ method: 'PUT', url: '/extensions/mlflow', payload: { description: 'tracking', zone: 'prod' } });
+    expect(u.status).toBe(200);
+    expect(u.body).toMatchObject({ description: 'tracking', zone: 'prod', product: 'mlflow', revision: 2 });
+    expect(u.body.services).toHaveLength(2);
+    expect((await req({ method: 'PUT', url: '/extensions/nope', payload: { zone: 'x' } })).status).toBe(404);
+    const stale = await req({ method: 'PUT', url: '/extensions/mlflow', payload: { zone: 'y' }, headers: { 'if-match': '"1"' } });
+    expect(stale.status).toBe(412);
+    expect(stale.body.error.code).toBe('PRECONDITION_FAILED');
+    expect((await req({ method: 'PUT', url: '/extensions/mlflow', payload: { zone: 'y', revision: 1 } })).status).toBe(412);
+    expect((await req({ method: 'PUT', url: '/extensions/mlflow', payload: { zone: 'y' }, headers: { 'if-match': '"2"' } })).status).toBe(200);
+    expect((await req({ method: 'PUT', url: '/extensions/mlflow', payload: { services: [] } })).status).toBe(400);
+  });
+
+  test('DELETE → 204, then 404; If-Match checked', async () => {
+    await register();
+    expect((await req({ method: 'DELETE', url: '/extensions/mlflow', headers: { 'if-match': '"7"' } })).status).toBe(412);
+    expect((await req({ method: 'DELETE', url: '/extensions/mlflow' })).status).toBe(204);
+    expect((await req({ method: 'DELETE', url: '/extensions/mlflow' })).status).toBe(404);
+    expect((await req({ method: 'GET', url: '/extensions/mlflow' })).status).toBe(404);
+  });
+
+  test('query: product, zone, version exact and ranges (comma), service filters prune services, GET body', async () => {
+    await register();
+    await req({ method: 'POST', url: '/extensions', payload: { id: 'mlflow-old', product: 'mlflow', version: '1.0.3', zone: 'prod', services: [{ id: 'tracking', resource: 'mlflow-tracking' }] } });
+    await req({ method: 'POST', url: '/extensions', payload: { id: 'kserve', product: 'kserve', version: '0.7.0', services: [{ id: 'kserve-api', resource: 'kserve-api', category: 'prediction-serving' }] } });
+    const ids = async (qs: string, payload?: string) =>
+      (await req({ method: 'GET', url: `/extensions${qs}`, ...(payload ? { payload, headers: { 'content-type': 'application/yaml' } } : {}) })).body.map((e: { id: string }) => e.id);
+    expect(await ids('')).toEqual(['kserve', 'mlflow', 'mlflow-old']);
+    expect(await ids('?product=mlflow')).toEqual(['mlflow', 'mlflow-old']);
+    expect(await ids('?product=mlflow&zone=prod')).toEqual(['mlflow-old']);
+    expect(await ids('?version=1.0.3')).toEqual(['mlflow-old']);
+    expect(await ids('?version=1.0')).toEqual([]);
+    expect(await ids(`?version=${encodeURIComponent('>=1.0,<1.1')}`)).toEqual(['mlflow-old']);
+    expect(await ids(`?version=${encodeURIComponent('>=1.0')}&product=mlflow`)).toEqual(['mlflow', 'mlflow-old']);
+    expect(await ids('?service_category=prediction-serving')).toEqual(['kserve']);
+    expect(await ids('?extension_id=kserve')).toEqual(['kserve']);
+    expect(await ids('', 'product: kserve\n')).toEqual(['kserve']);
+    const pruned = await req({ method: 'GET', url: '/extensions?service_resource=s3' });
+    expect(pruned.body).toHaveLength(1);
+    expect(pruned.body[0].services.map((s: { id: string }) => s.id)).toEqual(['mlflow-store']);
+    expect((await req({ method: 'GET', url: '/extensions?service_id=mlflow-tracking' })).body[0].services).toHaveLength(1);
+    expect((await req({ method: 'GET', url: '/extensions?bogus=1' })).status).toBe(400);
+    expect((await req({ method: 'GET', url: `/extensions?version=${encodeURIComponent('>=banana,<')}` })).status).toBe(400);
+  });
+});
+
+describe('services, endpoints, credentials', () => {
+  test('full CRUD on every sub-resource', async () => {
+    await req({ method: 'POST', url: '/extensions', payload: { id: 'minio', product: 'minio' } });
+    const base = '/extensions/minio/services';
+    expect((await req({ method: 'POST', url: base, payload: { id: 's3', resource: 's3', category: 'model-store' } })).status).toBe(201);
+    expect((await req({ method: 'POST', url: base, payload: { id: 's3' } })).status).toBe(409);
+    expect((await req({ method: 'POST', url: '/extensions/none/services', payload: { id: 's3' } })).status).toBe(404);
+    expect((await req({ method: 'GET', url: base })).body).toHaveLength(1);
+    const svc = await req({ method: 'PUT', url: `${base}/s3`, payload: { description: 'object store' } });
+    expect(svc.body).toMatchObject({ description: 'object store', revision: 2 });
+    expect((await req({ method: 'PUT', url: `${base}/s3`, payload: { category: 'x' }, headers: { 'if-match': '1' } })).status).toBe(412);
+
+    const url = 'http://minio.minio.svc:9000/a?b=c';
+    const eps = `${base}/s3/endpoints`;
+    expect((await req({ method: 'POST', url: eps, payload: { url, type: 'internal' } })).status).toBe(201);
+    expect((await req({ method: 'POST', url: eps, payload: { url, type: 'external' } })).status).toBe(409);
+    expect((await req({ method: 'POST', url: eps, payload: { url: 'http://x', type: 'public' } })).status).toBe(400);
+    const one = await req({ method: 'GET', url: `${eps}/${encodeURIComponent(url)}` });
+    expect(one.body).toMatchObject({ url, type: 'internal', extension_id: 'minio', service_id: 's3' });
+    expect((await req({ method: 'PUT', url: `${eps}/${encodeURIComponent(url)}`, payload: { type: 'external' } })).body.type).toBe('external');
+    expect((await req({ method: 'GET', url: eps })).body).toHaveLength(1);
+    expect((await req({ method: 'GET', url: `${eps}/${encodeURIComponent('http://other')}` })).status).toBe(404);
+    expect((await req({ method: 'DELETE', url: `${eps}/${encodeURIComponent(url)}` })).status).toBe(204);
+    expect((await req({ method: 'GET', url: eps })).body).toHaveLength(0);
+
+    const cr = `${base}/s3/credentials`;
+    const c = await req({ method: 'POST', url: cr, payload: { id: 'c1', scope: 'global', configuration: { SECRET: 'planted-c1' } } });
+    expect(c.status).toBe(201);
+    expect(c.body.configuration.SECRET).toBe('<hidden>');
+    expect((await req({ method: 'POST', url: cr, payload: { id: 'c1', scope: 'global' } })).status).toBe(409);
+    expect((await req({ method: 'POST', url: cr, payload: { id: 'c2', scope: 'project' } })).status).toBe(400);
+    expect((await req({ method: 'GET', url: `${cr}/c1` })).body.configuration.SECRET).toBe('<hidden>');
+    expect((await req({ method: 'GET', url: `${cr}/c1?reveal=true` })).body.configuration.SECRET).toBe('planted-c1');
+    // <hidden> sent back keeps the stored value
+    await req({ method: 'PUT', url: `${cr}/c1`, payload: { configuration: { SECRET: '<hidden>', OTHER: 'v' } } });
+    expect((await req({ method: 'GET', url: `${cr}/c1?reveal=true` })).body.configuration).toEqual({ SECRET: 'planted-c1', OTHER: 'v' });
+    expect((await req({ method: 'PUT', url: `${cr}/c1`, payload: { scope: 'user' } })).status).toBe(400);
+    expect((await req({ method: 'GET', url: cr })).body).toHaveLength(1);
+    expect((await req({ method: 'DELETE', url: `${cr}/c1` })).status).toBe(204);
+    expect((await req({ method: 'DELETE', url: `${cr}/c1` })).status).toBe(404);
+    expect((await req({ method: 'DELETE', url: `${base}/s3` })).status).toBe(204);
+    expect((await req({ method: 'GET', url: `${base}/s3` })).status).toBe(404);
+  });
+
+  test('at most one default credentials per service', async () => {
+    await register();
+    const r = await req({ method: 'POST', url: '/extensions/mlflow/services/mlflow-store/credentials', payload: { id: 'd2', scope: 'global', default: true } });
+    expect(r.status).toBe(400);
+  });
+});
+
+describe('auth, roles and masking', () => {
+  test('no token → 401, bad token → 401, reader cannot write, writer can', async () => {
+    expect((await req({ method: 'GET', url: '/extensions', as: null })).status).toBe(401);
+    expect((await req({ method: 'GET', url: '/extensions', as: null, headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status).toBe(401);
+    expect((await req({ method: 'GET', url: '/healthz', as: null })).status).toBe(200);
+    expect((await req({ method: 'POST', url: '/extensions', payload: MLFLOW, as: 'reader' })).status).toBe(403);
+    expect((await req({ method: 'POST', url: '/extensions', payload: MLFLOW, as: 'resolver' })).status).toBe(403);
+    expect((await req({ method: 'POST', url: '/extensions', payload: MLFLOW, as: 'writer' })).status).toBe(201);
+    expect((await req({ method: 'DELETE', url: '/extensions/mlflow', as: 'reader' })).status).toBe(403);
+    expect((await req({ method: 'GET', url: '/extensions', as: 'reader' })).status).toBe(200);
+  });
+
+  test('--anonymous role applies to callers without a token', async () => {
+    const anon = await createRegistryApp({ store, auth: auth('reader') });
+    expect((await anon.inject({ method: 'GET', url: '/extensions' })).statusCode).toBe(200);
+    expect((await anon.inject({ method: 'POST', url: '/extensions', payload: MLFLOW })).statusCode).toBe(403);
+    await anon.close();
+  });
+
+  test('values hidden by default for everyone; reveal: admin all, resolver its scope, others 403', async () => {
+    await register();
+    const secrets = (body: unknown) => JSON.stringify(body).match(/planted-[a-z-]+/g) ?? [];
+    for (const as of ['admin', 'writer', 'reader', 'resolver'] as const) {
+      expect(secrets((await req({ method: 'GET', url: '/extensions/mlflow', as })).body)).toEqual([]);
+    }
+    expect(secrets((await req({ method: 'GET', url: '/extensions/mlflow?reveal=true', as: 'admin' })).body).sort()).toEqual([
+      'planted-bob-secret',
+      'planted-global-secret',
+      'planted-team-a-secret',
+    ]);
+    // resolver bound to project team-a and user alice: global + team-a, not bob's
+    expect(secrets((await req({ method: 'GET', url: '/extensions?reveal=true', as: 'resolver' })).body).sort()).toEqual(['planted-global-secret', 'planted-team-a-secret']);
+    expect((await req({ method: 'GET', url: '/extensions/mlflow?reveal=true', as: 'reader' })).status).toBe(403);
+    expect((await req({ method: 'GET', url: '/extensions/mlflow/services/mlflow-store/credentials?reveal=1', as: 'writer' })).status).toBe(403);
+  });
+
+  test('store query for the resolver returns only the credentials in scope, in clear', async () => {
+    await register();
+    const [rec] = await store.listForResolver({ service_resource: 's3' }, { projects: [], users: ['bob'] });
+    const creds = rec?.services?.find((s) => s.id === 'mlflow-store')?.credentials ?? [];
+    expect(creds.map((c) => c.id).sort()).toEqual(['bob-s3', 'global-s3']);
+    expect(creds.find((c) => c.id === 'bob-s3')?.configuration?.AWS_SECRET_ACCESS_KEY).toBe('planted-bob-secret');
+  });
+});
+
+describe('upsert (PUT /extensions/{id}/record)', () => {
+  test('creates (201), is idempotent (200, same revision), replaces the whole record', async () => {
+    const body = parse(MLFLOW);
+    const c = await req({ method: 'PUT', url: '/extensions/mlflow/record', payload: body });
+    expect(c.status).toBe(201);
+    const again = await req({ method: 'PUT', url: '/extensions/mlflow/record', payload: body });
+    expect(again.status).toBe(200);
+    expect(again.body.revision).toBe(1);
+    expect(again.body.updated).toBe(c.body.updated);
+
+    const changed = structuredClone(body);
+    changed.services = [changed.services[0]];
+    changed.services[0].endpoints[0].configuration.MLFLOW_TRACKING_URI = 'http://new:5000';
+    const r = await req({ method: 'PUT', url: '/extensions/mlflow/record', payload: changed });
+    expect(r.status).toBe(200);
+    expect(r.body.revision).toBe(2);
+    expect(r.body.services).toHaveLength(1);
+    expect(r.body.services[0].revision).toBe(2);
+    expect(r.body.services[0].created).toBe(c.body.services[0].created);
+    expect((await req({ method: 'GET', url: '/extensions?service_resource=s3' })).body).toEqual([]);
+  });
+
+  test('If-Match / revision on upsert; id mismatch → 400; credential <hidden> keeps values', async () => {
+    const body = parse(MLFLOW);
+    await req({ method: 'PUT', url: '/extensions/mlflow/record', payload: body });
+    expect((await req({ method: 'PUT', url: '/extensions/mlflow/record', payload: { ...body, zone: 'x' }, headers: { 'if-match': '"5"' } })).status).toBe(412);
+    expect((await req({ method: 'PUT', url: '/extensions/other/record', payload: { id: 'other' }, headers: { 'if-match': '"1"' } })).status).toBe(412);
+    expect((await req({ method: 'PUT', url: '/extensions/other/record', payload: body })).status).toBe(400);
+    const masked = (await req({ method: 'GET', url: '/extensions/mlflow' })).body;
+    masked.zone = 'prod';
+    const r = await req({ method: 'PUT', url: '/extensions/mlflow/record', payload: masked });
+    expect(r.status).toBe(200);
+    const revealed = (await req({ method: 'GET', url: '/extensions/mlflow?reveal=true' })).body;
+    expect(revealed.services[1].credentials[0].configuration.AWS_SECRET_ACCESS_KEY).toBe('planted-global-secret');
+    expect(revealed.zone).toBe('prod');
+  });
+});
+
+describe('bad input: always 4xx with {"error":{code,message}}, never a 500, nothing written', () => {
+  const cases: Array<[string, InjectOptions]> = [
+    ['malformed YAML', { method: 'POST', url: '/extensions', payload: 'id: [unclosed' }],
+    ['malformed JSON', { method: 'POST', url: '/extensions', payload: '{"id":', headers: { 'content-type': 'application/json' } }],
+    ['YAML list', { method: 'POST', url: '/extensions', payload: '- a\n- b\n' }],
+    ['scalar', { method: 'POST', url: '/extensions', payload: '42', headers: { 'content-type': 'application/json' } }],
+    ['empty body', { method: 'POST', url: '/extensions', payload: '' }],
+    ['wrong types', { method: 'POST', url: '/extensions', payload: { id: 'x', services: 'nope', version: 3 } }],
+    ['unknown field', { method: 'POST', url: '/extensions', payload: { id: 'x', color: 'red' } }],
+    ['id with /', { method: 'POST', url: '/extensions', payload: { id: 'a/b' } }],
+    ['id ..', { method: 'POST', url: '/extensions', payload: { id: '..' } }],
+    ['id with space', { method: 'POST', url: '/extensions', payload: { id: 'a b' } }],
+    ['id 101 chars', { method: 'POST', url: '/extensions', payload: { id: 'a'.repeat(101) } }],
+    ['unknown endpoint type', { method: 'POST', url: '/extensions', payload: { id: 'x', services: [{ id: 's', endpoints: [{ url: 'http://a', type: 'public' }] }] } }],
+    ['unknown scope', { method: 'POST', url: '/extensions', payload: { id: 'x', services: [{ id: 's', credentials: [{ id: 'c', scope: 'world' }] }] } }],
+    ['duplicate service ids', { method: 'POST', url: '/extensions', payload: { id: 'x', services: [{ id: 's' }, { id: 's' }] } }],
+    ['duplicate YAML keys', { method: 'POST', url: '/extensions', payload: 'id: x\nid: y\n' }],
+    ['YAML alias bomb', { method: 'POST', url: '/extensions', payload: 'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\nid: x\n' }],
+    ['10 MB body', { method: 'POST', url: '/extensions', payload: `id: x\ndescription: ${'a'.repeat(10 * 1024 * 1024)}\n` }],
+    ['unsupported content type', { method: 'POST', url: '/extensions', payload: '<x/>', headers: { 'content-type': 'application/xml' } }],
+    ['path id with space', { method: 'GET', url: '/extensions/a%20b' }],
+    ['path id 101 chars', { method: 'GET', url: `/extensions/${'a'.repeat(101)}` }],
+    ['endpoint url garbage encoding', { method: 'GET', url: '/extensions/x/services/s/endpoints/%E0%A4%A' }],
+    ['endpoint url not a URL', { method: 'GET', url: '/extensions/x/services/s/endpoints/not%20a%20url' }],
+    ['endpoint url with NUL', { method: 'DELETE', url: '/extensions/x/services/s/endpoints/http%3A%2F%2Fa%00b' }],
+    ['bad If-Match', { method: 'PUT', url: '/extensions/x', payload: { zone: 'z' }, headers: { 'if-match': 'banana' } }],
+    ['query given twice', { method: 'GET', url: '/extensions?product=a&product=b' }],
+    ['GET body not a map', { method: 'GET', url: '/extensions', payload: '[1]', headers: { 'content-type': 'application/json' } }],
+    ['unknown route', { method: 'GET', url: '/nothing' }],
+    ['wrong method', { method: 'PATCH', url: '/extensions/x', payload: {} }],
+    ['__proto__ key', { method: 'POST', url: '/extensions', payload: '{"id":"x","__proto__":{"admin":true}}', headers: { 'content-type': 'application/json' } }],
+  ];
+  test.each(cases)('%s', async (_name, o) => {
+    const r = await req(o);
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    expect(r.body.error.code).toEqual(expect.any(String));
+    expect(r.body.error.message).toEqual(expect.any(String));
+    expect(await store.count()).toBe(0);
+  });
+});
+
+describe('meta', () => {
+  test('every registered route is in openapi.json and vice versa', async () => {
+    const doc = (await req({ method: 'GET', url: '/openapi.json', as: null })).body as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toMatch(/^3\.1/);
+    const documented = Object.entries(doc.paths).flatMap(([p, item]) =>
+      Object.keys(item)
+        .filter((k) => ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'].includes(k))
+        .map((m) => `${m.toUpperCase()} ${p}`),
+    );
+    const served = app.registryRoutes.map((r) => `${r.method} ${r.url.replace(/:([A-Za-z_]+)/g, '{$1}')}`);
+    expect([...new Set(served)].sort()).toEqual([...new Set(documented)].sort());
+    expect(JSON.stringify(doc.components)).toContain('"ExtensionRecord"');
+  });
+
+  test('unknown errors are a 500 without details', async () => {
+    const broken = await createRegistryApp({
+      store: Object.assign(Object.create(store), { list: async () => { throw new Error('disk on fire: /secret/path'); } }),
+      auth: auth(),
+    });
+    const r = await broken.inject({ method: 'GET', url: '/extensions', headers: { authorization: `Bearer ${T.admin}` } });
+    expect(r.statusCode).toBe(500);
+    expect(JSON.parse(r.body)).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
+    await broken.close();
+  });
+});
