@@ -1,4 +1,48 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { outputOption } from '../output.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** --registry-url / --registry-token, shared by register and unregister. */
+function registryOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--registry-url <url>', 'extension registry URL').env('FUSEML_REGISTRY_URL').default('http://127.0.0.1:8000'))
+    .addOption(new Option('--registry-token <token>', 'bearer token of a writer (prefer the env var: arguments show in ps)').env('FUSEML_REGISTRY_TOKEN'));
+}
 
 /** extensions register / unregister (manual registration of external installs). */
-export function addRegistrationCommands(_program: Command, _extensions: Command): void {}
+export function addRegistrationCommands(_program: Command, extensions: Command): void {
+  registryOptions(
+    extensions
+      .command('register')
+      .description(
+        'register an externally installed tool: render the extension\'s registration manifest from the given values, check that its endpoints answer, and create or update the record in the registry',
+      )
+      .argument('[name]', 'extension name or alias (or give -f FILE)')
+      .option('-f, --file <file>', 'a stand-alone registration manifest (registration.yaml format) instead of an extension')
+      .option('--set <key=value>', 'a parameter or output value: NAME, params.NAME or outputs.NAME (repeatable; not for sensitive values)', collect, [])
+      .option('--set-env <key=ENV_VAR>', 'a value read from an environment variable (for sensitive values; repeatable)', collect, [])
+      .option('--values <file>', 'YAML mapping NAME: value (or params:/outputs: sub-mappings); repeatable, later wins', collect, [])
+      .option('--id <id>', 'registry id of this instance (default: the manifest id, else the extension name)')
+      .option('--zone <zone>', 'zone the instance lives in')
+      .option('--namespace <ns>', 'value of {{ extension.namespace }} (default: the extension\'s namespace)')
+      .addOption(new Option('--endpoint-type <type>', 'override the type of every endpoint (external: reached from outside the cluster)').choices(['internal', 'external']))
+      .option('--no-check', 'do not probe the endpoints before registering')
+      .option('--dry-run', 'print the record (credentials masked) instead of registering it')
+      .addOption(outputOption()),
+  ).action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
+    const { register } = await import('../commands/register.js');
+    await register(name, cmd.optsWithGlobals());
+  });
+
+  registryOptions(
+    extensions
+      .command('unregister')
+      .description('remove a registered extension instance (and its services, endpoints and credentials) from the registry')
+      .argument('<id>', 'registry id of the instance')
+      .option('--ignore-missing', 'succeed when the id is not registered'),
+  ).action(async (id: string, _opts: unknown, cmd: Command) => {
+    const { unregister } = await import('../commands/register.js');
+    await unregister(id, cmd.optsWithGlobals());
+  });
+}
