@@ -5,6 +5,7 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { ExtensionRecord } from '../../src/core/records.js';
 import { RegistryClient, RegistryError } from '../../src/registry/client.js';
 import { randomToken, startRegistry, type RegistryProcess } from '../helpers/registry.js';
 
@@ -18,7 +19,7 @@ tokens:
   - { name: ci, role: resolver, token: ${tokens.resolver}, projects: [team-a] }
 `;
 
-const record = {
+const record: ExtensionRecord = {
   id: 'mlflow',
   product: 'mlflow',
   version: '1.20.2',
@@ -27,15 +28,15 @@ const record = {
       id: 'mlflow-tracking',
       resource: 'mlflow-tracking',
       category: 'experiment-tracking',
-      endpoints: [{ url: 'http://mlflow.mlflow.svc:5000', type: 'internal' as const, configuration: { MLFLOW_TRACKING_URI: 'http://mlflow.mlflow.svc:5000' } }],
+      endpoints: [{ url: 'http://mlflow.mlflow.svc:5000', type: 'internal' , configuration: { MLFLOW_TRACKING_URI: 'http://mlflow.mlflow.svc:5000' } }],
     },
     {
       id: 'mlflow-store',
       resource: 's3',
       category: 'model-store',
       credentials: [
-        { id: 'default', scope: 'global' as const, default: true, configuration: { AWS_ACCESS_KEY_ID: 'minio', AWS_SECRET_ACCESS_KEY: SECRET } },
-        { id: 'team-a', scope: 'project' as const, projects: ['team-a'], configuration: { AWS_SECRET_ACCESS_KEY: PROJECT_SECRET } },
+        { id: 'default', scope: 'global' , default: true, configuration: { AWS_ACCESS_KEY_ID: 'minio', AWS_SECRET_ACCESS_KEY: SECRET } },
+        { id: 'team-a', scope: 'project' , projects: ['team-a'], configuration: { AWS_SECRET_ACCESS_KEY: PROJECT_SECRET } },
       ],
     },
   ],
