@@ -1,4 +1,144 @@
-import type { Command } from 'commander';
+/**
+ * install, uninstall, status, extensions sync (the installer engine), and
+ * FuseML's `extensions --add a,b --remove c --list`. Handlers are imported
+ * lazily: `--help` does not load the Kubernetes client, got or listr2.
+ */
+import { Command, Option } from 'commander';
+import { outputOption } from '../output.js';
 
-/** install, uninstall, status, extensions sync (the installer engine). */
-export function addLifecycleCommands(_program: Command, _extensions: Command): void {}
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+function clusterOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig of the target cluster (default: $KUBECONFIG, then ~/.kube/config)'))
+    .option('--installer-namespace <ns>', 'namespace holding install records and the lock', 'fuseml-installer')
+    .option('--lock-timeout <duration>', 'wait this long for another installer to finish (0s: fail at once, naming the holder)', '0s');
+}
+
+function registryOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--registry-url <url>', 'extension registry URL').env('FUSEML_REGISTRY_URL').default('http://127.0.0.1:8000'))
+    .addOption(new Option('--registry-token <token>', 'registry token (prefer the environment variable: arguments are visible to other users)').env('FUSEML_REGISTRY_TOKEN'))
+    .option('--no-register', 'do not write to the registry');
+}
+
+function paramOptions(cmd: Command): Command {
+  return cmd
+    .option('--set <[ext.]param=value>', 'set a parameter (repeatable); without "ext." it applies to every extension declaring it', collect)
+    .option('--values <file>', 'YAML file of parameters: { EXTENSION: { PARAM: VALUE } } (repeatable; prefer it for secrets)', collect);
+}
+
+const INSTALL_HELP = `
+Examples:
+  # what would happen, without touching anything (commands and records with secrets masked)
+  $ fuseml-installer install --extensions mlflow,seldon-core --dry-run
+
+  # install; dependencies (requires) come along, independent extensions install in parallel
+  $ fuseml-installer install --extensions mlflow --set mlflow.storage_size=5Gi --values secrets.yaml
+
+  # air-gapped: charts from a local mirror
+  $ fuseml-installer install --extensions kserve --chart-mirror https://charts.example.com=http://mirror.local:8080
+
+  # machines: JSON result on stdout, progress lines on stderr
+  $ fuseml-installer install --extensions s3 -o json
+
+Re-running is safe: finished steps are skipped (--force-reinstall redoes them), a run killed half-way resumes.
+If the registry is unreachable the install still completes, the registration is journaled, the exit code is 9;
+deliver it later with: fuseml-installer extensions sync.
+Exit codes: 0 ok, 2 usage, 3 invalid plan, 4 unknown extension, 5 conflict, 6 a step failed, 7 tool missing,
+8 cluster unreachable, 9 registry unreachable (journaled), 10 locked, 11 timeout, 130 interrupted.
+`;
+
+const UNINSTALL_HELP = `
+Examples:
+  $ fuseml-installer uninstall --extensions seldon-core
+  $ fuseml-installer uninstall --extensions mlflow --with-dependents   # also what requires mlflow
+  $ fuseml-installer uninstall                                         # everything this installer installed
+
+Extensions go in reverse dependency order; their registry records are deleted (journaled when the registry is
+unreachable); namespaces are deleted only when the installer created them (label
+app.kubernetes.io/managed-by=fuseml-installer) and no remaining extension uses them.
+`;
+
+export function addLifecycleCommands(program: Command, extensions: Command): void {
+  const install = program
+    .command('install')
+    .description('install extensions (and what they require) on the cluster, and register them')
+    .option('-e, --extensions <names>', 'extensions to install, comma separated (repeatable)', collect)
+    .option('--concurrency <n>', 'extensions installed at the same time', '4')
+    .option('--dry-run', 'print the plan (steps, commands, namespaces, registry records; secrets masked) and exit')
+    .option('--force-reinstall', 'redo every step, even those an earlier run finished')
+    .option('--chart-mirror <original=mirror>', 'rewrite a chart repository URL (repeatable)', collect)
+    .option('--id <id>', 'registry id of the extension (one extension only; default: the extension name)')
+    .option('--zone <zone>', 'zone recorded in the registry');
+  paramOptions(install);
+  registryOptions(install);
+  clusterOptions(install);
+  install.addOption(outputOption()).addHelpText('after', INSTALL_HELP).action(async (_o: unknown, cmd: Command) => {
+    const { install: run } = await import('../commands/install.js');
+    await run(cmd.optsWithGlobals());
+  });
+
+  const uninstall = program
+    .command('uninstall')
+    .description('uninstall extensions (default: every extension this installer installed) and deregister them')
+    .option('-e, --extensions <names>', 'extensions to uninstall, comma separated (repeatable)', collect)
+    .option('--with-dependents', 'also uninstall installed extensions that require them')
+    .option('--dry-run', 'print what would be uninstalled and exit');
+  paramOptions(uninstall);
+  registryOptions(uninstall);
+  clusterOptions(uninstall);
+  uninstall.addOption(outputOption()).addHelpText('after', UNINSTALL_HELP).action(async (_o: unknown, cmd: Command) => {
+    const { uninstall: run } = await import('../commands/uninstall.js');
+    await run(cmd.optsWithGlobals());
+  });
+
+  const status = program
+    .command('status')
+    .description('what this installer installed on the cluster (from its install records)');
+  registryOptions(status);
+  clusterOptions(status);
+  status.addOption(outputOption()).addHelpText('after', '\nExample:\n  $ fuseml-installer status -o json\n').action(async (_o: unknown, cmd: Command) => {
+    const { status: run } = await import('../commands/status.js');
+    await run(cmd.optsWithGlobals());
+  });
+
+  const sync = extensions
+    .command('sync')
+    .description('deliver registrations journaled while the registry was unreachable');
+  registryOptions(sync);
+  sync.addOption(outputOption()).addHelpText('after', '\nExample:\n  $ FUSEML_REGISTRY_TOKEN=… fuseml-installer extensions sync --registry-url http://127.0.0.1:8000\n').action(async (_o: unknown, cmd: Command) => {
+    const { sync: run } = await import('../commands/status.js');
+    await run(cmd.optsWithGlobals());
+  });
+
+  // FuseML's installer flags: `fuseml-installer extensions --add a,b --remove c --list`.
+  extensions
+    .option('--add <names>', 'install these extensions (FuseML compatible; same as install --extensions)', collect)
+    .option('--remove <names>', 'uninstall these extensions (FuseML compatible; same as uninstall --extensions)', collect)
+    .option('--list', 'list installed extensions (FuseML compatible; same as status)');
+  paramOptions(extensions);
+  registryOptions(extensions);
+  clusterOptions(extensions);
+  extensions
+    .addHelpText('after', '\nFuseML-compatible form:\n  $ fuseml-installer extensions --add mlflow,seldon-core --remove kserve --list\n')
+    .action(async (_o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as Record<string, unknown> & { add?: string[]; remove?: string[]; list?: boolean };
+      if (!o.add && !o.remove && !o.list) {
+        cmd.help();
+        return;
+      }
+      if (o.remove) {
+        const { uninstall: run } = await import('../commands/uninstall.js');
+        await run({ ...o, extensions: o.remove });
+      }
+      if (o.add) {
+        const { install: run } = await import('../commands/install.js');
+        await run({ ...o, extensions: o.add });
+      }
+      if (o.list) {
+        const { status: run } = await import('../commands/status.js');
+        await run(o as Parameters<typeof run>[0]);
+      }
+    });
+}

@@ -1,0 +1,172 @@
+/** Shared pieces of install / uninstall / status / extensions sync: options → backends, progress, exit codes. */
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { FusemlError, type Issue } from '../../core/errors.js';
+import type { Reporter } from '../../installer/events.js';
+import { plainReporter } from '../../installer/events.js';
+import { parseDuration } from '../../installer/duration.js';
+import { Journal } from '../../installer/journal.js';
+import { parseSetFlags, valuesAssignments, type Assignment } from '../../installer/params.js';
+import { DEFAULT_REGISTRY_URL, registrySink, type RegistrySink } from '../../installer/registry-sink.js';
+import type { RunSummary } from '../../installer/engine.js';
+import type { Tools } from '../../steps/types.js';
+
+export interface ClusterFlags {
+  kubeconfig?: string | undefined;
+  installerNamespace?: string | undefined;
+  lockTimeout?: string | undefined;
+}
+
+export interface RegistryFlags {
+  registryUrl?: string | undefined;
+  registryToken?: string | undefined;
+  register?: boolean | undefined;
+}
+
+export interface ParamFlags {
+  set?: string[] | undefined;
+  values?: string[] | undefined;
+}
+
+export interface CommonFlags extends ClusterFlags, RegistryFlags, ParamFlags {
+  extensionsRepository?: string | undefined;
+  extensions?: string[] | undefined;
+  output?: string | undefined;
+  verbose?: boolean | undefined;
+}
+
+/** `--extensions a,b --extensions c` → [a, b, c]. */
+export function splitList(values: readonly string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+}
+
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** Parameter assignments from --values files then --set flags (later wins), with every problem. */
+export async function readAssignments(flags: ParamFlags): Promise<{ assignments: Assignment[]; issues: Issue[] }> {
+  const assignments: Assignment[] = [];
+  const issues: Issue[] = [];
+  for (const file of flags.values ?? []) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new FusemlError('USAGE', `--values ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    let doc: unknown;
+    try {
+      doc = parseYaml(text, { uniqueKeys: true, maxAliasCount: 50 });
+    } catch (e) {
+      // The position only: the file may hold secrets.
+      const pos = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+      issues.push({ file, line: pos?.line, col: pos?.col, pointer: '', message: 'not valid YAML' });
+      continue;
+    }
+    const r = valuesAssignments(doc, file);
+    assignments.push(...r.assignments);
+    issues.push(...r.issues);
+  }
+  const s = parseSetFlags(flags.set ?? []);
+  assignments.push(...s.assignments);
+  issues.push(...s.issues);
+  return { assignments, issues };
+}
+
+async function executable(p: string): Promise<boolean> {
+  try {
+    await access(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A tool by env override, then PATH; TOOL_MISSING with a hint when absent. */
+export async function findTool(name: 'helm' | 'kubectl', env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const override = env[`FUSEML_${name.toUpperCase()}`];
+  if (override) {
+    if (await executable(override)) return override;
+    throw new FusemlError('TOOL_MISSING', `${name}: FUSEML_${name.toUpperCase()}=${override} is not an executable file`, { hint: `point FUSEML_${name.toUpperCase()} at the ${name} binary, or unset it to use PATH` });
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir && isAbsolute(dir) && (await executable(join(dir, name)))) return join(dir, name);
+  }
+  throw new FusemlError('TOOL_MISSING', `${name} not found on PATH`, {
+    hint: name === 'helm' ? 'install helm 3 (scripts/tools.sh builds one) and put it on PATH, or set FUSEML_HELM=/path/to/helm' : 'install kubectl and put it on PATH, or set FUSEML_KUBECTL=/path/to/kubectl',
+  });
+}
+
+/** The tools a set of step types needs (kubectl is always needed for manifests, kustomize and jsonPath outputs). */
+export async function resolveTools(types: ReadonlySet<string>, needKubectl = true): Promise<Tools> {
+  const helm = types.has('helm') ? await findTool('helm') : 'helm';
+  const kubectl = needKubectl || types.has('manifest') || types.has('kustomize') ? await findTool('kubectl') : 'kubectl';
+  return { helm, kubectl };
+}
+
+/** Names of the tools for --dry-run output (no lookup: dry runs need no tools). */
+export const DISPLAY_TOOLS: Tools = { helm: 'helm', kubectl: 'kubectl' };
+
+export function registryFrom(flags: RegistryFlags): RegistrySink | undefined {
+  if (flags.register === false) return undefined;
+  const url = flags.registryUrl ?? process.env.FUSEML_REGISTRY_URL ?? DEFAULT_REGISTRY_URL;
+  const token = flags.registryToken ?? process.env.FUSEML_REGISTRY_TOKEN;
+  const retries = process.env.FUSEML_REGISTRY_RETRIES === undefined ? undefined : Number(process.env.FUSEML_REGISTRY_RETRIES);
+  return registrySink(url, token || undefined, new Journal(), retries);
+}
+
+export async function clusterFrom(flags: ClusterFlags, kubectl: string) {
+  const { KubeInstallerCluster, lockHolder } = await import('../../kube/installer-cluster.js');
+  const cluster = new KubeInstallerCluster({ kubeconfig: flags.kubeconfig, installerNamespace: flags.installerNamespace, kubectl });
+  return { cluster, holder: lockHolder(), lockTimeoutMs: parseDuration(flags.lockTimeout ?? '0s', '--lock-timeout') };
+}
+
+/** KUBECONFIG for the child processes. */
+export function childEnv(flags: ClusterFlags): Record<string, string> {
+  return flags.kubeconfig ? { KUBECONFIG: flags.kubeconfig } : {};
+}
+
+/** listr2 on an interactive terminal with table output; plain lines on stderr otherwise (pipes, CI, -o json). */
+export async function makeReporter(format: string, names: readonly string[], verbose: boolean): Promise<Reporter> {
+  const interactive = process.stderr.isTTY === true && format === 'table' && !process.env.CI && process.env.TERM !== 'dumb';
+  if (!interactive) return plainReporter(undefined, verbose);
+  const { listrReporter } = await import('./install-progress.js');
+  return listrReporter(names);
+}
+
+/** The error a finished run ends with (the CLI's exit code), undefined when all went well. */
+export function summaryError(summary: RunSummary, verb: 'install' | 'uninstall', journalDir: string, registryUrl?: string): FusemlError | undefined {
+  const failed = summary.extensions.filter((e) => e.state === 'failed');
+  const skipped = summary.extensions.filter((e) => e.state === 'skipped');
+  if (failed.length > 0) {
+    const first = failed[0] as (typeof failed)[number];
+    const firstLine = (first.error ?? '').split('\n')[0];
+    const more = failed.length > 1 ? ` (and ${failed.length - 1} more)` : '';
+    return new FusemlError((first.code as FusemlError['code']) ?? 'EXEC', `${verb} of ${first.name} failed${more}: ${firstLine}${skipped.length ? `; not ${verb}ed: ${skipped.map((s) => s.name).join(', ')}` : ''}`, {
+      hint: verb === 'install' ? `fix the cause and run the same command again: finished steps are skipped (--verbose shows the tool output)` : 'fix the cause and run uninstall again',
+    });
+  }
+  if (summary.pendingRegistrations.length > 0) {
+    const ids = summary.pendingRegistrations.map((p) => p.id).join(', ');
+    const why = summary.pendingRegistrations[0]?.error.split('\n')[0] ?? '';
+    return new FusemlError('REGISTRY', `${verb === 'install' ? 'installed, but the registration' : 'uninstalled, but the deregistration'} of ${ids} could not be delivered to ${registryUrl ?? 'the registry'} (${why}); it is journaled in ${journalDir}`, {
+      hint: 'when the registry is reachable again run: fuseml-installer extensions sync',
+    });
+  }
+  return undefined;
+}
+
+/** Runs fn with an AbortSignal that fires on SIGINT / SIGTERM (steps are cancelled, the lock released). */
+export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await fn(ac.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,87 @@
+/** `fuseml-installer uninstall [--extensions a,b]`: reverse dependency order, deregistration, our namespaces. */
+import { FusemlError } from '../../core/errors.js';
+import type { Scalar } from '../../core/extension.js';
+import { DEFAULT_REPOSITORY, loadRepository } from '../../descriptor/repository.js';
+import { installedDependents, InstallerEngine } from '../../installer/engine.js';
+import { createPlan, type ExtensionPlan } from '../../installer/plan.js';
+import { parseFormat, renderData } from '../output.js';
+import { childEnv, clusterFrom, makeReporter, readAssignments, registryFrom, resolveTools, splitList, summaryError, withInterrupt, type CommonFlags } from './install-common.js';
+import { printSummary } from './install.js';
+
+export interface UninstallFlags extends CommonFlags {
+  withDependents?: boolean | undefined;
+  dryRun?: boolean | undefined;
+}
+
+export async function uninstall(flags: UninstallFlags): Promise<void> {
+  const format = parseFormat(flags.output ?? 'table');
+  const requested = splitList(flags.extensions);
+  const repo = await loadRepository(flags.extensionsRepository ?? DEFAULT_REPOSITORY);
+  const { assignments, issues } = await readAssignments(flags);
+  if (issues.length > 0) {
+    const { ValidationError } = await import('../../core/errors.js');
+    throw new ValidationError(issues, `${issues.length} problem(s) in --set / --values`);
+  }
+  const tools = await resolveTools(new Set(['helm']));
+  const sink = registryFrom(flags);
+  const { cluster, holder, lockTimeoutMs } = await clusterFrom(flags, tools.kubectl);
+  await cluster.ping();
+
+  const summary = await withInterrupt(async (signal) => {
+    const lock = await cluster.acquireLock({ holder, timeoutMs: lockTimeoutMs, signal });
+    let reporter;
+    try {
+      const records = await cluster.readRecords();
+      const installed = records.map((r) => r.extension);
+      const canonical = (n: string): string => repo.get(n)?.name ?? n;
+      let targets = requested.length === 0 ? installed : [...new Set(requested.map(canonical))];
+      const notInstalled = targets.filter((t) => !installed.includes(t));
+      if (notInstalled.length > 0) {
+        throw new FusemlError('NOT_FOUND', `not installed by this installer: ${notInstalled.join(', ')}`, {
+          hint: installed.length ? `installed: ${installed.join(', ')} (fuseml-installer status)` : 'nothing is installed (fuseml-installer status)',
+        });
+      }
+      const deps = installedDependents(targets, records);
+      if (deps.length > 0) {
+        if (!flags.withDependents) {
+          throw new FusemlError('CONFLICT', `cannot uninstall ${targets.join(', ')}: still required by installed ${deps.join(', ')}`, {
+            hint: `uninstall ${deps.join(', ')} first, or pass --with-dependents to uninstall ${deps.length > 1 ? 'them' : 'it'} too`,
+          });
+        }
+        targets = [...deps, ...targets];
+      }
+      const missing = targets.filter((t) => !repo.get(t));
+      if (missing.length > 0) {
+        throw new FusemlError('NOT_FOUND', `the extension repository ${repo.dir} has no ${missing.join(', ')}: its uninstall steps are unknown`, {
+          hint: 'pass --extensions-repository DIR: the repository the extension was installed from',
+        });
+      }
+      if (targets.length === 0) return { extensions: [], pendingRegistrations: [], namespacesDeleted: [] };
+      const recorded = new Map<string, Record<string, Scalar>>(records.map((r) => [r.extension, r.params]));
+      const plan = await createPlan(repo, { extensions: targets, assignments, withDependencies: false, forUninstall: true, recordedParams: recorded });
+      if (flags.dryRun) {
+        const view = {
+          dryRun: true,
+          order: [...plan.levels].reverse().flat(),
+          extensions: [...plan.extensions.values()].map((p: ExtensionPlan) => ({
+            name: p.name,
+            steps: p.uninstall.map((s) => ({ id: s.id, type: s.type, namespace: s.namespace })),
+            registration: records.find((r) => r.extension === p.name)?.registration?.id ?? null,
+          })),
+        };
+        process.stdout.write(await renderData(view, format === 'table' ? 'yaml' : format));
+        return undefined;
+      }
+      reporter = await makeReporter(format, targets, flags.verbose === true);
+      const engine = new InstallerEngine({ cluster, tools, env: childEnv(flags), sink, reporter, signal });
+      return await engine.uninstall(targets, plan.extensions, records);
+    } finally {
+      await reporter?.close?.();
+      await lock.release();
+    }
+  });
+  if (!summary) return;
+  await printSummary(summary, format);
+  const err = summaryError(summary, 'uninstall', sink?.journal.dir ?? '', sink?.url);
+  if (err) throw err;
+}

@@ -1,0 +1,88 @@
+/**
+ * What the installer needs from the cluster, as an interface: the real one
+ * lives in src/kube/installer-cluster.ts (@kubernetes/client-node, loaded
+ * lazily); tests and the benchmark use an in-memory one.
+ */
+import type { OutputSpec, Scalar } from '../core/extension.js';
+import type { PlannedWait } from './plan.js';
+
+export type StepState = 'done' | 'failed';
+
+export interface StepRecord {
+  state: StepState;
+  digest: string;
+  at: string;
+}
+
+export interface RegistrationState {
+  id: string;
+  registryUrl: string;
+  /** sha256 of the record last delivered (or journaled). */
+  digest: string;
+  state: 'registered' | 'pending';
+}
+
+/** What is installed: one per extension, in the installer's namespace (a labelled Secret). */
+export interface InstallRecord {
+  extension: string;
+  product: string;
+  version: string;
+  namespace: string;
+  /** Namespaces the install steps use. */
+  namespaces: string[];
+  requires: string[];
+  /** Non-sensitive parameter values only. */
+  params: Record<string, Scalar>;
+  /** Non-sensitive output values only. */
+  outputs: Record<string, string>;
+  steps: Record<string, StepRecord>;
+  status: 'installing' | 'installed' | 'failed' | 'uninstalling';
+  message?: string | undefined;
+  registration?: RegistrationState | undefined;
+  installedAt?: string | undefined;
+  updatedAt: string;
+}
+
+export interface Lock {
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  holder: string;
+  /** How long to wait for another holder; 0 = fail at once. */
+  timeoutMs: number;
+  onWait?: ((holder: string) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface OutputContext {
+  namespace: string;
+  /** Values a script step wrote. */
+  scriptOutputs: Readonly<Record<string, string>>;
+  /** Renders `value` outputs. */
+  renderValue: (template: string) => string;
+  deadline: number;
+  signal?: AbortSignal | undefined;
+}
+
+export interface ClusterBackend {
+  /** A cheap call that fails with a CLUSTER error when the API server cannot be reached. */
+  ping(): Promise<void>;
+  acquireLock(opts: LockOptions): Promise<Lock>;
+  readRecords(): Promise<InstallRecord[]>;
+  writeRecord(record: InstallRecord): Promise<void>;
+  deleteRecord(extension: string): Promise<void>;
+  /** Creates the namespace with our label when missing; true when we created it. */
+  ensureNamespace(namespace: string, extension: string): Promise<boolean>;
+  /** Deletes the namespace only when it carries our label; true when deleted. */
+  deleteNamespaceIfOurs(namespace: string): Promise<boolean>;
+  wait(w: PlannedWait, signal?: AbortSignal): Promise<void>;
+  readOutput(name: string, spec: OutputSpec, ctx: OutputContext): Promise<string>;
+}
+
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'fuseml-installer';
+export const EXTENSION_LABEL = 'fuseml.io/extension';
+export const RECORD_LABEL = 'fuseml.io/install-record';
+export const DEFAULT_INSTALLER_NAMESPACE = 'fuseml-installer';
+export const LEASE_NAME = 'fuseml-installer-lock';

@@ -1,0 +1,396 @@
+/**
+ * Runs a plan: extensions in dependency order, independent ones in parallel
+ * (at most `concurrency` at a time; an extension starts as soon as what it
+ * requires is installed), steps in order with their waits, then outputs, the
+ * install record, and the registration. Uninstall runs the other way round.
+ * Cluster access goes through a ClusterBackend; processes through src/exec.
+ */
+import { createHash } from 'node:crypto';
+import { FusemlError } from '../core/errors.js';
+import type { Extension, OutputSpec } from '../core/extension.js';
+import { dependents as dependentsOf, levels } from '../core/graph.js';
+import type { ExtensionRecord } from '../core/records.js';
+import { redact } from '../core/redact.js';
+import { render } from '../core/template.js';
+import { runStep, stepCommands, type Tools } from '../steps/index.js';
+import type { ClusterBackend, InstallRecord } from './cluster.js';
+import type { Reporter } from './events.js';
+import { paramEnvName } from './params.js';
+import type { ExtensionPlan, Plan, PlannedStep } from './plan.js';
+import { extensionLookup, renderRegistration } from './registration.js';
+import type { Delivery, RegistrySink } from './registry-sink.js';
+
+export const OUTPUT_TIMEOUT_MS = 2 * 60_000;
+
+export interface EngineOptions {
+  cluster: ClusterBackend;
+  tools: Tools;
+  /** Environment for every process (KUBECONFIG…). */
+  env: Record<string, string>;
+  /** Undefined: do not register. */
+  sink?: RegistrySink | undefined;
+  reporter: Reporter;
+  signal?: AbortSignal | undefined;
+  forceReinstall?: boolean | undefined;
+  /** Status message stored with registry records. */
+  message?: string | undefined;
+}
+
+export type RegistrationOutcome = 'registered' | 'unchanged' | 'pending' | 'deregistered' | 'none';
+
+export interface ExtensionOutcome {
+  name: string;
+  state: 'installed' | 'unchanged' | 'uninstalled' | 'failed' | 'skipped';
+  steps: { id: string; type: string; state: 'done' | 'skipped' | 'failed' }[];
+  registration: RegistrationOutcome;
+  /** Non-sensitive outputs. */
+  outputs: Record<string, string>;
+  error?: string | undefined;
+  /** The FusemlError code of the failure. */
+  code?: string | undefined;
+}
+
+export interface RunSummary {
+  extensions: ExtensionOutcome[];
+  pendingRegistrations: { extension: string; id: string; error: string }[];
+  namespacesDeleted: string[];
+}
+
+const sha = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex');
+
+export function isSensitiveOutput(spec: OutputSpec): boolean {
+  return spec.sensitive === true || spec.secret !== undefined;
+}
+
+export function stepTitle(step: PlannedStep): string {
+  switch (step.type) {
+    case 'helm':
+      return step.action === 'install' ? `helm ${step.release} (${step.id})` : `helm uninstall ${step.release} (${step.id})`;
+    case 'manifest':
+      return `kubectl ${step.action} manifests (${step.id})`;
+    case 'kustomize':
+      return `kubectl ${step.action} -k (${step.id})`;
+    case 'script':
+      return `script ${step.file.split('/').pop() ?? ''} (${step.id})`;
+  }
+}
+
+/** Runs fn over names in dependency order with at most `limit` at once; a failure skips what depends on it. */
+export async function schedule<T>(
+  order: readonly string[],
+  deps: (n: string) => readonly string[],
+  limit: number,
+  fn: (n: string) => Promise<T>,
+  onSkip: (n: string, failedDep: string) => T,
+): Promise<Map<string, { ok: boolean; value: T }>> {
+  const results = new Map<string, Promise<{ ok: boolean; value: T }>>();
+  let active = 0;
+  const queue: (() => void)[] = [];
+  const acquire = (): Promise<void> =>
+    new Promise((res) => {
+      if (active < limit) {
+        active++;
+        res();
+      } else queue.push(() => { active++; res(); });
+    });
+  const release = (): void => {
+    active--;
+    queue.shift()?.();
+  };
+  for (const n of order) {
+    const mine = (async () => {
+      for (const d of deps(n)) {
+        const r = results.get(d);
+        if (r && !(await r).ok) return { ok: false, value: onSkip(n, d) };
+      }
+      await acquire();
+      try {
+        return { ok: true, value: await fn(n) };
+      } catch (e) {
+        return { ok: false, value: e as T };
+      } finally {
+        release();
+      }
+    })();
+    results.set(n, mine);
+  }
+  const out = new Map<string, { ok: boolean; value: T }>();
+  for (const [n, p] of results) out.set(n, await p);
+  return out;
+}
+
+function failure(e: unknown, secrets: Iterable<string>): { message: string; code: string } {
+  const err = e instanceof FusemlError ? e : undefined;
+  const msg = e instanceof Error ? e.message : String(e);
+  return { message: redact(msg, secrets), code: err?.code ?? 'INTERNAL' };
+}
+
+export class InstallerEngine {
+  readonly #o: EngineOptions;
+  /** Every secret seen so far (parameters, sensitive outputs): masked in everything shown. */
+  readonly secrets = new Set<string>();
+
+  constructor(options: EngineOptions) {
+    this.#o = options;
+  }
+
+  #emitStep(ext: string, step: PlannedStep, state: 'running' | 'done' | 'skipped' | 'failed', durationMs?: number, message?: string): void {
+    this.#o.reporter.event({ type: 'step', extension: ext, step: step.id, title: stepTitle(step), state, durationMs, message });
+  }
+
+  #stepCtx(p: ExtensionPlan) {
+    const secretEnv: Record<string, string> = {};
+    const env: Record<string, string> = { ...this.#o.env };
+    for (const [k, v] of Object.entries(p.params)) {
+      if (p.sensitiveParams.includes(k)) secretEnv[paramEnvName(k)] = String(v);
+      else env[paramEnvName(k)] = String(v);
+    }
+    return {
+      tools: this.#o.tools,
+      extension: p.name,
+      env,
+      secretEnv,
+      secrets: [...this.secrets],
+      signal: this.#o.signal,
+      onLine: (line: string) => this.#o.reporter.event({ type: 'log', extension: p.name, line }),
+    };
+  }
+
+  async #runSteps(p: ExtensionPlan, steps: readonly PlannedStep[], record: InstallRecord | undefined, outcome: ExtensionOutcome, scriptOutputs: Record<string, string>, save: (() => Promise<void>) | undefined): Promise<void> {
+    const c = this.#o.cluster;
+    const scriptKeys = Object.values(p.ext.outputs).flatMap((o) => (o.script ? [o.script.key] : []));
+    for (const step of steps) {
+      const prev = record?.steps[step.id];
+      // A script whose outputs are not all recorded (sensitive ones never are) runs again.
+      const scriptNeeded = step.type === 'script' && scriptKeys.some((k) => record?.outputs[k] === undefined);
+      if (step.phase === 'install' && !this.#o.forceReinstall && prev?.state === 'done' && prev.digest === step.digest && !scriptNeeded) {
+        this.#emitStep(p.name, step, 'skipped', undefined, 'already done');
+        outcome.steps.push({ id: step.id, type: step.type, state: 'skipped' });
+        continue;
+      }
+      this.#emitStep(p.name, step, 'running');
+      const t0 = Date.now();
+      try {
+        const result = await runStep(step, this.#stepCtx(p));
+        Object.assign(scriptOutputs, result.outputs ?? {});
+        for (const w of step.waitFor) await c.wait(w, this.#o.signal);
+      } catch (e) {
+        this.#emitStep(p.name, step, 'failed', Date.now() - t0);
+        outcome.steps.push({ id: step.id, type: step.type, state: 'failed' });
+        if (record && step.phase === 'install') {
+          record.steps[step.id] = { state: 'failed', digest: step.digest, at: new Date().toISOString() };
+          await save?.();
+        }
+        throw e;
+      }
+      this.#emitStep(p.name, step, 'done', Date.now() - t0);
+      outcome.steps.push({ id: step.id, type: step.type, state: 'done' });
+      if (record && step.phase === 'install') {
+        record.steps[step.id] = { state: 'done', digest: step.digest, at: new Date().toISOString() };
+        await save?.();
+      }
+    }
+  }
+
+  async #collectOutputs(p: ExtensionPlan, scriptOutputs: Record<string, string>, recorded: Record<string, string>): Promise<Record<string, string>> {
+    const values: Record<string, string> = {};
+    const lookup = extensionLookup(p.ext, p.params, undefined, { namespace: p.namespace });
+    const deadline = Date.now() + OUTPUT_TIMEOUT_MS;
+    await Promise.all(
+      Object.entries(p.ext.outputs).map(async ([name, spec]) => {
+        const v = await this.#o.cluster.readOutput(name, spec, {
+          namespace: p.namespace,
+          scriptOutputs: { ...recorded, ...scriptOutputs },
+          renderValue: (t) => render(t, lookup),
+          deadline,
+          signal: this.#o.signal,
+        });
+        values[name] = v;
+        if (isSensitiveOutput(spec) && v.length > 0) this.secrets.add(v);
+      }),
+    );
+    return values;
+  }
+
+  async #register(p: ExtensionPlan, outputs: Record<string, string>, record: InstallRecord, outcome: ExtensionOutcome, pending: RunSummary['pendingRegistrations']): Promise<void> {
+    const sink = this.#o.sink;
+    const rec: ExtensionRecord | undefined = renderRegistration(p.ext, p.params, outputs, { id: p.registryId, zone: p.zone, namespace: p.namespace, message: this.#o.message });
+    if (!rec || !sink) {
+      outcome.registration = 'none';
+      return;
+    }
+    const digest = sha(rec);
+    const prev = record.registration;
+    if (!this.#o.forceReinstall && prev?.state === 'registered' && prev.digest === digest && prev.registryUrl === sink.url && prev.id === rec.id) {
+      outcome.registration = 'unchanged';
+      return;
+    }
+    // The id changed: the old record goes.
+    if (prev && prev.id !== rec.id && prev.registryUrl === sink.url) await sink.remove(prev.id, p.name);
+    const d: Delivery = await sink.upsert(rec, p.name);
+    record.registration = { id: rec.id, registryUrl: sink.url, digest, state: d.state === 'delivered' ? 'registered' : 'pending' };
+    if (d.state === 'delivered') outcome.registration = 'registered';
+    else {
+      outcome.registration = 'pending';
+      pending.push({ extension: p.name, id: rec.id, error: redact(d.error.message, this.secrets) });
+    }
+  }
+
+  async #installOne(p: ExtensionPlan, existing: InstallRecord | undefined, pending: RunSummary['pendingRegistrations']): Promise<ExtensionOutcome> {
+    const c = this.#o.cluster;
+    const r = this.#o.reporter;
+    const outcome: ExtensionOutcome = { name: p.name, state: 'installed', steps: [], registration: 'none', outputs: {} };
+    r.event({ type: 'extension', extension: p.name, state: 'running' });
+    const now = new Date().toISOString();
+    const record: InstallRecord = {
+      extension: p.name,
+      product: p.ext.product,
+      version: p.ext.version,
+      namespace: p.namespace,
+      namespaces: p.namespaces,
+      requires: p.requires,
+      params: Object.fromEntries(Object.entries(p.params).filter(([k]) => !p.sensitiveParams.includes(k))),
+      outputs: existing?.outputs ?? {},
+      steps: existing?.steps ?? {},
+      status: 'installing',
+      registration: existing?.registration,
+      installedAt: existing?.installedAt,
+      updatedAt: now,
+    };
+    // Nothing to do when every step is done with the same definition (checked again per step below).
+    const allDone = !this.#o.forceReinstall && existing?.status === 'installed' && p.install.every((s) => existing.steps[s.id]?.state === 'done' && existing.steps[s.id]?.digest === s.digest);
+    const save = async (): Promise<void> => {
+      record.updatedAt = new Date().toISOString();
+      await c.writeRecord(record);
+    };
+    if (!allDone) await save();
+    for (const ns of p.namespaces) await c.ensureNamespace(ns, p.name);
+    const scriptOutputs: Record<string, string> = {};
+    try {
+      await this.#runSteps(p, p.install, record, outcome, scriptOutputs, save);
+    } catch (e) {
+      record.status = 'failed';
+      record.message = failure(e, this.secrets).message.split('\n')[0];
+      await save().catch(() => undefined);
+      throw e;
+    }
+    const outputs = await this.#collectOutputs(p, scriptOutputs, existing?.outputs ?? {});
+    record.outputs = Object.fromEntries(Object.entries(outputs).filter(([k]) => !isSensitiveOutput(p.ext.outputs[k] as OutputSpec)));
+    outcome.outputs = record.outputs;
+    await this.#register(p, outputs, record, outcome, pending);
+    const changed = outcome.steps.some((s) => s.state === 'done') || outcome.registration === 'registered' || outcome.registration === 'pending';
+    outcome.state = changed || !allDone ? 'installed' : 'unchanged';
+    record.status = 'installed';
+    record.message = undefined;
+    record.installedAt ??= new Date().toISOString();
+    if (changed || !allDone || JSON.stringify(existing?.outputs) !== JSON.stringify(record.outputs)) await save();
+    r.event({ type: 'extension', extension: p.name, state: outcome.state === 'unchanged' ? 'unchanged' : 'done', message: outcome.registration === 'pending' ? 'registration journaled (registry unreachable)' : undefined });
+    return outcome;
+  }
+
+  /** Installs the plan. Never throws for a failed extension: see the summary (the CLI turns it into an exit code). */
+  async install(plan: Plan): Promise<RunSummary> {
+    for (const s of plan.secrets) this.secrets.add(s);
+    const c = this.#o.cluster;
+    const records = new Map((await c.readRecords()).map((x) => [x.extension, x]));
+    const pending: RunSummary['pendingRegistrations'] = [];
+    for (const n of plan.order) this.#o.reporter.event({ type: 'extension', extension: n, state: 'waiting' });
+    const deps = (n: string): string[] => (plan.extensions.get(n) as ExtensionPlan).requires;
+    const results = await schedule<ExtensionOutcome>(
+      plan.order,
+      deps,
+      plan.concurrency,
+      (n) => this.#installOne(plan.extensions.get(n) as ExtensionPlan, records.get(n), pending),
+      (n, d) => {
+        this.#o.reporter.event({ type: 'extension', extension: n, state: 'skipped', message: `requires ${d}, which failed` });
+        return { name: n, state: 'skipped', steps: [], registration: 'none', outputs: {}, error: `not installed: requires ${d}, which failed`, code: 'EXEC' };
+      },
+    );
+    const extensions: ExtensionOutcome[] = plan.order.map((n) => {
+      const r = results.get(n) as { ok: boolean; value: ExtensionOutcome | unknown };
+      if (r.ok || (r.value as ExtensionOutcome)?.state === 'skipped') return r.value as ExtensionOutcome;
+      const f = failure(r.value, this.secrets);
+      this.#o.reporter.event({ type: 'extension', extension: n, state: 'failed', message: f.message.split('\n')[0] });
+      return { name: n, state: 'failed', steps: [], registration: 'none', outputs: {}, error: f.message, code: f.code };
+    });
+    return { extensions, pendingRegistrations: pending, namespacesDeleted: [] };
+  }
+
+  /**
+   * Uninstalls `targets` (canonical names, each with a record) in reverse
+   * dependency order. `plans` give the steps (rendered with recorded params).
+   */
+  async uninstall(targets: readonly string[], plans: ReadonlyMap<string, ExtensionPlan>, records: readonly InstallRecord[]): Promise<RunSummary> {
+    for (const p of plans.values()) for (const s of p.secrets) this.secrets.add(s);
+    const c = this.#o.cluster;
+    const byName = new Map(records.map((r) => [r.extension, r]));
+    const deps = (n: string): string[] => byName.get(n)?.requires ?? plans.get(n)?.requires ?? [];
+    const lv = levels(targets, (n) => deps(n).filter((d) => targets.includes(d)));
+    const order = lv.flat().reverse();
+    // Reverse dependencies: an extension goes once everything requiring it has gone.
+    const reverseDeps = (n: string): string[] => targets.filter((t) => deps(t).includes(n));
+    const pending: RunSummary['pendingRegistrations'] = [];
+    const remaining = new Set(records.map((r) => r.extension));
+    const results = await schedule<ExtensionOutcome>(
+      order,
+      reverseDeps,
+      Math.max(1, plans.size),
+      async (n) => {
+        const p = plans.get(n);
+        const rec = byName.get(n) as InstallRecord;
+        const outcome: ExtensionOutcome = { name: n, state: 'uninstalled', steps: [], registration: 'none', outputs: {} };
+        this.#o.reporter.event({ type: 'extension', extension: n, state: 'running' });
+        rec.status = 'uninstalling';
+        rec.updatedAt = new Date().toISOString();
+        await c.writeRecord(rec);
+        if (p) await this.#runSteps(p, p.uninstall, undefined, outcome, {}, undefined);
+        if (rec.registration && this.#o.sink) {
+          const d = await this.#o.sink.remove(rec.registration.id, n);
+          outcome.registration = d.state === 'delivered' ? 'deregistered' : 'pending';
+          if (d.state === 'journaled') pending.push({ extension: n, id: rec.registration.id, error: redact(d.error.message, this.secrets) });
+        }
+        await c.deleteRecord(n);
+        remaining.delete(n);
+        this.#o.reporter.event({ type: 'extension', extension: n, state: 'done' });
+        return outcome;
+      },
+      (n, d) => ({ name: n, state: 'skipped', steps: [], registration: 'none', outputs: {}, error: `not uninstalled: ${d}, which requires it, failed to uninstall`, code: 'EXEC' }),
+    );
+    // Namespaces: ours (labelled) and used by no remaining install.
+    const stillUsed = new Set([...remaining].flatMap((n) => byName.get(n)?.namespaces ?? []));
+    const candidates = new Set(order.filter((n) => !remaining.has(n)).flatMap((n) => byName.get(n)?.namespaces ?? []));
+    const namespacesDeleted: string[] = [];
+    for (const ns of candidates) {
+      if (stillUsed.has(ns)) continue;
+      if (await c.deleteNamespaceIfOurs(ns)) namespacesDeleted.push(ns);
+    }
+    const extensions = order.map((n) => {
+      const r = results.get(n) as { ok: boolean; value: unknown };
+      if (r.ok || (r.value as ExtensionOutcome)?.state === 'skipped') return r.value as ExtensionOutcome;
+      const f = failure(r.value, this.secrets);
+      this.#o.reporter.event({ type: 'extension', extension: n, state: 'failed', message: f.message.split('\n')[0] });
+      return { name: n, state: 'failed' as const, steps: [], registration: 'none' as const, outputs: {}, error: f.message, code: f.code };
+    });
+    return { extensions, pendingRegistrations: pending, namespacesDeleted };
+  }
+}
+
+/** Installed extensions that require one of `targets` (directly or not), with the records' requires. */
+export function installedDependents(targets: readonly string[], records: readonly InstallRecord[]): string[] {
+  const byName = new Map(records.map((r) => [r.extension, r]));
+  return dependentsOf(targets, [...byName.keys()], (n) => byName.get(n)?.requires ?? []);
+}
+
+/** The commands of a plan's steps, for --dry-run. */
+export function planCommands(p: ExtensionPlan, tools: Tools, secrets: Iterable<string>): { id: string; type: string; namespace: string; commands: string[][]; waitFor: unknown[] }[] {
+  const s = [...secrets];
+  return p.install.map((step) => ({
+    id: step.id,
+    type: step.type,
+    namespace: step.namespace,
+    commands: stepCommands(step, tools).map((argv) => argv.map((a) => redact(a, s))),
+    waitFor: step.waitFor,
+  }));
+}
+
+export type { Extension };

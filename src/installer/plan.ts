@@ -1,0 +1,418 @@
+/**
+ * The install plan: everything `install` will do, computed before anything
+ * touches the cluster. Requested names (aliases resolved) → transitive closure
+ * of `requires` → cycle check → levels; parameters merged and typed; every
+ * template (namespaces, step fields, values files, manifests) rendered. Only
+ * local files are read; `--dry-run` prints exactly this.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { FusemlError, ValidationError, type Issue } from '../core/errors.js';
+import type { Extension, Scalar, Step, WaitFor } from '../core/extension.js';
+import { closure, findCycle, levels } from '../core/graph.js';
+import { redact } from '../core/redact.js';
+import { render, TemplateError } from '../core/template.js';
+import { manifestFiles } from '../descriptor/files.js';
+import type { Repository } from '../descriptor/repository.js';
+import { parseDuration } from './duration.js';
+import { applyMirror, type ChartMirror } from './mirrors.js';
+import { resolveParams, type Assignment, type ParamValues } from './params.js';
+import { extensionLookup, maskRecord, renderRegistration } from './registration.js';
+
+export const DEFAULT_STEP_TIMEOUT_MS = 5 * 60_000;
+export const DEFAULT_WAIT_TIMEOUT_MS = 5 * 60_000;
+export const DEFAULT_CONCURRENCY = 4;
+const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export interface PlannedWait {
+  kind: string;
+  name?: string | undefined;
+  selector?: string | undefined;
+  namespace: string;
+  condition?: string | undefined;
+  timeoutMs: number;
+}
+
+interface PlannedBase {
+  /** Stable id within the extension: the step name, else `<phase>-<index>`. */
+  id: string;
+  phase: 'install' | 'uninstall';
+  namespace: string;
+  timeoutMs: number;
+  waitFor: PlannedWait[];
+  /** sha256 of the rendered step: a changed step is redone on the next install. */
+  digest: string;
+}
+
+export interface HelmChart {
+  /** Absolute chart folder or .tgz, a chart URL, or a chart name in `repo`. */
+  ref: string;
+  repo?: string | undefined;
+  version?: string | undefined;
+}
+
+export interface PlannedHelm extends PlannedBase {
+  type: 'helm';
+  action: 'install' | 'uninstall';
+  release: string;
+  chart?: HelmChart | undefined;
+  /** Rendered values (given to helm in a 0600 temp file, never argv). */
+  values: Record<string, unknown>;
+}
+
+export interface PlannedManifest extends PlannedBase {
+  type: 'manifest';
+  action: 'apply' | 'delete';
+  /** Rendered YAML documents (given to kubectl in a 0600 temp file). */
+  files: { source: string; content: string }[];
+}
+
+export interface PlannedKustomize extends PlannedBase {
+  type: 'kustomize';
+  action: 'apply' | 'delete';
+  dir: string;
+}
+
+export interface PlannedScript extends PlannedBase {
+  type: 'script';
+  file: string;
+  args: string[];
+  cwd: string;
+}
+
+export type PlannedStep = PlannedHelm | PlannedManifest | PlannedKustomize | PlannedScript;
+type Undigested = PlannedStep extends infer S ? (S extends PlannedStep ? Omit<S, 'digest'> : never) : never;
+
+export interface ExtensionPlan {
+  name: string;
+  ext: Extension;
+  /** The extension's default namespace, rendered. */
+  namespace: string;
+  /** Namespaces the steps use (created, labelled, when missing). */
+  namespaces: string[];
+  requires: string[];
+  params: ParamValues;
+  sensitiveParams: string[];
+  install: PlannedStep[];
+  uninstall: PlannedStep[];
+  /** Registry id and zone for this extension's record. */
+  registryId?: string | undefined;
+  zone?: string | undefined;
+  /** Secret values of this extension known at plan time (sensitive parameters). */
+  secrets: string[];
+}
+
+export interface Plan {
+  /** Every extension to install, dependencies first (topological order). */
+  order: string[];
+  levels: string[][];
+  requested: string[];
+  concurrency: number;
+  extensions: Map<string, ExtensionPlan>;
+  /** Every secret known at plan time, for masking. */
+  secrets: string[];
+}
+
+export interface PlanOptions {
+  extensions: readonly string[];
+  assignments?: readonly Assignment[] | undefined;
+  /** Issues already found while reading --set / --values (reported with the rest). */
+  issues?: readonly Issue[] | undefined;
+  concurrency?: number | undefined;
+  chartMirrors?: readonly ChartMirror[] | undefined;
+  id?: string | undefined;
+  zone?: string | undefined;
+  /** Include each extension's dependencies (default true). */
+  withDependencies?: boolean | undefined;
+  /**
+   * Planning an uninstall: parameters without a value (sensitive ones are not
+   * recorded) get an empty value of their type, and registration is not checked.
+   */
+  forUninstall?: boolean | undefined;
+  /** Parameter values recorded by an earlier install (uninstall), below assignments. */
+  recordedParams?: ReadonlyMap<string, ParamValues> | undefined;
+}
+
+const sha = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex');
+
+/** Dotted `set` keys into a nested object (`a.b.c: v`), merged over `base`. */
+export function mergeSet(base: Record<string, unknown>, set: Readonly<Record<string, Scalar>>): Record<string, unknown> {
+  const out = structuredClone(base);
+  for (const [key, value] of Object.entries(set)) {
+    const parts = key.split('.');
+    let node: Record<string, unknown> = out;
+    for (const p of parts.slice(0, -1)) {
+      const next = node[p];
+      if (next === null || typeof next !== 'object' || Array.isArray(next)) node[p] = {};
+      node = node[p] as Record<string, unknown>;
+    }
+    node[parts[parts.length - 1] as string] = value;
+  }
+  return out;
+}
+
+/** Resolves requested names (aliases allowed) to canonical names, reporting unknown ones together. */
+export function resolveNames(repo: Repository, names: readonly string[]): string[] {
+  const unknown = names.filter((n) => !repo.get(n));
+  if (unknown.length > 0) {
+    throw new FusemlError('NOT_FOUND', `unknown extension${unknown.length > 1 ? 's' : ''}: ${unknown.map((n) => `"${n}"`).join(', ')}`, {
+      hint: `available in ${repo.dir}: ${[...repo.extensions.keys()].join(', ') || 'none'} (fuseml-installer extensions list)`,
+    });
+  }
+  return [...new Set(names.map((n) => (repo.get(n) as Extension).name))];
+}
+
+/** Names in dependency order (closure of requires), levels, with the cycle printed when there is one. */
+export function orderExtensions(repo: Repository, roots: readonly string[], withDependencies = true): { order: string[]; levels: string[][] } {
+  const deps = (n: string): string[] => (repo.get(n)?.requires ?? []).map((r) => repo.get(r)?.name ?? r);
+  const missing = new Set<string>();
+  const nodes = withDependencies ? closure(roots, (n) => deps(n).filter((d) => (repo.get(d) ? true : (missing.add(`${d} (required by ${n})`), false)))) : [...roots];
+  if (missing.size > 0) {
+    throw new FusemlError('NOT_FOUND', `unknown required extension${missing.size > 1 ? 's' : ''}: ${[...missing].join(', ')}`, {
+      hint: 'fix "requires" in the extension descriptor, or add the missing extension to the repository',
+    });
+  }
+  const cycle = findCycle(nodes, deps);
+  if (cycle) {
+    throw new FusemlError('VALIDATION', `dependency cycle: ${cycle.join(' -> ')}`, { hint: 'remove one of these "requires" entries' });
+  }
+  const lv = levels(nodes, (n) => deps(n).filter((d) => nodes.includes(d)));
+  return { order: lv.flat(), levels: lv };
+}
+
+function fileLabel(ext: Extension, p: string): string {
+  return p.startsWith(ext.dir) ? p.slice(ext.dir.length + 1) : p;
+}
+
+async function planSteps(
+  ext: Extension,
+  phase: 'install' | 'uninstall',
+  steps: readonly Step[],
+  render1: (label: string, t: string) => string,
+  nsDefault: string,
+  mirrors: readonly ChartMirror[],
+  issues: Issue[],
+): Promise<PlannedStep[]> {
+  const out: PlannedStep[] = [];
+  for (const [i, step] of steps.entries()) {
+    const where = `${phase}[${i}]`;
+    const id = step.name ?? `${phase}-${i}`;
+    const namespace = step.namespace ? render1(`${where}.namespace`, step.namespace) : nsDefault;
+    if (!DNS1123.test(namespace) || namespace.length > 63) issues.push({ file: ext.file, pointer: `/${phase}/${i}/namespace`, message: `namespace "${namespace}" is not a DNS-1123 label` });
+    let timeoutMs = DEFAULT_STEP_TIMEOUT_MS;
+    try {
+      if (step.timeout) timeoutMs = parseDuration(step.timeout);
+    } catch (e) {
+      issues.push({ file: ext.file, pointer: `/${phase}/${i}/timeout`, message: (e as Error).message });
+    }
+    const waitFor: PlannedWait[] = (step.waitFor ?? []).map((w: WaitFor, j) => {
+      let t = DEFAULT_WAIT_TIMEOUT_MS;
+      try {
+        if (w.timeout) t = parseDuration(w.timeout);
+      } catch (e) {
+        issues.push({ file: ext.file, pointer: `/${phase}/${i}/waitFor/${j}/timeout`, message: (e as Error).message });
+      }
+      return {
+        kind: w.kind,
+        name: w.name === undefined ? undefined : render1(`${where}.waitFor[${j}].name`, w.name),
+        selector: w.selector === undefined ? undefined : render1(`${where}.waitFor[${j}].selector`, w.selector),
+        namespace: w.namespace ? render1(`${where}.waitFor[${j}].namespace`, w.namespace) : namespace,
+        condition: w.condition,
+        timeoutMs: t,
+      };
+    });
+    const base = { id, phase, namespace, timeoutMs, waitFor };
+    let planned: Undigested | undefined;
+    switch (step.type) {
+      case 'helm': {
+        const release = step.release ?? ext.name;
+        if (phase === 'uninstall') {
+          planned = { ...base, type: 'helm', action: 'uninstall', release, values: {} };
+          break;
+        }
+        let chart: HelmChart;
+        if (step.location) {
+          chart = { ref: /^(https?|oci):\/\//.test(step.location) ? step.location : resolve(ext.dir, step.location), version: step.version };
+        } else {
+          chart = { ref: step.chart as string, repo: applyMirror(step.repo as string, mirrors), version: step.version };
+        }
+        let values: Record<string, unknown> = {};
+        if (step.values) {
+          const file = resolve(ext.dir, step.values);
+          const text = render1(`${fileLabel(ext, file)}`, await readFile(file, 'utf8'));
+          try {
+            const doc = (parseYaml(text) ?? {}) as unknown;
+            if (typeof doc !== 'object' || Array.isArray(doc)) issues.push({ file, pointer: '', message: 'the rendered values file is not a mapping' });
+            else values = doc as Record<string, unknown>;
+          } catch (e) {
+            // The YAML error message may quote rendered (secret) text: keep only its first line's position part.
+            issues.push({ file, pointer: '', message: `the rendered values file is not valid YAML (${String((e as Error).message).split('\n')[0]?.replace(/:.*$/, '')}); quote templates that may render special characters` });
+          }
+        }
+        const set: Record<string, Scalar> = {};
+        for (const [k, v] of Object.entries(step.set ?? {})) set[k] = typeof v === 'string' ? render1(`${where}.set.${k}`, v) : v;
+        planned = { ...base, type: 'helm', action: 'install', release, chart, values: mergeSet(values, set) };
+        break;
+      }
+      case 'manifest': {
+        const loc = resolve(ext.dir, step.location);
+        const files = await manifestFiles(loc);
+        const rendered = [];
+        for (const f of files) rendered.push({ source: fileLabel(ext, f), content: render1(fileLabel(ext, f), await readFile(f, 'utf8')) });
+        planned = { ...base, type: 'manifest', action: phase === 'install' ? 'apply' : 'delete', files: rendered };
+        break;
+      }
+      case 'kustomize':
+        planned = { ...base, type: 'kustomize', action: phase === 'install' ? 'apply' : 'delete', dir: resolve(ext.dir, step.location) };
+        break;
+      case 'script': {
+        const file = isAbsolute(step.location) ? step.location : join(ext.dir, step.location);
+        const args = (step.args ?? []).map((a, j) => render1(`${where}.args[${j}]`, a));
+        planned = { ...base, type: 'script', file, args, cwd: ext.dir };
+        break;
+      }
+    }
+    out.push({ ...planned, digest: sha(planned) } as PlannedStep);
+  }
+  return out;
+}
+
+/** The steps that undo an install when the extension declares no uninstall steps: install steps reversed. */
+function derivedUninstall(install: readonly PlannedStep[]): PlannedStep[] {
+  const out: PlannedStep[] = [];
+  for (const s of [...install].reverse()) {
+    const base = { id: `undo-${s.id}`, phase: 'uninstall' as const, namespace: s.namespace, timeoutMs: s.timeoutMs, waitFor: [] };
+    let p: Undigested | undefined;
+    if (s.type === 'helm') p = { ...base, type: 'helm', action: 'uninstall', release: s.release, values: {} };
+    else if (s.type === 'manifest') p = { ...base, type: 'manifest', action: 'delete', files: s.files };
+    else if (s.type === 'kustomize') p = { ...base, type: 'kustomize', action: 'delete', dir: s.dir };
+    if (p) out.push({ ...p, digest: sha(p) } as PlannedStep);
+  }
+  return out;
+}
+
+/** Plans one extension given its parameter values. Template problems are collected into `issues`. */
+export async function planExtension(
+  ext: Extension,
+  params: ParamValues,
+  sensitive: ReadonlySet<string>,
+  opts: { chartMirrors?: readonly ChartMirror[] | undefined; registryId?: string | undefined; zone?: string | undefined },
+  issues: Issue[],
+): Promise<ExtensionPlan> {
+  const templateIssue = (label: string, e: unknown): void => {
+    if (e instanceof TemplateError) for (const p of e.problems) issues.push({ file: ext.file, pointer: '', message: `${label}: {{ ${p.ref} }}: ${p.message}` });
+    else throw e;
+  };
+  const preLookup = extensionLookup(ext, params, undefined, {});
+  let namespace = ext.namespace;
+  try {
+    namespace = render(ext.namespace, preLookup);
+  } catch (e) {
+    templateIssue('namespace', e);
+  }
+  if (!DNS1123.test(namespace) || namespace.length > 63) issues.push({ file: ext.file, pointer: '/namespace', message: `namespace "${namespace}" is not a DNS-1123 label` });
+  const lookup = extensionLookup(ext, params, undefined, { namespace });
+  const render1 = (label: string, t: string): string => {
+    try {
+      return render(t, lookup);
+    } catch (e) {
+      templateIssue(label, e);
+      return t;
+    }
+  };
+  const mirrors = opts.chartMirrors ?? [];
+  const install = await planSteps(ext, 'install', ext.install, render1, namespace, mirrors, issues);
+  const uninstall = ext.uninstall.length > 0 ? await planSteps(ext, 'uninstall', ext.uninstall, render1, namespace, mirrors, issues) : derivedUninstall(install);
+  const secrets = [...sensitive].map((k) => params[k]).filter((v): v is Scalar => v !== undefined).map(String).filter((s) => s.length > 0);
+  for (const s of install) {
+    if (s.type === 'script' && s.args.some((a) => secrets.some((x) => a.includes(x)))) {
+      issues.push({ file: ext.file, pointer: `/install`, message: `step ${s.id}: a sensitive parameter is used in the script arguments (visible in the process list); read it from the FUSEML_PARAM_… environment variable instead` });
+    }
+  }
+  return {
+    name: ext.name,
+    ext,
+    namespace,
+    namespaces: [...new Set([namespace, ...install.map((s) => s.namespace)])].filter((n) => install.some((s) => s.namespace === n)),
+    requires: ext.requires,
+    params,
+    sensitiveParams: [...sensitive],
+    install,
+    uninstall,
+    registryId: opts.registryId,
+    zone: opts.zone,
+    secrets,
+  };
+}
+
+/** Builds the whole plan; throws NOT_FOUND / VALIDATION with every problem found. */
+export async function createPlan(repo: Repository, options: PlanOptions): Promise<Plan> {
+  if (options.extensions.length === 0) {
+    throw new FusemlError('USAGE', 'no extension given', { hint: 'pass --extensions NAME[,NAME…]; see fuseml-installer extensions list' });
+  }
+  const requested = resolveNames(repo, options.extensions);
+  const { order, levels: lv } = orderExtensions(repo, requested, options.withDependencies ?? true);
+  const exts = order.map((n) => repo.get(n) as Extension);
+  const issues: Issue[] = [...(options.issues ?? [])];
+  if (options.id !== undefined && requested.length !== 1) {
+    throw new FusemlError('USAGE', '--id applies to a single extension', { hint: 'install the extension that needs its own registry id on its own' });
+  }
+  const recorded: Assignment[] = [];
+  for (const [ext, values] of options.recordedParams ?? []) {
+    for (const [param, value] of Object.entries(values)) if (repo.get(ext)?.parameters[param]) recorded.push({ extension: ext, param, value, source: 'install record' });
+  }
+  const resolved = resolveParams(exts, [...recorded.filter((a) => order.includes(a.extension as string)), ...(options.assignments ?? [])], (n) => repo.get(n)?.name);
+  issues.push(...resolved.issues.filter((i) => !(options.forUninstall && /is required:/.test(i.message))));
+  if (options.forUninstall) {
+    for (const ext of exts) {
+      const v = resolved.values.get(ext.name) as ParamValues;
+      for (const [k, spec] of Object.entries(ext.parameters)) {
+        if (v[k] === undefined) v[k] = spec.type === 'boolean' ? false : spec.type === 'integer' || spec.type === 'number' ? 0 : '';
+      }
+    }
+  }
+  const plans = new Map<string, ExtensionPlan>();
+  for (const ext of exts) {
+    const params = resolved.values.get(ext.name) as ParamValues;
+    const p = await planExtension(ext, params, resolved.sensitive.get(ext.name) as Set<string>, {
+      chartMirrors: options.chartMirrors,
+      registryId: requested.length === 1 && requested[0] === ext.name ? options.id : undefined,
+      zone: options.zone,
+    }, issues);
+    p.requires = ext.requires.map((r) => repo.get(r)?.name ?? r);
+    plans.set(ext.name, p);
+  }
+  // Registration manifests render now (outputs as placeholders), so reference errors surface before the cluster is touched.
+  for (const p of options.forUninstall ? [] : plans.values()) {
+    try {
+      renderRegistration(p.ext, p.params, {}, { id: p.registryId, zone: p.zone, namespace: p.namespace, placeholders: true });
+    } catch (e) {
+      if (e instanceof TemplateError) for (const pr of e.problems) issues.push({ file: p.ext.registrationFile ?? p.ext.file, pointer: '', message: `${pr.label ?? ''}: {{ ${pr.ref} }}: ${pr.message}` });
+      else if (e instanceof FusemlError) issues.push({ file: p.ext.registrationFile ?? p.ext.file, pointer: '/id', message: e.message });
+      else throw e;
+    }
+  }
+  if (issues.length > 0) {
+    const secrets = [...plans.values()].flatMap((p) => p.secrets);
+    const safe = issues.map((i) => ({ ...i, message: redact(i.message, secrets) }));
+    throw new ValidationError(safe, `${issues.length} problem${issues.length === 1 ? '' : 's'} in the install plan; nothing was changed`);
+  }
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new FusemlError('USAGE', `--concurrency must be a positive integer`);
+  return {
+    order,
+    levels: lv,
+    requested,
+    concurrency,
+    extensions: plans,
+    secrets: [...new Set([...plans.values()].flatMap((p) => p.secrets))],
+  };
+}
+
+/** The registry record an extension plan would produce, outputs as `<outputs.x>`, secrets masked. */
+export function previewRegistration(p: ExtensionPlan): unknown {
+  const r = renderRegistration(p.ext, p.params, {}, { id: p.registryId, zone: p.zone, namespace: p.namespace, placeholders: true });
+  return r ? maskRecord(r, p.secrets) : null;
+}

@@ -1,0 +1,103 @@
+/**
+ * Delivers registrations to the registry, journaling what cannot be delivered
+ * (see journal.ts). A record is upserted whole (idempotent); a deregistration
+ * of a record the registry does not have is a success.
+ */
+import { FusemlError } from '../core/errors.js';
+import type { ExtensionRecord } from '../core/records.js';
+import { Journal, type JournalEntry } from './journal.js';
+
+export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8000';
+
+/** The registry operations the installer uses (src/registry/client.ts provides them). */
+export interface RegistryWriter {
+  upsertExtension(record: ExtensionRecord): Promise<unknown>;
+  deleteExtension(id: string): Promise<void>;
+}
+
+export type Delivery = { state: 'delivered' } | { state: 'journaled'; error: FusemlError; file: string };
+
+export interface SyncResult {
+  delivered: JournalEntry[];
+  failed: { entry: JournalEntry; error: FusemlError }[];
+}
+
+function asFuseml(e: unknown): FusemlError {
+  if (e instanceof FusemlError) return e;
+  return new FusemlError('REGISTRY', `registry: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}
+
+const isNotFound = (e: unknown): boolean => (e as { status?: number }).status === 404;
+
+export class RegistrySink {
+  readonly url: string;
+  readonly journal: Journal;
+  readonly #writer: () => Promise<RegistryWriter>;
+
+  constructor(url: string, writer: () => Promise<RegistryWriter>, journal: Journal = new Journal()) {
+    this.url = url.replace(/\/+$/, '');
+    this.#writer = writer;
+    this.journal = journal;
+  }
+
+  async #deliver(entry: Pick<JournalEntry, 'op' | 'id' | 'record'>): Promise<void> {
+    const w = await this.#writer();
+    if (entry.op === 'upsert') await w.upsertExtension(entry.record as ExtensionRecord);
+    else {
+      try {
+        await w.deleteExtension(entry.id);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+  }
+
+  async #attempt(entry: Omit<JournalEntry, 'created' | 'attempts' | 'registryUrl'>): Promise<Delivery> {
+    try {
+      await this.#deliver(entry);
+      await this.journal.remove(this.url, entry.id);
+      return { state: 'delivered' };
+    } catch (e) {
+      const error = asFuseml(e);
+      const prev = await this.journal.get(this.url, entry.id);
+      const file = await this.journal.put({ ...entry, registryUrl: this.url, attempts: (prev?.op === entry.op ? prev.attempts : 0) + 1, lastError: error.message });
+      return { state: 'journaled', error, file };
+    }
+  }
+
+  upsert(record: ExtensionRecord, extension: string): Promise<Delivery> {
+    return this.#attempt({ op: 'upsert', id: record.id, extension, record });
+  }
+
+  remove(id: string, extension: string): Promise<Delivery> {
+    return this.#attempt({ op: 'delete', id, extension });
+  }
+
+  /** Pending journal entries for this registry. */
+  async pending(): Promise<JournalEntry[]> {
+    return (await this.journal.list(this.url)).map((x) => x.entry);
+  }
+
+  /** Delivers every pending entry for this registry; what fails stays journaled. */
+  async sync(): Promise<SyncResult> {
+    const result: SyncResult = { delivered: [], failed: [] };
+    for (const { entry } of await this.journal.list(this.url)) {
+      try {
+        await this.#deliver(entry);
+        await this.journal.remove(this.url, entry.id);
+        result.delivered.push(entry);
+      } catch (e) {
+        const error = asFuseml(e);
+        await this.journal.put({ ...entry, attempts: entry.attempts + 1, lastError: error.message });
+        result.failed.push({ entry, error });
+      }
+    }
+    return result;
+  }
+}
+
+/** A sink over the real registry client (got loaded on first use). */
+export function registrySink(url: string, token: string | undefined, journal?: Journal, retries?: number): RegistrySink {
+  let client: Promise<RegistryWriter> | undefined;
+  return new RegistrySink(url, () => (client ??= import('../registry/client.js').then((m) => new m.RegistryClient({ url, token, retries }))), journal);
+}

@@ -1,0 +1,78 @@
+/**
+ * script steps: the extension's own executable, run with an argument array,
+ * cwd = the extension folder. Context in the environment:
+ *   FUSEML_EXTENSION, FUSEML_NAMESPACE, FUSEML_PHASE (install|uninstall),
+ *   FUSEML_PARAM_<NAME> (sensitive ones too, masked in all output),
+ *   KUBECONFIG, FUSEML_HELM, FUSEML_KUBECTL, and FUSEML_OUTPUTS: a file the
+ *   script writes `key=value` lines to (its outputs).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from '../exec/index.js';
+import { FusemlError } from '../core/errors.js';
+import type { PlannedScript } from '../installer/plan.js';
+import { withPrivateDir } from './tempfile.js';
+import type { StepContext, StepRunner, Tools } from './types.js';
+
+export const MAX_OUTPUTS_BYTES = 1024 * 1024;
+const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Parses `key=value` lines (blank lines and `#` comments ignored; the last value of a key wins). */
+export function parseOutputLines(text: string): { values: Record<string, string>; problems: string[] } {
+  const values: Record<string, string> = {};
+  const problems: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '' || line.trimStart().startsWith('#')) return;
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? line.trim() : line.slice(0, eq).trim();
+    if (eq < 0 || !KEY.test(key)) {
+      // Never quote the line: it may hold a secret value.
+      problems.push(`line ${i + 1}: expected KEY=VALUE with KEY matching ${KEY.source}`);
+      return;
+    }
+    values[key] = line.slice(eq + 1);
+  });
+  return { values, problems };
+}
+
+export const scriptRunner: StepRunner<PlannedScript> = {
+  commands(step: PlannedScript) {
+    return [[step.file, ...step.args]];
+  },
+  async run(step: PlannedScript, ctx: StepContext) {
+    return withPrivateDir(async (dir) => {
+      const outputsFile = join(dir, 'outputs');
+      await run(step.file, step.args, {
+        cwd: step.cwd,
+        env: {
+          ...ctx.env,
+          FUSEML_EXTENSION: ctx.extension,
+          FUSEML_NAMESPACE: step.namespace,
+          FUSEML_PHASE: step.phase,
+          FUSEML_OUTPUTS: outputsFile,
+          FUSEML_HELM: ctx.tools.helm,
+          FUSEML_KUBECTL: ctx.tools.kubectl,
+        },
+        secretEnv: ctx.secretEnv,
+        secrets: ctx.secrets,
+        timeoutMs: step.timeoutMs,
+        signal: ctx.signal,
+        onLine: ctx.onLine && ((l) => ctx.onLine?.(l)),
+      });
+      let text = '';
+      try {
+        const st = await stat(outputsFile);
+        if (st.size > MAX_OUTPUTS_BYTES) throw new FusemlError('VALIDATION', `${step.file}: the outputs file is ${st.size} bytes (limit ${MAX_OUTPUTS_BYTES})`);
+        text = await readFile(outputsFile, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      const { values, problems } = parseOutputLines(text);
+      if (problems.length > 0) throw new FusemlError('VALIDATION', `${step.file} wrote a malformed outputs file ($FUSEML_OUTPUTS): ${problems.join('; ')}`);
+      return { outputs: values };
+    });
+  },
+};
+
+export type { Tools };
