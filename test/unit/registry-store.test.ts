@@ -1,0 +1,111 @@
+/** SqliteStore on a temp file: migrations, encryption at rest, compare-and-swap, atomic writes, key handling. */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { FusemlError } from '../../src/core/errors.js';
+import { loadOrCreateKey } from '../../src/registry/crypto.js';
+import { PreconditionFailedError } from '../../src/registry/errors.js';
+import { SqliteStore } from '../../src/registry/store/sqlite.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'registry-store-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const SECRET = `planted-${randomBytes(12).toString('hex')}`;
+const rec = (revision = 1) => ({
+  id: 'ext',
+  product: 'p',
+  revision,
+  services: [{ id: 's', resource: 'r', credentials: [{ id: 'c', scope: 'global' as const, configuration: { KEY: SECRET } }] }],
+});
+
+describe('SqliteStore', () => {
+  test('WAL + synchronous FULL + migrations recorded; file mode 0600', async () => {
+    const path = join(dir, 'r.db');
+    const s = new SqliteStore({ path, key: randomBytes(32) });
+    await s.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1]);
+    db.close();
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  test('credential values never reach the file in clear; masked reads do not need them', async () => {
+    const path = join(dir, 'r.db');
+    const key = randomBytes(32);
+    const s = new SqliteStore({ path, key });
+    await s.put(rec(), null);
+    for (const f of await readdir(dir)) expect((await readFile(join(dir, f))).includes(Buffer.from(SECRET)), f).toBe(false);
+    expect((await s.get('ext'))?.services?.[0]?.credentials?.[0]?.configuration).toEqual({ KEY: '<hidden>' });
+    expect((await s.get('ext', { reveal: true }))?.services?.[0]?.credentials?.[0]?.configuration).toEqual({ KEY: SECRET });
+    await s.close();
+    for (const f of await readdir(dir)) expect((await readFile(join(dir, f))).includes(Buffer.from(SECRET)), f).toBe(false);
+    // reopen with the same key: readable; with another key: refused
+    const again = new SqliteStore({ path, key });
+    expect((await again.get('ext', { reveal: true }))?.services?.[0]?.credentials?.[0]?.configuration?.KEY).toBe(SECRET);
+    await again.close();
+    expect(() => new SqliteStore({ path, key: randomBytes(32) })).toThrow(/encryption key does not match/);
+  });
+
+  test('a ciphertext moved to another credential does not decrypt (bound to its location)', async () => {
+    const path = join(dir, 'r.db');
+    const key = randomBytes(32);
+    const s = new SqliteStore({ path, key });
+    await s.put(rec(), null);
+    await s.close();
+    const db = new Database(path);
+    const doc = (db.prepare('SELECT doc FROM extensions').get() as { doc: string }).doc;
+    db.prepare('UPDATE extensions SET doc = ?').run(doc.replace('"id":"c"', '"id":"d"'));
+    db.close();
+    const moved = new SqliteStore({ path, key });
+    expect((await moved.get('ext'))?.services?.[0]?.credentials?.[0]?.configuration).toEqual({ KEY: '<hidden>' });
+    await expect(moved.get('ext', { reveal: true })).rejects.toThrow(/cannot be decrypted/);
+    await moved.close();
+  });
+
+  test('compare-and-swap: create conflicts, stale revision fails, nothing half-written', async () => {
+    const s = new SqliteStore({ path: join(dir, 'r.db'), key: randomBytes(32) });
+    await s.put(rec(), null);
+    await expect(s.put(rec(), null)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(s.put(rec(3), 2)).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(s.put({ ...rec(2), id: 'nope' }, 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await s.put({ ...rec(2), product: 'q', services: [{ id: 's2', resource: 'r2' }] }, 1);
+    expect(await s.list({ service_resource: 'r' })).toEqual([]);
+    expect((await s.list({ service_resource: 'r2', product: 'q' })).map((r) => r.id)).toEqual(['ext']);
+    // a failing write inside the transaction (duplicate service id violates the index) leaves the old version
+    await expect(s.put({ ...rec(3), services: [{ id: 'x' }, { id: 'x' }] }, 2)).rejects.toThrow();
+    expect((await s.get('ext'))?.revision).toBe(2);
+    expect((await s.list({ service_id: 's2' })).length).toBe(1);
+    await expect(s.delete('ext', 1)).rejects.toBeInstanceOf(PreconditionFailedError);
+    await s.delete('ext', 2);
+    await expect(s.delete('ext')).rejects.toBeInstanceOf(FusemlError);
+    expect(await s.count()).toBe(0);
+    await s.close();
+  });
+});
+
+describe('encryption key file', () => {
+  test('generated with mode 0600, then reused; env wins; group-readable file refused', async () => {
+    const keyFile = join(dir, 'sub', 'registry.key');
+    const a = await loadOrCreateKey({ keyFile, env: {} });
+    expect(a.generated).toBe(true);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    const b = await loadOrCreateKey({ keyFile, env: {} });
+    expect(b.generated).toBe(false);
+    expect(b.key.equals(a.key)).toBe(true);
+    const env = await loadOrCreateKey({ keyFile, env: { FUSEML_REGISTRY_KEY: 'ab'.repeat(32) } });
+    expect(env.key.toString('hex')).toBe('ab'.repeat(32));
+    await expect(loadOrCreateKey({ keyFile, env: { FUSEML_REGISTRY_KEY: 'short' } })).rejects.toThrow(/not a 256-bit key/);
+    const loose = join(dir, 'loose.key');
+    await writeFile(loose, randomBytes(32).toString('base64'), { mode: 0o644 });
+    await expect(loadOrCreateKey({ keyFile: loose, env: {} })).rejects.toThrow(/readable by group or others/);
+  });
+});
