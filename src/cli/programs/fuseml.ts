@@ -1,11 +1,12 @@
 import { Command, Option } from 'commander';
 import { extensionCommand } from '../commands/extension-cli.js';
+import { workflowCommand } from '../commands/workflow-cli.js';
 
 /**
  * Command groups of `fuseml`, each a function returning a commander Command
  * (light: implementations are imported inside the actions). Add a group here.
  */
-export const fusemlCommandGroups: Array<() => Command> = [extensionCommand];
+export const fusemlCommandGroups: Array<() => Command> = [extensionCommand, workflowCommand];
 
 /** `fuseml`: the data scientists' client of the extension registry. */
 export function buildFusemlProgram(): Command {

@@ -1,0 +1,47 @@
+/**
+ * The `fuseml workflow …` command tree (commander only; the work is in
+ * ./workflow.ts, loaded when a command runs).
+ */
+import { Command, Option } from 'commander';
+
+type Opts = Record<string, unknown>;
+type Impl = typeof import('./workflow.js');
+
+function act<A extends unknown[]>(fn: (impl: Impl, opts: Opts, ...args: A) => Promise<void>) {
+  return async (...args: unknown[]): Promise<void> => {
+    const cmd = args[args.length - 1] as Command;
+    const impl = await import('./workflow.js');
+    await fn(impl, cmd.optsWithGlobals(), ...(args.slice(0, -2) as A));
+  };
+}
+
+const caller = (cmd: Command): Command =>
+  cmd
+    .requiredOption('--project <project>', 'the project the workflow runs for (selects project-scoped credentials)')
+    .option('--user <user>', 'the user it runs for (selects user-scoped credentials)')
+    .option('--zone <zone>', 'the zone it runs in (internal endpoints there are preferred)')
+    .option('--step <step>', 'only this step');
+
+export function workflowCommand(): Command {
+  const wf = new Command('workflow').alias('workflows').description('validate workflows and resolve their extension requirements against the registry');
+
+  wf.command('validate')
+    .description('check a workflow file (schema, names, {{ }} references) without contacting the registry')
+    .argument('<file>', 'workflow YAML file')
+    .action(act((i, o, file: string) => i.validateWorkflow(o, file)));
+
+  caller(
+    wf
+      .command('resolve')
+      .description(
+        'resolve each step requirement to a service endpoint and credentials, as the registry is now, and print the env per step. ' +
+          'Credential values are shown only with --show-secrets (and -o env needs it when the env holds any).',
+      )
+      .argument('<file>', 'workflow YAML file'),
+  )
+    .option('--show-secrets', 'print credential values (the token must be allowed to see them); required by -o env when the env holds secrets')
+    .addOption(new Option('-o, --output <format>', 'output format; env: KEY=\'value\' lines for eval').choices(['table', 'json', 'yaml', 'env']).default('table'))
+    .action(act((i, o, file: string) => i.resolveWorkflowCommand(o, file)));
+
+  return wf;
+}
