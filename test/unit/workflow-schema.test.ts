@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Workflow } from '../../src/core/workflow.js';
 import { ENV_NAME_PATTERN, REQUIREMENT_NAME_PATTERN, REQUIREMENT_SELECTORS, STEP_NAME_PATTERN } from '../../src/core/workflow.js';
 import { loadSchema, validatorFor } from '../../src/descriptor/schema.js';
+import { driftBetween } from '../helpers/schema-drift.js';
 
 type Shape = Record<string, 'required' | 'optional'>;
 
@@ -67,6 +68,11 @@ describe('workflow schema and TypeScript types do not drift', () => {
   it.each(pairs)('%s has the same fields and required ones', (name, s) => {
     expect(types[name], `interface ${name} not found`).toBeDefined();
     expect(schemaShape(s)).toEqual(types[name]);
+  });
+
+  it('field types agree too (recursive comparison through the TypeScript checker)', () => {
+    const file = fileURLToPath(new URL('../../src/core/workflow.ts', import.meta.url));
+    expect(driftBetween(file, 'Workflow', loadSchema('workflow'))).toEqual([]);
   });
 
   it('every interface of src/core/workflow.ts is covered', () => {
