@@ -8,7 +8,8 @@
  *  1. selectors: every field the requirement gives must match (version: exact or semver range);
  *  2. zone: a service whose extension is in the caller's zone ranks first and is reached
  *     through an internal endpoint (external if it has none); a service elsewhere is
- *     reachable only through an external endpoint;
+ *     reachable only through an external endpoint. Without a caller zone, zones are no
+ *     criterion: every service counts as local (internal endpoint preferred);
  *  3. the default instance (service.default) ranks next;
  *  4. credentials: user-scoped (user listed) over project-scoped (project listed) over
  *     global; within one scope the `default` credentials; a service that needs
@@ -271,11 +272,12 @@ function compareKeys(a: number[], b: number[]): number {
   return 0;
 }
 
-function reasonsFor(c: Candidate, rivals: number): string[] {
+function reasonsFor(c: Candidate, rivals: number, zoneGiven: boolean): string[] {
   const reasons: string[] = [];
   if (rivals === 0) reasons.push('only match');
-  if (c.inZone) reasons.push(`same zone (${c.endpoint?.type} endpoint)`);
-  else reasons.push('other zone (external endpoint)');
+  if (zoneGiven && c.inZone) reasons.push(`same zone (${c.endpoint?.type} endpoint)`);
+  else if (zoneGiven) reasons.push('other zone (external endpoint)');
+  else reasons.push(`no zone given (${c.endpoint?.type} endpoint)`);
   if (c.service.default === true) reasons.push('default instance');
   if (c.credentials) {
     reasons.push(`${c.credentials.scope}-scoped credentials${c.credentials.default === true ? ' (default)' : ''}`);
@@ -283,7 +285,7 @@ function reasonsFor(c: Candidate, rivals: number): string[] {
   return reasons;
 }
 
-type Pick = { ok: true; candidate: Candidate; rivals: number } | { ok: false; kind: ProblemKind; message: string; candidates?: string[] };
+type Pick = { ok: true; candidate: Candidate; rivals: number; zoneGiven: boolean } | { ok: false; kind: ProblemKind; message: string; candidates?: string[] };
 
 /** Chooses among the records for one requirement. */
 export function pickService(req: ExtensionRequirement, ctx: ResolveContext, extensions: readonly ExtensionRecord[]): Pick {
@@ -291,7 +293,7 @@ export function pickService(req: ExtensionRequirement, ctx: ResolveContext, exte
   for (const ext of extensions) {
     for (const service of ext.services ?? []) {
       if (!selectorsMatch(req, ext, service)) continue;
-      const c: Candidate = { ext, service, label: `${ext.id}/${service.id}`, inZone: sameZone(ext.zone, ctx.zone), credRank: 0 };
+      const c: Candidate = { ext, service, label: `${ext.id}/${service.id}`, inZone: ctx.zone === undefined || sameZone(ext.zone, ctx.zone), credRank: 0 };
       pickEndpoint(c, ctx);
       if (!c.excluded) pickCredentials(c, ctx);
       matched.push(c);
@@ -327,10 +329,10 @@ export function pickService(req: ExtensionRequirement, ctx: ResolveContext, exte
       candidates: ids,
     };
   }
-  return { ok: true, candidate: first, rivals: usable.length - 1 };
+  return { ok: true, candidate: first, rivals: usable.length - 1, zoneGiven: ctx.zone !== undefined };
 }
 
-function toChoice(req: ExtensionRequirement, c: Candidate, rivals: number): Choice {
+function toChoice(req: ExtensionRequirement, c: Candidate, rivals: number, zoneGiven: boolean): Choice {
   const endpoint = c.endpoint as EndpointRecord;
   const credConfig = c.credentials?.configuration ?? {};
   return {
@@ -346,7 +348,7 @@ function toChoice(req: ExtensionRequirement, c: Candidate, rivals: number): Choi
     endpoint_type: endpoint.type,
     credentials_id: c.credentials?.id,
     credentials_scope: c.credentials?.scope,
-    reasons: reasonsFor(c, rivals),
+    reasons: reasonsFor(c, rivals, zoneGiven),
     configuration: { ...c.service.configuration, ...endpoint.configuration, ...credConfig },
     secret_keys: Object.keys(credConfig).sort(),
   };
@@ -454,7 +456,7 @@ function resolveStep(
   const failed = new Set<string>();
   reqs.forEach((req, i) => {
     const pick = pickService(req, ctx, extensions);
-    if (pick.ok) choices.push(toChoice(req, pick.candidate, pick.rivals));
+    if (pick.ok) choices.push(toChoice(req, pick.candidate, pick.rivals, pick.zoneGiven));
     else {
       failed.add(req.name);
       add({ kind: pick.kind, requirement: req.name, pointer: `${stepPtr}/extensions/${i}`, message: pick.message, candidates: pick.candidates });

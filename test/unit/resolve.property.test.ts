@@ -162,8 +162,9 @@ describe('resolution properties', () => {
             },
           ],
         };
-        // Others: not in the caller's zone, or not default.
-        const rest = others.map((e) => ({ ...e, services: (e.services ?? []).map((s) => ({ ...s, default: e.zone === ctx.zone ? false : s.default })) }));
+        // Others: not in the caller's zone, or not default (without a caller zone, every service is local).
+        const local = (e: ExtensionRecord): boolean => ctx.zone === undefined || e.zone === ctx.zone;
+        const rest = others.map((e) => ({ ...e, services: (e.services ?? []).map((s) => ({ ...s, default: local(e) ? false : s.default })) }));
         const ctxWithUser = { ...ctx, user: ctx.user ?? 'alice' };
         const r = attempt([...rest, winner], ctxWithUser);
         expect(r instanceof ResolutionError ? r.problems : r.steps[0]?.choices[0]?.extension_id).toBe(winner.id);

@@ -227,6 +227,12 @@ describe('zone first', () => {
     expect(err.problems[0]?.message).toMatch(/no usable service matches service_resource=mlflow-tracking: far\/mlflow-tracking: only internal endpoints, and it is in zone cloud \(caller: zone edge\)/);
   });
 
+  it('without a caller zone, zones are no criterion: internal endpoints anywhere are used', () => {
+    const r = resolveWorkflow(wf([{ name: 't', service_resource: 'mlflow-tracking' }]), A, [mlflow('far', { zone: 'cloud' })]);
+    expect(r.steps[0]?.choices[0]).toMatchObject({ endpoint_type: 'internal', reasons: expect.arrayContaining(['no zone given (internal endpoint)']) });
+    expect(() => resolveWorkflow(wf([{ name: 't', service_resource: 'mlflow-tracking' }]), A, [mlflow('a', { zone: 'z1' }), mlflow('b', { zone: 'z2' })])).toThrow(ResolutionError);
+  });
+
   it('in-zone service without an internal endpoint uses its external one', () => {
     const ext = mlflow('m');
     const svc = ext.services?.[0] as ServiceRecord;
