@@ -156,14 +156,11 @@ export class InstallerEngine {
     };
   }
 
-  async #runSteps(p: ExtensionPlan, steps: readonly PlannedStep[], record: InstallRecord | undefined, outcome: ExtensionOutcome, scriptOutputs: Record<string, string>, save: (() => Promise<void>) | undefined): Promise<void> {
+  async #runSteps(p: ExtensionPlan, steps: readonly PlannedStep[], record: InstallRecord | undefined, outcome: ExtensionOutcome, scriptOutputs: Record<string, string>, save: (() => Promise<void>) | undefined, force = this.#o.forceReinstall === true): Promise<void> {
     const c = this.#o.cluster;
-    const scriptKeys = Object.values(p.ext.outputs).flatMap((o) => (o.script ? [o.script.key] : []));
     for (const step of steps) {
       const prev = record?.steps[step.id];
-      // A script whose outputs are not all recorded (sensitive ones never are) runs again.
-      const scriptNeeded = step.type === 'script' && scriptKeys.some((k) => record?.outputs[k] === undefined);
-      if (step.phase === 'install' && !this.#o.forceReinstall && prev?.state === 'done' && prev.digest === step.digest && !scriptNeeded) {
+      if (step.phase === 'install' && !force && prev?.state === 'done' && prev.digest === step.digest) {
         this.#emitStep(p.name, step, 'skipped', undefined, 'already done');
         outcome.steps.push({ id: step.id, type: step.type, state: 'skipped' });
         continue;
@@ -274,7 +271,25 @@ export class InstallerEngine {
       await save().catch(() => undefined);
       throw e;
     }
-    const outputs = await this.#collectOutputs(p, scriptOutputs, existing?.outputs ?? {});
+    // Sensitive script outputs are never recorded: a re-run that skipped the script does not have them.
+    const recordedOutputs = existing?.outputs ?? {};
+    const scriptKeys = Object.values(p.ext.outputs).flatMap((o) => (o.script ? [o.script.key] : []));
+    const missing = scriptKeys.filter((k) => scriptOutputs[k] === undefined && recordedOutputs[k] === undefined);
+    const nothingRan = outcome.steps.every((s) => s.state === 'skipped');
+    const reg = existing?.registration;
+    if (missing.length > 0 && nothingRan && allDone && reg?.state === 'registered' && reg.registryUrl === this.#o.sink?.url) {
+      // Nothing changed since the registration was delivered: keep it as it is.
+      outcome.outputs = recordedOutputs;
+      outcome.registration = 'unchanged';
+      outcome.state = 'unchanged';
+      r.event({ type: 'extension', extension: p.name, state: 'unchanged' });
+      return outcome;
+    }
+    if (missing.length > 0) {
+      const scripts = p.install.filter((s) => s.type === 'script');
+      await this.#runSteps(p, scripts, record, { ...outcome, steps: [] }, scriptOutputs, save, true);
+    }
+    const outputs = await this.#collectOutputs(p, scriptOutputs, recordedOutputs);
     record.outputs = Object.fromEntries(Object.entries(outputs).filter(([k]) => !isSensitiveOutput(p.ext.outputs[k] as OutputSpec)));
     outcome.outputs = record.outputs;
     await this.#register(p, outputs, record, outcome, pending);

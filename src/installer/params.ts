@@ -133,6 +133,8 @@ export function resolveParams(exts: readonly Extension[], assignments: readonly 
     const name = aliases(a.extension) ?? a.extension;
     const ext = byName.get(name);
     if (!ext) {
+      // A values file may hold parameters of extensions this plan does not install.
+      if (a.source !== '--set' && aliases(a.extension) !== undefined) continue;
       issues.push({ file: a.source, pointer: `/${a.extension}`, message: `"${a.extension}" is not an extension of this plan (${exts.map((e) => e.name).join(', ')})` });
       continue;
     }

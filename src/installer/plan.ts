@@ -394,6 +394,12 @@ export async function createPlan(repo: Repository, options: PlanOptions): Promis
       else throw e;
     }
   }
+  // A missing required parameter is reported once, not again by each template using it.
+  const missing = new Set(issues.flatMap((i) => /^parameter [^.]+\.(\S+) is required:/.exec(i.message)?.[1] ?? []));
+  for (let i = issues.length - 1; i >= 0; i--) {
+    const m = /parameter "([^"]+)" has no value$/.exec(issues[i]?.message ?? '');
+    if (m && missing.has(m[1] as string)) issues.splice(i, 1);
+  }
   if (issues.length > 0) {
     const secrets = [...plans.values()].flatMap((p) => p.secrets);
     const safe = issues.map((i) => ({ ...i, message: redact(i.message, secrets) }));

@@ -1,0 +1,62 @@
+/** Fake helm / kubectl executables (shell scripts in a temp dir) for the installer unit tests. */
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// Logs one JSON-ish line per call: start/end timestamps (ms), argv, and the values file's mode + content.
+const FAKE = `#!/bin/sh
+tool=$(basename "$0")
+now() { date +%s%3N; }
+start=$(now)
+vals=""
+prev=""
+for a in "$@"; do
+  if [ "$prev" = "--values" ] || [ "$prev" = "-f" ]; then vals="$a"; fi
+  prev="$a"
+done
+mode=""
+content=""
+if [ -n "$vals" ] && [ -f "$vals" ]; then mode=$(stat -c %a "$vals"); content=$(tr '\\n' '|' < "$vals"); fi
+sleep "\${FAKE_SLEEP:-0}"
+echo "$tool start=$start end=$(now) mode=$mode args=$* values=$content" >> "$FAKE_LOG"
+case " $* " in *" \${FAKE_FAIL_ON:-@@none@@} "*) echo "Error: planted failure for $FAKE_FAIL_ON" >&2; exit 1;; esac
+exit 0
+`;
+
+export interface Fakes {
+  dir: string;
+  helm: string;
+  kubectl: string;
+  log: string;
+  env: Record<string, string>;
+  calls(): Promise<{ tool: string; start: number; end: number; mode: string; args: string; values: string }[]>;
+  cleanup(): Promise<void>;
+}
+
+export async function makeFakes(sleepSeconds = 0): Promise<Fakes> {
+  const dir = await mkdtemp(join(tmpdir(), 'fuseml-fakes-'));
+  const helm = join(dir, 'helm');
+  const kubectl = join(dir, 'kubectl');
+  const log = join(dir, 'calls.log');
+  await writeFile(log, '');
+  for (const f of [helm, kubectl]) {
+    await writeFile(f, FAKE);
+    await chmod(f, 0o755);
+  }
+  return {
+    dir,
+    helm,
+    kubectl,
+    log,
+    env: { FAKE_LOG: log, FAKE_SLEEP: String(sleepSeconds) },
+    async calls() {
+      const text = await readFile(log, 'utf8');
+      return text.split('\n').filter(Boolean).map((l) => {
+        const m = /^(\S+) start=(\d+) end=(\d+) mode=(\S*) args=(.*?) values=(.*)$/.exec(l);
+        if (!m) throw new Error(`bad log line ${l}`);
+        return { tool: m[1] as string, start: Number(m[2]), end: Number(m[3]), mode: m[4] as string, args: m[5] as string, values: m[6] as string };
+      });
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FusemlError } from '../../src/core/errors.js';
+import { loadRepository } from '../../src/descriptor/repository.js';
+import { parseSetFlags } from '../../src/installer/params.js';
+import { createPlan, type PlannedHelm, type PlannedScript } from '../../src/installer/plan.js';
+import { helmArgs } from '../../src/steps/helm.js';
+import { runStep, stepCommands } from '../../src/steps/index.js';
+import { parseOutputLines } from '../../src/steps/script.js';
+import type { StepContext } from '../../src/steps/types.js';
+import { makeFakes, type Fakes } from './installer-fakes.js';
+
+const REPO = resolve(import.meta.dirname, '../fixtures/installer/repo');
+const PW = 'pw-PLANTED-secret-1';
+const TOKEN = 'tok-PLANTED-secret-2';
+
+let fakes: Fakes;
+beforeEach(async () => {
+  fakes = await makeFakes();
+});
+afterEach(async () => {
+  await fakes.cleanup();
+});
+
+async function plan() {
+  const repo = await loadRepository(REPO);
+  return createPlan(repo, { extensions: ['bravo', 'charlie'], assignments: parseSetFlags([`alpha.password=${PW}`, `bravo.token=${TOKEN}`]).assignments });
+}
+
+function ctx(extra: Partial<StepContext> = {}): StepContext {
+  return { tools: { helm: fakes.helm, kubectl: fakes.kubectl }, extension: 'x', env: fakes.env, secretEnv: {}, secrets: [PW, TOKEN], ...extra };
+}
+
+describe('script outputs', () => {
+  it('parses key=value lines, skipping blanks and comments; the last value wins; values keep = and spaces', () => {
+    expect(parseOutputLines('# c\n\nA=1\nB=x=y \nA=2\r\n')).toEqual({ values: { A: '2', B: 'x=y ' }, problems: [] });
+  });
+  it('reports malformed lines by number, never their content', () => {
+    const r = parseOutputLines('GOOD=1\nSECRETVALUE\n1BAD=2\n');
+    expect(r.problems).toHaveLength(2);
+    expect(r.problems[0]).toMatch(/^line 2: expected KEY=VALUE/);
+    expect(JSON.stringify(r)).not.toContain('SECRETVALUE');
+  });
+});
+
+describe('helm step', () => {
+  it('upgrade --install --wait --atomic with the values in a 0600 temp file that is removed afterwards', async () => {
+    const p = await plan();
+    const step = p.extensions.get('alpha')?.install[0] as PlannedHelm;
+    await runStep(step, ctx());
+    const [call] = await fakes.calls();
+    expect(call?.tool).toBe('helm');
+    expect(call?.args).toMatch(/^upgrade --install alpha \S+\/alpha\/chart --namespace fx-alpha --values \S+\/values.yaml --wait --timeout 2m --atomic$/);
+    expect(call?.args).not.toContain(PW);
+    expect(call?.mode).toBe('600');
+    expect(call?.values).toContain(`password: ${PW}`);
+    const valuesFile = /--values (\S+)/.exec(call?.args ?? '')?.[1] as string;
+    expect(existsSync(valuesFile)).toBe(false);
+  });
+
+  it('repo charts get --repo and --version; uninstall ignores a missing release', () => {
+    const step: PlannedHelm = { id: 's', phase: 'install', type: 'helm', action: 'install', release: 'r', namespace: 'n', timeoutMs: 90_000, waitFor: [], digest: '', values: {}, chart: { ref: 'mychart', repo: 'http://mirror.local/charts', version: '1.2.3' } };
+    expect(helmArgs(step, 'V')).toEqual(['upgrade', '--install', 'r', 'mychart', '--repo', 'http://mirror.local/charts', '--version', '1.2.3', '--namespace', 'n', '--values', 'V', '--wait', '--timeout', '90s', '--atomic']);
+    expect(helmArgs({ ...step, action: 'uninstall' }, '')).toEqual(['uninstall', 'r', '--namespace', 'n', '--wait', '--timeout', '90s', '--ignore-not-found']);
+  });
+
+  it('a failing helm gives an EXEC error with the stderr tail, secrets masked', async () => {
+    const p = await plan();
+    const step = p.extensions.get('alpha')?.install[0] as PlannedHelm;
+    const err = await runStep(step, ctx({ env: { ...fakes.env, FAKE_FAIL_ON: 'alpha' } })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FusemlError);
+    expect((err as FusemlError).code).toBe('EXEC');
+    expect((err as FusemlError).message).toMatch(/helm upgrade --install alpha .* failed \(exit code 1\):\nError: planted failure for alpha/);
+  });
+
+  it('a missing helm binary is TOOL_MISSING', async () => {
+    const p = await plan();
+    const step = p.extensions.get('alpha')?.install[0] as PlannedHelm;
+    const err = await runStep(step, ctx({ tools: { helm: '/nonexistent/helm', kubectl: fakes.kubectl } })).catch((e: unknown) => e);
+    expect((err as FusemlError).code).toBe('TOOL_MISSING');
+  });
+});
+
+describe('manifest step', () => {
+  it('kubectl apply of the rendered manifests through a 0600 temp file', async () => {
+    const p = await plan();
+    const step = p.extensions.get('charlie')?.install[0];
+    expect(step && stepCommands(step, { helm: 'helm', kubectl: 'kubectl' })).toEqual([['kubectl', 'apply', '--namespace', 'fx-charlie', '-f', '<manifest.yaml>']]);
+    await runStep(step as NonNullable<typeof step>, ctx());
+    const [call] = await fakes.calls();
+    expect(call?.tool).toBe('kubectl');
+    expect(call?.mode).toBe('600');
+    expect(call?.values).toContain('greeting: "hello"');
+  });
+});
+
+describe('script step', () => {
+  it('runs the extension file with an argument array, cwd = its folder, context and secrets in env, outputs from $FUSEML_OUTPUTS', async () => {
+    const p = await plan();
+    const bravo = p.extensions.get('bravo');
+    const step = bravo?.install[1] as PlannedScript;
+    const lines: string[] = [];
+    const r = await runStep(step, ctx({ extension: 'bravo', secretEnv: { FUSEML_PARAM_TOKEN: TOKEN }, onLine: (l) => lines.push(l) }));
+    expect(r.outputs).toEqual({ ENDPOINT: 'http://bravo.fx-bravo.svc.cluster.local:8080/api', API_KEY: `key-${TOKEN}` });
+    expect(lines).toEqual(['configuring bravo in fx-bravo']);
+  });
+
+  it('a script failure is an EXEC error', async () => {
+    const p = await plan();
+    const step = p.extensions.get('bravo')?.install[1] as PlannedScript;
+    const err = await runStep(step, ctx({ extension: 'bravo' })).catch((e: unknown) => e);
+    expect((err as FusemlError).code).toBe('EXEC');
+    expect((err as FusemlError).message).toMatch(/no token in the environment/);
+  });
+});
