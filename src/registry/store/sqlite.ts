@@ -203,7 +203,8 @@ export class SqliteStore implements Store {
     add('s.id', filter.service_id, svc);
     add('s.resource', filter.service_resource, svc);
     add('s.category', filter.service_category, svc);
-    if (svc.length > 0) where.push(`EXISTS (SELECT 1 FROM services s WHERE s.extension_id = e.id AND ${svc.join(' AND ')})`);
+    // IN (subquery) lets SQLite drive the query from the services index (EXISTS would scan every extension).
+    if (svc.length > 0) where.push(`e.id IN (SELECT s.extension_id FROM services s WHERE ${svc.join(' AND ')})`);
     const sql = `SELECT e.doc FROM extensions e${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY e.id`;
     const rows = this.#stmt(sql).all(...params) as { doc: string }[];
     return rows.map((r) => this.#unseal(r.doc, options.reveal));

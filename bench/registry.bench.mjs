@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+/**
+ * Registry benchmark: the real server (built dist) on a temp SQLite file,
+ * 10 000 extensions loaded over HTTP, then autocannon — in a separate process —
+ * at a fixed 500 requests/s querying by product and by service_resource.
+ * Records throughput, p50/p99 latency and the server's RSS.
+ * Targets: p99 < 10 ms at 500 req/s, server RSS < 150 MB.
+ *
+ * Run through `npm run bench` (or `node bench/run.mjs registry`); alone it prints its figures.
+ * Knobs (env): BENCH_EXTENSIONS (10000), BENCH_RATE (500), BENCH_DURATION (15 s), BENCH_CONNECTIONS (10).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { clearInterval, setInterval } from 'node:timers';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const N = Number(process.env.BENCH_EXTENSIONS ?? 10_000);
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const DURATION = Number(process.env.BENCH_DURATION ?? 15);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const PRODUCTS = Math.max(1, Math.floor(N / 5)); // 5 extensions per product
+const RESOURCES = Math.max(1, Math.floor(N / 4)); // each resource on 4 extensions
+
+if (process.argv[2] === '--load') {
+  await loadGenerator();
+} else {
+  await main();
+}
+
+/** The load process: autocannon at a fixed overall rate; prints one RESULT line. */
+async function loadGenerator() {
+  const { default: autocannon } = await import('autocannon');
+  const { BENCH_URL: url, BENCH_TOKEN: token, BENCH_SCENARIO: scenario } = process.env;
+  const pick = (n) => Math.floor(Math.random() * n);
+  const path = {
+    product: () => `/extensions?product=product-${pick(PRODUCTS)}`,
+    service_resource: () => `/extensions?service_resource=resource-${pick(RESOURCES)}`,
+    product_version_range: () => `/extensions?product=product-${pick(PRODUCTS)}&version=${encodeURIComponent('>=1.0,<1.5')}`,
+  }[scenario];
+  if (!path) throw new Error(`unknown scenario ${scenario}`);
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    overallRate: RATE,
+    headers: { authorization: `Bearer ${token}` },
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path() }) }],
+  });
+  process.stdout.write(
+    'RESULT ' +
+      JSON.stringify({
+        rps: result.requests.average,
+        total: result.requests.total,
+        p50: result.latency.p50,
+        p90: result.latency.p90,
+        p99: result.latency.p99,
+        max: result.latency.max,
+        non2xx: result.non2xx,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        bytesPerSec: result.throughput.average,
+      }) +
+      '\n',
+  );
+}
+
+function rssMiB(pid, field = 'VmRSS') {
+  return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN) / 1024);
+}
+
+function record(i) {
+  return {
+    id: `ext-${i}`,
+    product: `product-${i % PRODUCTS}`,
+    version: `1.${i % 10}.${i % 7}`,
+    description: `benchmark extension ${i}`,
+    zone: `zone-${i % 3}`,
+    services: [
+      {
+        id: 'api',
+        resource: `resource-${i % RESOURCES}`,
+        category: 'prediction-serving',
+        endpoints: [{ url: `http://ext-${i}.ns.svc:8080`, type: 'internal', configuration: { API_URL: `http://ext-${i}.ns.svc:8080` } }],
+      },
+      {
+        id: 'store',
+        resource: `resource-b-${i % RESOURCES}`,
+        category: 'model-store',
+        endpoints: [{ url: `https://ext-${i}.example.com`, type: 'external' }],
+        credentials: [{ id: 'default', scope: 'global', default: true, configuration: { AWS_ACCESS_KEY_ID: `key-${i}`, AWS_SECRET_ACCESS_KEY: randomBytes(16).toString('hex') } }],
+      },
+    ],
+  };
+}
+
+async function main() {
+  const { run } = await import(join(ROOT, 'dist/exec/index.js'));
+  const dir = await mkdtemp(join(tmpdir(), 'fuseml-registry-bench-'));
+  const token = randomBytes(24).toString('hex');
+  const abort = new AbortController();
+  let listening;
+  const ready = new Promise((r) => (listening = r));
+  const server = run(process.execPath, [join(ROOT, 'dist/cli/bin/fuseml-registry.js'), 'serve', '--port', '0', '--db', join(dir, 'registry.db')], {
+    secretEnv: { FUSEML_REGISTRY_ADMIN_TOKEN: token },
+    timeoutMs: 60 * 60 * 1000,
+    signal: abort.signal,
+    allowFailure: true,
+    onLine: (line) => {
+      const m = /listening on (http:\/\/\S+) \(pid (\d+)/.exec(line);
+      if (m) listening({ url: m[1], pid: Number(m[2]) });
+    },
+  }).catch(() => undefined);
+  const { url, pid } = await Promise.race([ready, new Promise((_, rej) => setTimeout(() => rej(new Error('server did not start')), 20_000))]);
+  const figures = [];
+  const notes = [];
+  try {
+    console.log(`server ${url} pid ${pid}; rss at start ${(await rssMiB(pid)).toFixed(1)} MiB`);
+    // Load N extensions over HTTP, 16 in flight.
+    const t0 = Date.now();
+    let next = 0;
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < N) {
+          const i = next++;
+          const r = await fetch(`${url}/extensions`, { method: 'POST', headers, body: JSON.stringify(record(i)) });
+          if (r.status !== 201) throw new Error(`load ${i}: HTTP ${r.status} ${await r.text()}`);
+          await r.arrayBuffer().catch(() => undefined);
+        }
+      }),
+    );
+    const loadS = (Date.now() - t0) / 1000;
+    console.log(`loaded ${N} extensions in ${loadS.toFixed(1)} s`);
+    figures.push({ name: `load ${N} extensions (POST, 16 in flight)`, value: loadS, unit: 's' });
+    figures.push({ name: 'load throughput', value: N / loadS, unit: 'req/s' });
+    figures.push({ name: 'server RSS after load', value: await rssMiB(pid), unit: 'MiB', target: { max: 150 } });
+
+
+    let peak = 0;
+    const sampler = setInterval(() => rssMiB(pid).then((v) => (peak = Math.max(peak, v)), () => {}), 200);
+    for (const scenario of ['product', 'service_resource', 'product_version_range']) {
+      console.log(`autocannon: ${scenario} at ${RATE} req/s for ${DURATION} s, ${CONNECTIONS} connections`);
+      let line;
+      await run(process.execPath, [fileURLToPath(import.meta.url), '--load'], {
+        env: { BENCH_URL: url, BENCH_SCENARIO: scenario, BENCH_RATE: String(RATE), BENCH_DURATION: String(DURATION), BENCH_CONNECTIONS: String(CONNECTIONS), BENCH_EXTENSIONS: String(N) },
+        secretEnv: { BENCH_TOKEN: token },
+        timeoutMs: (DURATION + 60) * 1000,
+        onLine: (l) => {
+          if (l.startsWith('RESULT ')) line = l.slice(7);
+        },
+      });
+      const r = JSON.parse(line);
+      console.log(`  ${JSON.stringify(r)}`);
+      figures.push({ name: `${scenario}: throughput`, value: r.rps, unit: 'req/s', target: { min: RATE * 0.95 } });
+      figures.push({ name: `${scenario}: p50 latency`, value: r.p50, unit: 'ms' });
+      figures.push({ name: `${scenario}: p99 latency`, value: r.p99, unit: 'ms', target: { max: 10 } });
+      figures.push({ name: `${scenario}: max latency`, value: r.max, unit: 'ms' });
+      figures.push({ name: `${scenario}: non-2xx + errors`, value: r.non2xx + r.errors + r.timeouts, target: { max: 0 } });
+    }
+    clearInterval(sampler);
+    figures.push({ name: 'server RSS peak during queries (sampled)', value: peak, unit: 'MiB', target: { max: 150 } });
+    figures.push({ name: 'server RSS high-water mark (VmHWM) after load and queries', value: await rssMiB(pid, 'VmHWM'), unit: 'MiB', target: { max: 150 } });
+
+    // Not part of the target: one unfiltered list of everything (a 10 000-record response).
+    const t1 = performance.now();
+    const all = await (await fetch(`${url}/extensions`, { headers })).json();
+    figures.push({ name: `one unfiltered list of all ${all.length} extensions`, value: performance.now() - t1, unit: 'ms' });
+    figures.push({ name: 'server RSS after the unfiltered list', value: await rssMiB(pid), unit: 'MiB' });
+    notes.push(
+      `${N} extensions, 2 services each (one with credentials), ${PRODUCTS} products (5 extensions each), ${RESOURCES} service resources (4 extensions each): a query returns 4-5 records.`,
+      `autocannon in a separate process, ${CONNECTIONS} connections, fixed overall rate ${RATE} req/s, ${DURATION} s per scenario; random product / resource per request.`,
+      'Latency is measured by autocannon (ms, 1 ms resolution). The machine is shared; figures vary from run to run.',
+    );
+  } finally {
+    process.kill(pid, 'SIGTERM');
+    await server;
+    abort.abort();
+    await rm(dir, { recursive: true, force: true });
+  }
+  const result = { name: 'registry', description: 'fuseml-registry (SQLite, 10 000 extensions): query by product and by service_resource at a fixed rate', figures, notes };
+  if (process.env.BENCH_RESULT_FILE) await writeFile(process.env.BENCH_RESULT_FILE, JSON.stringify(result, null, 2));
+  else console.log(JSON.stringify(result, null, 2));
+}
