@@ -251,10 +251,10 @@ export class KubeInstallerCluster implements ClusterBackend {
 
   async acquireLock(opts: LockOptions): Promise<Lock> {
     await this.#installerNamespace();
-    const { coord } = await this.#api();
+    const { coord, k8s } = await this.#api();
     const duration = this.#o.leaseSeconds ?? 30;
     const deadline = Date.now() + opts.timeoutMs;
-    const spec = () => ({ holderIdentity: opts.holder, leaseDurationSeconds: duration, acquireTime: new Date() as unknown as never, renewTime: new Date() as unknown as never });
+    const spec = () => ({ holderIdentity: opts.holder, leaseDurationSeconds: duration, acquireTime: new k8s.V1MicroTime(), renewTime: new k8s.V1MicroTime() });
     let told = false;
     for (;;) {
       let lease;
@@ -303,7 +303,7 @@ export class KubeInstallerCluster implements ClusterBackend {
         try {
           const l = await coord.readNamespacedLease({ name: LEASE_NAME, namespace: this.namespace });
           if (stopped || l.spec?.holderIdentity !== opts.holder) return;
-          await coord.replaceNamespacedLease({ name: LEASE_NAME, namespace: this.namespace, body: { ...l, spec: { ...l.spec, renewTime: new Date() as unknown as never } } });
+          await coord.replaceNamespacedLease({ name: LEASE_NAME, namespace: this.namespace, body: { ...l, spec: { ...l.spec, renewTime: new k8s.V1MicroTime() } } });
         } catch {
           // The next renewal tries again; the lease outlives a missed one.
         }
