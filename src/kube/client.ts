@@ -1,0 +1,181 @@
+/**
+ * A small, general Kubernetes client over @kubernetes/client-node: load a
+ * kubeconfig (a path, or the default: $KUBECONFIG, ~/.kube/config, in-cluster)
+ * and typed reads/writes the tests and the installer need. The library costs
+ * ~400 ms to import, so it is loaded lazily, on the first connect.
+ */
+import { FusemlError } from '../core/errors.js';
+
+type K8s = typeof import('@kubernetes/client-node');
+
+export interface ConnectOptions {
+  /** A kubeconfig file; default: $KUBECONFIG, then ~/.kube/config, then in-cluster. */
+  kubeconfig?: string | undefined;
+  /** A context of that kubeconfig; default: its current context. */
+  context?: string | undefined;
+}
+
+export interface DeploymentStatus {
+  /** The Available condition is True. */
+  available: boolean;
+  readyReplicas: number;
+  replicas: number;
+  /** The Available condition's message, when present. */
+  message?: string | undefined;
+}
+
+const HINT = 'pass a kubeconfig (KUBECONFIG / --kubeconfig), or start the local cluster: npm run cluster:up';
+
+/** HTTP status of a client-node error, if it carries one. */
+export function httpStatus(e: unknown): number | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function kubeError(e: unknown, what: string): FusemlError {
+  if (e instanceof FusemlError) return e;
+  const status = httpStatus(e);
+  const body = (e as { body?: unknown } | null)?.body;
+  let reason = '';
+  if (typeof body === 'string') {
+    try {
+      reason = String((JSON.parse(body) as { message?: unknown }).message ?? '');
+    } catch {
+      reason = body.slice(0, 200);
+    }
+  }
+  if (!reason) reason = (e as Error)?.message?.split('\n')[0] ?? String(e);
+  if (status === 403) return new FusemlError('FORBIDDEN', `${what}: forbidden: ${reason}`, { cause: e });
+  if (status === 404) return new FusemlError('NOT_FOUND', `${what}: not found`, { cause: e });
+  if (status === 409) return new FusemlError('CONFLICT', `${what}: ${reason}`, { cause: e });
+  return new FusemlError('CLUSTER', `${what}: ${status ? `HTTP ${status}: ` : ''}${reason}`, { cause: e, hint: HINT });
+}
+
+async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw kubeError(e, what);
+  }
+}
+
+/** Like call(), but a 404 is `undefined` rather than an error. */
+async function find<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (httpStatus(e) === 404) return undefined;
+    throw kubeError(e, what);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new FusemlError('CANCELLED', 'cancelled'));
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(new FusemlError('CANCELLED', 'cancelled'));
+    }, { once: true });
+  });
+}
+
+export class KubeClient {
+  readonly k8s: K8s;
+  readonly config: import('@kubernetes/client-node').KubeConfig;
+  readonly core: import('@kubernetes/client-node').CoreV1Api;
+  readonly apps: import('@kubernetes/client-node').AppsV1Api;
+
+  private constructor(k8s: K8s, config: import('@kubernetes/client-node').KubeConfig) {
+    this.k8s = k8s;
+    this.config = config;
+    this.core = config.makeApiClient(k8s.CoreV1Api);
+    this.apps = config.makeApiClient(k8s.AppsV1Api);
+  }
+
+  /** Loads the kubeconfig (no request is made yet). */
+  static async connect(options: ConnectOptions = {}): Promise<KubeClient> {
+    const k8s = await import('@kubernetes/client-node');
+    const config = new k8s.KubeConfig();
+    const where = options.kubeconfig ? ` ${options.kubeconfig}` : '';
+    try {
+      if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
+      else config.loadFromDefault();
+    } catch (e) {
+      throw new FusemlError('CLUSTER', `cannot load the kubeconfig${where}: ${(e as Error).message.split('\n')[0]}`, { hint: HINT, cause: e });
+    }
+    if (options.context) {
+      if (!config.getContextObject(options.context)) {
+        throw new FusemlError('CLUSTER', `the kubeconfig${where} has no context ${options.context}`, { hint: HINT });
+      }
+      config.setCurrentContext(options.context);
+    }
+    if (!config.getCurrentCluster()) throw new FusemlError('CLUSTER', `the kubeconfig${where} names no current cluster`, { hint: HINT });
+    return new KubeClient(k8s, config);
+  }
+
+  /** The API server URL of the current context. */
+  get server(): string {
+    return this.config.getCurrentCluster()?.server ?? '';
+  }
+
+  /** The server's version (gitVersion, e.g. v1.32.13); fails with CLUSTER when unreachable. */
+  async serverVersion(): Promise<string> {
+    const api = this.config.makeApiClient(this.k8s.VersionApi);
+    const v = await call(`GET ${this.server}/version`, () => api.getCode());
+    return v.gitVersion;
+  }
+
+  /** A Secret's data, base64-decoded (UTF-8), merged over its stringData; undefined when absent. */
+  async readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    const s = await find(`secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
+    if (!s) return undefined;
+    const out: Record<string, string> = { ...(s.stringData ?? {}) };
+    for (const [k, v] of Object.entries(s.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
+    return out;
+  }
+
+  /** A Deployment's availability; undefined when absent. */
+  async deploymentStatus(namespace: string, name: string): Promise<DeploymentStatus | undefined> {
+    const d = await find(`deployment ${namespace}/${name}`, () => this.apps.readNamespacedDeployment({ namespace, name }));
+    if (!d) return undefined;
+    const cond = d.status?.conditions?.find((c) => c.type === 'Available');
+    return {
+      available: cond?.status === 'True',
+      readyReplicas: d.status?.readyReplicas ?? 0,
+      replicas: d.spec?.replicas ?? 1,
+      message: cond?.message,
+    };
+  }
+
+  /** A Service's ClusterIP ('None' for a headless one); undefined when the Service is absent. */
+  async serviceClusterIP(namespace: string, name: string): Promise<string | undefined> {
+    const s = await find(`service ${namespace}/${name}`, () => this.core.readNamespacedService({ namespace, name }));
+    return s?.spec?.clusterIP;
+  }
+
+  async namespaceExists(name: string): Promise<boolean> {
+    return (await find(`namespace ${name}`, () => this.core.readNamespace({ name }))) !== undefined;
+  }
+
+  /** Creates a namespace; an existing one is an error (CONFLICT). */
+  async createNamespace(name: string, labels: Record<string, string> = {}): Promise<void> {
+    await call(`create namespace ${name}`, () => this.core.createNamespace({ body: { metadata: { name, labels } } }));
+  }
+
+  /**
+   * Deletes a namespace (absent is fine). With `waitMs`, waits until it is gone
+   * (the controller-manager empties it first) and fails with TIMEOUT after that long.
+   */
+  async deleteNamespace(name: string, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    await find(`delete namespace ${name}`, () => this.core.deleteNamespace({ name }));
+    if (options.waitMs === undefined) return;
+    const deadline = Date.now() + options.waitMs;
+    while (await this.namespaceExists(name)) {
+      if (Date.now() > deadline) {
+        throw new FusemlError('TIMEOUT', `namespace ${name} still exists ${Math.round(options.waitMs / 1000)}s after its deletion`);
+      }
+      await sleep(250, options.signal);
+    }
+  }
+}
