@@ -1,0 +1,217 @@
+/**
+ * The shipped extensions on the local control plane (kwok fake nodes), through
+ * the real CLI: install → Deployments Available → the registry record is the
+ * expected one (ids, resources, categories, URLs, credential keys; secret
+ * values equal those of the cluster Secret) → uninstall → deregistered and
+ * the namespace gone. mlflow is upgraded with new parameters and keeps its
+ * credentials. seldon-core and kserve come from the stand-in upstream charts,
+ * served on loopback and reached through --chart-mirror.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExtensionRecord } from '../../src/core/records.js';
+import { run } from '../../src/exec/index.js';
+import { RegistryClient } from '../../src/registry/client.js';
+import { cli, type CliResult } from '../helpers/cli.js';
+import { ROOT, startRegistry, type RegistryProcess } from '../helpers/registry.js';
+import { startChartServer, type ChartServer } from './extensions-charts.js';
+
+let registry: RegistryProcess;
+let client: RegistryClient;
+let charts: ChartServer;
+let env: Record<string, string>;
+let kubectl: string;
+let work: string;
+const PV_LABEL = 'fuseml-e2e=extensions';
+
+async function kc(args: string[], allowFailure = false) {
+  return run(kubectl, ['--kubeconfig', env.KUBECONFIG as string, '--request-timeout=20s', ...args], { allowFailure, timeoutMs: 120_000 });
+}
+async function kjson<T>(args: string[]): Promise<T> {
+  return JSON.parse((await kc([...args, '-o', 'json'])).stdout) as T;
+}
+const installer = (args: string[]): Promise<CliResult> => cli('fuseml-installer', args, { env, timeoutMs: 15 * 60_000 });
+const mirrors = (): string[] => [
+  '--chart-mirror', `https://storage.googleapis.com/seldon-charts=${charts.url}`,
+  '--chart-mirror', `oci://ghcr.io/kserve/charts=${charts.url}`,
+];
+
+async function expectAvailable(namespace: string, name: string): Promise<void> {
+  const d = await kjson<{ status: { conditions?: { type: string; status: string }[] } }>(['get', 'deployment', name, '-n', namespace]);
+  expect(d.status.conditions?.find((c) => c.type === 'Available')?.status, `${namespace}/${name} Available`).toBe('True');
+}
+
+async function secretData(namespace: string, name: string): Promise<Record<string, string>> {
+  const s = await kjson<{ data: Record<string, string> }>(['get', 'secret', name, '-n', namespace]);
+  return Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+}
+
+async function expectNamespaceGone(ns: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const r = await kc(['get', 'namespace', ns, '--ignore-not-found', '-o', 'name'], true);
+    if (r.exitCode === 0 && r.stdout.trim() === '') return;
+    if (Date.now() > deadline) throw new Error(`namespace ${ns} still there after uninstall`);
+    await new Promise((res) => setTimeout(res, 1_000));
+  }
+}
+
+async function expectDeregistered(id: string): Promise<void> {
+  await expect(client.getExtension(id)).rejects.toMatchObject({ status: 404 });
+}
+
+/** Record fields that matter (no revisions or timestamps). */
+function shape(rec: ExtensionRecord) {
+  return {
+    id: rec.id,
+    product: rec.product,
+    version: rec.version,
+    services: (rec.services ?? []).map((s) => ({
+      id: s.id,
+      resource: s.resource,
+      category: s.category,
+      configuration: s.configuration ?? {},
+      endpoints: (s.endpoints ?? []).map((e) => ({ url: e.url, type: e.type, configuration: e.configuration ?? {} })),
+      credentials: (s.credentials ?? []).map((c) => ({ id: c.id, scope: c.scope, configuration: c.configuration ?? {} })),
+    })),
+  };
+}
+
+beforeAll(async () => {
+  const tools = (await run('bash', [join(ROOT, 'scripts/tools.sh'), '--print-env'], { timeoutMs: 30 * 60_000 })).stdout;
+  const up = await run('bash', [join(ROOT, 'scripts/cluster.sh'), 'up'], { timeoutMs: 10 * 60_000 });
+  void up;
+  const kubeconfig = /KUBECONFIG='([^']+)'/.exec((await run('bash', [join(ROOT, 'scripts/cluster.sh'), 'env'])).stdout)?.[1] as string;
+  const helm = /FUSEML_HELM='([^']+)'/.exec(tools)?.[1] as string;
+  kubectl = process.env.FUSEML_KUBECTL ?? 'kubectl';
+  registry = await startRegistry();
+  client = new RegistryClient({ url: registry.url, token: registry.adminToken });
+  work = await mkdtemp(join(tmpdir(), 'fuseml-e2e-ext-'));
+  charts = await startChartServer(helm, join(ROOT, 'test/fixtures/charts/upstream'), work);
+  env = { KUBECONFIG: kubeconfig, FUSEML_HELM: helm, FUSEML_REGISTRY_URL: registry.url, FUSEML_REGISTRY_TOKEN: registry.adminToken as string };
+  // No storage provisioner on the local control plane: PersistentVolumes for the PVCs of mlflow and s3.
+  const pvs = [1, 2, 3, 4].map((i) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: `fuseml-e2e-ext-pv-${i}`, labels: { 'fuseml-e2e': 'extensions' } },
+    spec: { capacity: { storage: '20Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/tmp/fuseml-e2e-pv-${i}` } },
+  }));
+  await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pvs }) });
+}, 40 * 60_000);
+
+afterAll(async () => {
+  if (env) await kc(['delete', 'pv', '-l', PV_LABEL, '--ignore-not-found', '--wait=false'], true);
+  await Promise.all([registry?.cleanup(), charts?.stop()]);
+  if (work) await rm(work, { recursive: true, force: true });
+}, 120_000);
+
+describe('mlflow', () => {
+  it('installs, registers what the cluster holds, upgrades keeping its keys, uninstalls', async () => {
+    const r = await installer(['install', '--extensions', 'mlflow']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await expectAvailable('mlflow', 'mlflow');
+    await expectAvailable('mlflow', 'mlflow-minio');
+
+    const keys = await secretData('mlflow', 'mlflow-minio');
+    expect(keys.AWS_ACCESS_KEY_ID).toMatch(/^[A-Z0-9]{20}$/);
+    expect(keys.AWS_SECRET_ACCESS_KEY).toMatch(/^[A-Za-z0-9]{40}$/);
+    const tracking = 'http://mlflow.mlflow.svc.cluster.local:5000';
+    const s3 = 'http://mlflow-minio.mlflow.svc.cluster.local:9000';
+    const expected = (bucket: string) => ({
+      id: 'mlflow',
+      product: 'mlflow',
+      version: '3.17.2',
+      services: [
+        {
+          id: 'mlflow-tracking', resource: 'mlflow-tracking', category: 'experiment-tracking', configuration: {},
+          endpoints: [{ url: tracking, type: 'internal', configuration: { MLFLOW_TRACKING_URI: tracking } }],
+          credentials: [],
+        },
+        {
+          id: 'mlflow-store', resource: 's3', category: 'model-store', configuration: { S3_BUCKET: bucket },
+          endpoints: [{ url: s3, type: 'internal', configuration: { MLFLOW_S3_ENDPOINT_URL: s3, S3_ENDPOINT_URL: s3 } }],
+          credentials: [{ id: 'default', scope: 'global', configuration: { AWS_ACCESS_KEY_ID: keys.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: keys.AWS_SECRET_ACCESS_KEY } }],
+        },
+      ],
+    });
+    expect(shape(await client.getExtension('mlflow', { reveal: true }))).toEqual(expected('mlflow'));
+
+    // Upgrade with new parameters: same keys, record updated.
+    const up = await installer(['install', '--extensions', 'mlflow', '--set', 'mlflow.bucket=runs', '--set', 'mlflow.host=mlflow.example.com']);
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(await secretData('mlflow', 'mlflow-minio')).toEqual(keys);
+    expect((await kjson<{ spec: { rules: { host: string }[] } }>(['get', 'ingress', 'mlflow', '-n', 'mlflow'])).spec.rules[0]?.host).toBe('mlflow.example.com');
+    expect(shape(await client.getExtension('mlflow', { reveal: true }))).toEqual(expected('runs'));
+
+    const un = await installer(['uninstall', '--extensions', 'mlflow']);
+    expect(un.exitCode, un.stderr).toBe(0);
+    await expectDeregistered('mlflow');
+    await expectNamespaceGone('mlflow');
+  });
+});
+
+describe('s3', () => {
+  it('installs MinIO, registers resource s3 with the cluster Secret keys, uninstalls', async () => {
+    const r = await installer(['install', '--extensions', 's3', '--set', 's3.bucket=datasets']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await expectAvailable('s3', 's3-minio');
+    const keys = await secretData('s3', 's3-minio');
+    const url = 'http://s3-minio.s3.svc.cluster.local:9000';
+    expect(shape(await client.getExtension('s3', { reveal: true }))).toEqual({
+      id: 's3',
+      product: 's3',
+      version: '2025.4.22',
+      services: [
+        {
+          id: 's3', resource: 's3', category: 'object-storage', configuration: { S3_BUCKET: 'datasets', AWS_DEFAULT_REGION: 'us-east-1' },
+          endpoints: [{ url, type: 'internal', configuration: { S3_ENDPOINT_URL: url } }],
+          credentials: [{ id: 'default', scope: 'global', configuration: keys }],
+        },
+      ],
+    });
+    const un = await installer(['uninstall', '--extensions', 's3']);
+    expect(un.exitCode, un.stderr).toBe(0);
+    await expectDeregistered('s3');
+    await expectNamespaceGone('s3');
+  });
+});
+
+describe('seldon-core and kserve (upstream charts through the mirror)', () => {
+  it('seldon (alias) installs the operator, registers seldon-core-api, uninstalls', async () => {
+    const r = await installer(['install', '--extensions', 'seldon', ...mirrors()]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await expectAvailable('seldon-system', 'seldon-controller-manager');
+    expect(shape(await client.getExtension('seldon-core'))).toEqual({
+      id: 'seldon-core',
+      product: 'seldon-core',
+      version: '1.17.1',
+      services: [
+        {
+          id: 'seldon-core-api', resource: 'seldon-core-api', category: 'prediction-serving', configuration: { SELDON_NAMESPACE: 'seldon-system' },
+          endpoints: [{ url: 'https://kubernetes.default.svc', type: 'internal', configuration: {} }],
+          credentials: [],
+        },
+      ],
+    });
+    const un = await installer(['uninstall', '--extensions', 'seldon']);
+    expect(un.exitCode, un.stderr).toBe(0);
+    await expectDeregistered('seldon-core');
+    await expectNamespaceGone('seldon-system');
+  });
+
+  it('kfserving (alias) installs kserve-crd and kserve, registers kserve-api, uninstalls', async () => {
+    const r = await installer(['install', '--extensions', 'kfserving', ...mirrors()]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await expectAvailable('kserve', 'kserve-controller-manager');
+    await kc(['get', 'crd', 'inferenceservices.serving.kserve.io']);
+    expect(shape(await client.getExtension('kserve')).services).toEqual([
+      { id: 'kserve-api', resource: 'kserve-api', category: 'prediction-serving', configuration: {}, endpoints: [{ url: 'https://kubernetes.default.svc', type: 'internal', configuration: {} }], credentials: [] },
+    ]);
+    const un = await installer(['uninstall', '--extensions', 'kserve']);
+    expect(un.exitCode, un.stderr).toBe(0);
+    await expectDeregistered('kserve');
+    await expectNamespaceGone('kserve');
+  });
+});
