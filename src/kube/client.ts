@@ -24,6 +24,15 @@ export interface DeploymentStatus {
   message?: string | undefined;
 }
 
+/** A Secret to create or replace: values in clear, the API server stores them base64-encoded. */
+export interface SecretSpec {
+  name: string;
+  type?: string | undefined;
+  labels?: Record<string, string> | undefined;
+  annotations?: Record<string, string> | undefined;
+  stringData: Record<string, string>;
+}
+
 const HINT = 'pass a kubeconfig (KUBECONFIG / --kubeconfig), or start the local cluster: npm run cluster:up';
 
 /** HTTP status of a client-node error, if it carries one. */
@@ -133,6 +142,56 @@ export class KubeClient {
     const out: Record<string, string> = { ...(s.stringData ?? {}) };
     for (const [k, v] of Object.entries(s.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
     return out;
+  }
+
+  /**
+   * Creates or replaces a Secret (idempotent). A Secret's type is immutable, so
+   * when it changes the old Secret is deleted and a new one created.
+   */
+  async applySecret(namespace: string, secret: SecretSpec): Promise<'created' | 'replaced'> {
+    const what = `secret ${namespace}/${secret.name}`;
+    const body = {
+      metadata: { name: secret.name, namespace, labels: secret.labels ?? {}, annotations: secret.annotations ?? {} },
+      type: secret.type,
+      stringData: secret.stringData,
+    };
+    const existing = await find(what, () => this.core.readNamespacedSecret({ namespace, name: secret.name }));
+    if (!existing) {
+      await call(`create ${what}`, () => this.core.createNamespacedSecret({ namespace, body }));
+      return 'created';
+    }
+    if ((existing.type ?? 'Opaque') !== (secret.type ?? 'Opaque')) {
+      await find(`delete ${what}`, () => this.core.deleteNamespacedSecret({ namespace, name: secret.name }));
+      await call(`create ${what}`, () => this.core.createNamespacedSecret({ namespace, body }));
+      return 'replaced';
+    }
+    // stringData is merged into data by the API server: replace data wholesale so removed keys go.
+    const data = Object.fromEntries(Object.entries(secret.stringData).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
+    await call(`replace ${what}`, () =>
+      this.core.replaceNamespacedSecret({
+        namespace,
+        name: secret.name,
+        body: { metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion }, type: secret.type, data },
+      }),
+    );
+    return 'replaced';
+  }
+
+  /** Names of the Secrets matching a label selector, sorted. */
+  async listSecretNames(namespace: string, labelSelector: string): Promise<string[]> {
+    const list = await call(`list secrets in ${namespace} (${labelSelector})`, () => this.core.listNamespacedSecret({ namespace, labelSelector }));
+    return list.items.map((s) => s.metadata?.name ?? '').filter((n) => n !== '').sort();
+  }
+
+  /** A Secret's type and labels; undefined when absent. */
+  async secretMeta(namespace: string, name: string): Promise<{ type: string; labels: Record<string, string> } | undefined> {
+    const s = await find(`secret ${namespace}/${name}`, () => this.core.readNamespacedSecret({ namespace, name }));
+    return s ? { type: s.type ?? 'Opaque', labels: s.metadata?.labels ?? {} } : undefined;
+  }
+
+  /** Deletes a Secret; absent is fine. */
+  async deleteSecret(namespace: string, name: string): Promise<void> {
+    await find(`delete secret ${namespace}/${name}`, () => this.core.deleteNamespacedSecret({ namespace, name }));
   }
 
   /** A Deployment's availability; undefined when absent. */
