@@ -4,6 +4,7 @@
 #   $FUSEML_CACHE_DIR/kube/<k8s version>/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler}
 #   $FUSEML_CACHE_DIR/kwok/<kwok version>/kwok
 #   $FUSEML_CACHE_DIR/helm/<helm version>/helm
+#   $FUSEML_CACHE_DIR/kube/<k8s version>-kubectl/kubectl   (only when no kubectl is on PATH)
 # Everything comes from the Go module proxy (hack/kube-tools pins k8s.io/kubernetes).
 # Each set is built into a temporary directory and renamed into place only when
 # complete, under a lock, so a killed build never leaves a half binary behind.
@@ -126,7 +127,30 @@ build_helm() {
   trap - RETURN
 }
 
+# kubectl: the one given (FUSEML_KUBECTL) or on PATH; built from hack/kubectl-tools
+# (same pins as the control plane) only when there is none, or FUSEML_BUILD_KUBECTL=1.
+KUBECTL_DIR="$CACHE/kube/$KUBE_VERSION-kubectl"
+build_kubectl() {
+  local tmp
+  tmp="$(mktemp -d "$CACHE/kube/.build.XXXXXX")"
+  trap 'rm -rf "$tmp"' RETURN
+  local ldflags="-s -w" pkg minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  log "building kubectl $KUBE_VERSION (no kubectl on PATH)"
+  (cd "$ROOT/hack/kubectl-tools" && go build -trimpath -ldflags="$ldflags" -o "$tmp/kubectl" k8s.io/kubernetes/cmd/kubectl)
+  install_dir "$tmp" "$KUBECTL_DIR"
+  trap - RETURN
+}
+KUBECTL="${FUSEML_KUBECTL:-}"
+if [[ -z "$KUBECTL" && "${FUSEML_BUILD_KUBECTL:-0}" != 1 ]]; then KUBECTL="$(command -v kubectl || true)"; fi
+
 mkdir -p "$CACHE/kube"
+if [[ -z "$KUBECTL" ]]; then
+  complete "$KUBECTL_DIR" kubectl || timed kubectl build_kubectl
+  KUBECTL="$KUBECTL_DIR/kubectl"
+fi
 complete "$KUBE_DIR" etcd kube-apiserver kube-controller-manager kube-scheduler || timed "control plane" build_kube
 complete "$KWOK_DIR" kwok stages.yaml || timed kwok build_kwok
 complete "$HELM_DIR" helm || timed helm build_helm
@@ -136,7 +160,9 @@ if [[ $PRINT_ENV == 1 ]]; then
   echo "export FUSEML_KWOK='$KWOK_DIR/kwok'"
   echo "export FUSEML_KWOK_STAGES='$KWOK_DIR/stages.yaml'"
   echo "export FUSEML_HELM='$HELM_DIR/helm'"
+  echo "export FUSEML_KUBECTL='$KUBECTL'"
 else
+  log "kubectl:       $KUBECTL"
   log "control plane: $KUBE_DIR"
   log "kwok:          $KWOK_DIR/kwok"
   log "helm:          $HELM_DIR/helm"
