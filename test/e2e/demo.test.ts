@@ -1,0 +1,40 @@
+/**
+ * `npm run demo` (scripts/demo.sh) as a user runs it: its own control plane
+ * (private state dir and port), registry and chart repository; install
+ * mlflow,seldon as typed, list, resolve, uninstall, empty registry; nothing
+ * left running afterwards.
+ */
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/exec/index.js';
+import { ROOT } from '../helpers/registry.js';
+
+describe('npm run demo', () => {
+  it('installs mlflow,seldon, lists, resolves the sample workflow, uninstalls and cleans up', async () => {
+    const port = String(40000 + Math.floor(Math.random() * 9000));
+    const r = await run('bash', ['scripts/demo.sh'], {
+      cwd: ROOT,
+      env: { FUSEML_DEMO_CLUSTER_PORT: port, FUSEML_CLUSTER_DIR: undefined, FUSEML_CLUSTER_PORT: undefined },
+      timeoutMs: 15 * 60_000,
+      allowFailure: true,
+    });
+    const out = r.stdout + r.stderr;
+    expect(r.exitCode, out.slice(-4000)).toBe(0);
+    expect(out).toContain('install --extensions mlflow,seldon --chart-mirror');
+    expect(out).toMatch(/mlflow\s+installed\s+install-0:done\s+registered/);
+    expect(out).toMatch(/seldon-core\s+installed\s+install-0:done\s+registered/);
+    expect(out).toMatch(/mlflow\s+mlflow\s+3\.17\.2\s+mlflow-tracking, mlflow-store/);
+    expect(out).toMatch(/serve\s+serving\s+seldon-core\s+seldon-core-api\s+https:\/\/kubernetes\.default\.svc/);
+    expect(out).toMatch(/train\s+store\s+mlflow\s+mlflow-store\s+http:\/\/mlflow-minio\.mlflow\.svc\.cluster\.local:9000\s+default \(global\)/);
+    expect(out).toMatch(/seldon-core\s+uninstalled[\s\S]*deregistered/);
+    expect(out).toMatch(/the registry is empty again[\s\S]*No extensions found\./);
+    expect(out).toContain('cluster.sh: stopped');
+    // The demo's work dir (cluster state, registry db, charts) is gone.
+    const work = /state: (\S+)\/cluster\)/.exec(out)?.[1];
+    expect(work).toBeTruthy();
+    expect(existsSync(work as string)).toBe(false);
+    // Nothing listens on the demo's apiserver port any more.
+    const probe = await run('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { allowFailure: true });
+    expect(probe.exitCode).not.toBe(0);
+  });
+});
