@@ -8,8 +8,15 @@ import ts from 'typescript';
 
 type Schema = Record<string, unknown>;
 
+// Building a program costs seconds on a busy machine: one per file, reused.
+const programs = new Map<string, ts.Program>();
+
 export function driftBetween(tsFile: string, typeName: string, rootSchema: Schema, schemaPointer = '#'): string[] {
-  const program = ts.createProgram([tsFile], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext });
+  let program = programs.get(tsFile);
+  if (!program) {
+    program = ts.createProgram([tsFile], { strict: true, noResolve: false, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext });
+    programs.set(tsFile, program);
+  }
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(tsFile);
   if (!source) throw new Error(`cannot read ${tsFile}`);
