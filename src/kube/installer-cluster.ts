@@ -106,17 +106,9 @@ export class KubeInstallerCluster implements ClusterBackend {
 
   #api() {
     this.#apis ??= (async () => {
-      const k8s = await import('@kubernetes/client-node');
-      const kc = new k8s.KubeConfig();
-      try {
-        if (this.#o.kubeconfig) kc.loadFromFile(this.#o.kubeconfig);
-        else kc.loadFromDefault();
-      } catch (e) {
-        throw new FusemlError('CLUSTER', `cannot load the kubeconfig${this.#o.kubeconfig ? ` ${this.#o.kubeconfig}` : ''}: ${(e as Error).message.split('\n')[0]}`, {
-          hint: 'pass --kubeconfig FILE or set KUBECONFIG',
-        });
-      }
-      if (!kc.getCurrentCluster()) throw new FusemlError('CLUSTER', 'the kubeconfig names no current cluster', { hint: 'pass --kubeconfig FILE or set KUBECONFIG' });
+      const { KubeClient } = await import('./client.js');
+      const client = await KubeClient.connect({ kubeconfig: this.#o.kubeconfig });
+      const { k8s, config: kc } = client;
       return {
         k8s,
         core: kc.makeApiClient(k8s.CoreV1Api),

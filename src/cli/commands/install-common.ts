@@ -1,7 +1,5 @@
 /** Shared pieces of install / uninstall / status / extensions sync: options → backends, progress, exit codes. */
-import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { FusemlError, type Issue } from '../../core/errors.js';
 import type { Reporter } from '../../installer/events.js';
@@ -74,28 +72,10 @@ export async function readAssignments(flags: ParamFlags): Promise<{ assignments:
   return { assignments, issues };
 }
 
-async function executable(p: string): Promise<boolean> {
-  try {
-    await access(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A tool by env override, then PATH; TOOL_MISSING with a hint when absent. */
-export async function findTool(name: 'helm' | 'kubectl', env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const override = env[`FUSEML_${name.toUpperCase()}`];
-  if (override) {
-    if (await executable(override)) return override;
-    throw new FusemlError('TOOL_MISSING', `${name}: FUSEML_${name.toUpperCase()}=${override} is not an executable file`, { hint: `point FUSEML_${name.toUpperCase()} at the ${name} binary, or unset it to use PATH` });
-  }
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir && isAbsolute(dir) && (await executable(join(dir, name)))) return join(dir, name);
-  }
-  throw new FusemlError('TOOL_MISSING', `${name} not found on PATH`, {
-    hint: name === 'helm' ? 'install helm 3 (scripts/tools.sh builds one) and put it on PATH, or set FUSEML_HELM=/path/to/helm' : 'install kubectl and put it on PATH, or set FUSEML_KUBECTL=/path/to/kubectl',
-  });
+/** A tool by FUSEML_HELM / FUSEML_KUBECTL, then PATH; TOOL_MISSING with a hint when absent. */
+export async function findTool(name: 'helm' | 'kubectl'): Promise<string> {
+  const { resolveTool } = await import('../../exec/tools.js');
+  return resolveTool(name);
 }
 
 /** The tools a set of step types needs (kubectl is always needed for manifests, kustomize and jsonPath outputs). */
