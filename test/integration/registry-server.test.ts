@@ -3,6 +3,7 @@
  * temp SQLite file, driven over a real socket through the registry client.
  */
 import { readFile, readdir, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ExtensionRecord } from '../../src/core/records.js';
@@ -163,11 +164,19 @@ describe('fuseml-registry serve over a real socket', () => {
 
   test('bad input over the socket: 4xx with an error body, never a 500', async () => {
     const h = { authorization: `Bearer ${reg.adminToken}` };
-    const send = async (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) => {
-      const r = await fetch(reg.url + path, { method, headers: { ...h, ...headers }, body });
-      const text = await r.text();
-      return { status: r.status, text };
-    };
+    // node:http rather than fetch: the server may answer 413 before a 10 MB upload is finished, and then the
+    // response counts, not the write error that follows.
+    const send = (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = httpRequest(reg.url + path, { method, headers: { ...h, ...headers } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        });
+        req.on('error', (err) => setTimeout(() => reject(err), 2000)); // only if no response arrives
+        req.end(body);
+      });
     const corpus: Array<[string, string, (string | Buffer)?, Record<string, string>?]> = [
       ['POST', '/extensions', 'id: [oops'],
       ['POST', '/extensions', '{"id":', { 'content-type': 'application/json' }],

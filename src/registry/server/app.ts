@@ -70,7 +70,18 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
     }
   });
 
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   app.addHook('onRequest', async (req, reply) => {
+    // A declared body over the limit: answer 413 at once, keeping the connection so Node drains the upload
+    // (closing it with unread data makes the client see a reset instead of the 413).
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > bodyLimit) {
+      if (declared > 64 * 1024 * 1024) reply.header('connection', 'close'); // not worth draining
+      return reply
+        .code(413)
+        .type('application/json; charset=utf-8')
+        .send(JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: `request body is too large (limit ${bodyLimit} bytes)` } }));
+    }
     if ((req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
     const r = authenticate(options.auth, req.headers.authorization);
     if (!r.ok) {
