@@ -32,6 +32,8 @@ mkdir -p "$CACHE"
 # One builder at a time (a second caller waits, then finds the tools present).
 exec 9>"$CACHE/.tools.lock"
 flock 9
+# Leftovers of a killed build (never trusted: only a finished build is renamed into place).
+rm -rf "$CACHE"/kube/.build.* "$CACHE"/kwok/.build.* "$CACHE"/helm/.build.*
 
 KUBE_DIR="$CACHE/kube/$KUBE_VERSION"
 KWOK_DIR="$CACHE/kwok/$KWOK_VERSION"
@@ -49,6 +51,7 @@ complete() {
 # install_dir TMP FINAL : move a finished build into place atomically.
 install_dir() {
   local tmp="$1" final="$2"
+  chmod 755 "$tmp"
   date -u +%FT%TZ >"$tmp/.complete"
   mkdir -p "$(dirname "$final")"
   if [[ -e "$final" ]]; then
