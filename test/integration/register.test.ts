@@ -102,7 +102,7 @@ describe('extensions register (manual registration)', () => {
     expect(r.stderr).not.toContain('abc-not-echoed');
   });
 
-  it('registers an external S3 account (alias-free name, external endpoints) and a plain registration file', async () => {
+  it('registers an external S3 account (external endpoints) and a plain registration file', async () => {
     const r = await register(['s3', '--id', 'lab-s3', '--endpoint-type', 'external', '--set', `endpoint=${s3Url}`, '--set', 'region=eu-west-1', '--set', 'bucket=datasets', '--values', join(dir, 'keys.yaml')]);
     expect(r.exitCode, r.stderr).toBe(0);
     const rec = await client.getExtension('lab-s3', { reveal: true });
@@ -114,6 +114,25 @@ describe('extensions register (manual registration)', () => {
     const f = await register(['-f', file, '--set', `url=${mlflow.url}`]);
     expect(f.exitCode, f.stderr).toBe(0);
     expect((await client.getExtension('team-tracking')).services?.[0]?.endpoints?.[0]?.url).toBe(mlflow.url);
+  });
+
+  it('registers existing Seldon Core and KServe by their aliases (the Kubernetes API endpoint is not probed)', async () => {
+    const s = await register(['seldon', '--id', 'seldon-lab']);
+    expect(s.exitCode, s.stderr).toBe(0);
+    expect(s.stderr).toMatch(/skipped\s+seldon-core-api\s+https:\/\/kubernetes\.default\.svc\/\s+none\s+in-cluster address/);
+    expect((await client.getExtension('seldon-lab')).services?.[0]).toMatchObject({ id: 'seldon-core-api', resource: 'seldon-core-api', category: 'prediction-serving' });
+    const k = await register(['kfserving', '--id', 'kserve-lab', '--zone', 'lab']);
+    expect(k.exitCode, k.stderr).toBe(0);
+    expect(await client.getExtension('kserve-lab')).toMatchObject({ product: 'kserve', zone: 'lab', services: [expect.objectContaining({ id: 'kserve-api', category: 'prediction-serving' })] });
+  });
+
+  it('--dry-run prints the record with credentials masked and writes nothing', async () => {
+    const r = await register(['mlflow', '--id', 'dry', '--no-check', '--dry-run', '--set', `trackingUrl=${mlflow.url}`, '--set', `s3Endpoint=${s3Url}`, '--values', join(dir, 'keys.yaml')]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('AWS_SECRET_ACCESS_KEY: "***"');
+    expect(r.stdout).not.toContain(SECRET);
+    expect(r.stdout).not.toContain(ACCESS);
+    await expect(client.getExtension('dry')).rejects.toMatchObject({ status: 404 });
   });
 
   it('unregisters by id; an unknown id is an error unless --ignore-missing', async () => {
