@@ -6,11 +6,21 @@ import { Command, Option } from 'commander';
 
 type Opts = Record<string, unknown>;
 type Impl = typeof import('./workflow.js');
+type BindImpl = typeof import('./workflow-bind.js');
 
 function act<A extends unknown[]>(fn: (impl: Impl, opts: Opts, ...args: A) => Promise<void>) {
   return async (...args: unknown[]): Promise<void> => {
     const cmd = args[args.length - 1] as Command;
     const impl = await import('./workflow.js');
+    await fn(impl, cmd.optsWithGlobals(), ...(args.slice(0, -2) as A));
+  };
+}
+
+/** bind / unbind: their module pulls in the Kubernetes client, so it loads only for them. */
+function actBind<A extends unknown[]>(fn: (impl: BindImpl, opts: Opts, ...args: A) => Promise<void>) {
+  return async (...args: unknown[]): Promise<void> => {
+    const cmd = args[args.length - 1] as Command;
+    const impl = await import('./workflow-bind.js');
     await fn(impl, cmd.optsWithGlobals(), ...(args.slice(0, -2) as A));
   };
 }
@@ -42,6 +52,29 @@ export function workflowCommand(): Command {
     .option('--show-secrets', 'print credential values (the token must be allowed to see them); required by -o env when the env holds secrets')
     .addOption(new Option('-o, --output <format>', 'output format; env: KEY=\'value\' lines for eval').choices(['table', 'json', 'yaml', 'env']).default('table'))
     .action(act((i, o, file: string) => i.resolveWorkflowCommand(o, file)));
+
+  caller(
+    wf
+      .command('bind')
+      .description(
+        'resolve the workflow and create, per step requirement, a Service Binding Secret (type servicebinding.io/<type>) in the namespace; ' +
+          'Secrets of earlier bindings of the workflow that are no longer needed are removed',
+      )
+      .argument('<file>', 'workflow YAML file')
+      .requiredOption('-n, --namespace <namespace>', 'namespace for the Secrets'),
+  )
+    .option('--dry-run', 'print the Secrets (values hidden) instead of creating them')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
+    .action(actBind((i, o, file: string) => i.bindWorkflow(o, file)));
+
+  wf.command('unbind')
+    .description('delete the Service Binding Secrets created by `workflow bind` for a workflow (a file or a workflow name)')
+    .argument('<workflow>', 'workflow YAML file, or the workflow name')
+    .requiredOption('-n, --namespace <namespace>', 'namespace of the Secrets')
+    .option('--step <step>', 'only those of this step')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
+    .action(actBind((i, o, workflow: string) => i.unbindWorkflow(o, workflow)));
 
   return wf;
 }
