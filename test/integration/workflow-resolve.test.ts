@@ -286,6 +286,32 @@ steps:
     expect(sh.stdout).toMatch(/^http:\/\/mlflow-prod:5000\|http:\/\/minio-(team|new):9000\/datasets$/);
   });
 
+  it('--step resolves one step only; its problems keep their position in the file', async () => {
+    const file = await workflowFile(`name: two
+steps:
+  - name: first
+    extensions:
+      - name: tracking
+        product: mlflow
+        service_resource: mlflow-tracking
+  - name: second
+    extensions:
+      - name: store
+        product: mlflow
+        service_resource: s3
+`);
+    const opts = { url: reg1.url, token: RESOLVER_A };
+    const first = await runFuseml(['workflow', 'resolve', file, '--project', 'A', '--step', 'first', '-o', 'env'], opts);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.stdout).toBe("FUSEML_EXT_TRACKING_MLFLOW_TRACKING_URI='http://mlflow-prod:5000'\nFUSEML_EXT_TRACKING_URL='http://mlflow-prod:5000'\nMLFLOW_TRACKING_URI='http://mlflow-prod:5000'\n");
+    const second = await runFuseml(['workflow', 'resolve', file, '--project', 'A', '--step', 'second'], opts);
+    expect(second.exitCode).toBe(3);
+    expect(second.stderr).toContain(`${file}:10:9 /steps/1/extensions/0 step second, requirement store: 2 services match`);
+    const none = await runFuseml(['workflow', 'resolve', file, '--project', 'A', '--step', 'third'], opts);
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toContain('no step third');
+  });
+
   it('validates the file locally before asking the registry', async () => {
     const file = await workflowFile('name: bad\nsteps:\n  - name: s\n    extensions:\n      - nme: x\n');
     const r = await runFuseml(['workflow', 'resolve', file, '--project', 'A'], { url: reg1.url, token: RESOLVER_A });
