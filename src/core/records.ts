@@ -20,6 +20,8 @@ export interface EndpointRecord {
   service_id?: string;
   type: EndpointType;
   configuration?: Configuration;
+  /** fuseml-core's (empty) endpoint status; accepted for compatibility. */
+  status?: EndpointStatus;
   /** Set by the registry: bumped on every change of this record. */
   revision?: number;
   created?: string;
@@ -39,6 +41,8 @@ export interface CredentialsRecord {
   users?: string[];
   /** Secret values: read back as `<hidden>` unless the caller may see them. */
   configuration?: Configuration;
+  /** fuseml-core's credentials status: set by the registry. */
+  status?: CredentialsStatus;
   revision?: number;
   created?: string;
   updated?: string;
@@ -56,6 +60,8 @@ export interface ServiceRecord {
   /** Marks the default instance for its extension's product and this resource (only one). */
   default?: boolean;
   configuration?: Configuration;
+  /** fuseml-core's service status: set by the registry. */
+  status?: ServiceStatus;
   endpoints?: EndpointRecord[];
   credentials?: CredentialsRecord[];
   revision?: number;
@@ -63,7 +69,25 @@ export interface ServiceRecord {
   updated?: string;
 }
 
+/** fuseml-core's endpoint status (empty, kept for compatibility). */
+export type EndpointStatus = Record<string, never>;
+
+/** fuseml-core's service status; the registry sets both times. */
+export interface ServiceStatus {
+  registered?: string;
+  updated?: string;
+}
+
+/** fuseml-core's credentials status; the registry sets both times. */
+export interface CredentialsStatus {
+  created?: string;
+  updated?: string;
+}
+
 export interface ExtensionStatus {
+  /** fuseml-core: when the extension was registered / last updated (set by the registry). */
+  registered?: string;
+  updated?: string;
   installed?: boolean;
   /** Free text, e.g. `installed by fuseml-installer 0.1.0`. */
   message?: string;

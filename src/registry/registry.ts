@@ -75,8 +75,19 @@ export function generateId(base: string | undefined, fallback: string): string {
   return `${slug(base, fallback)}-${randomBytes(3).toString('hex')}`;
 }
 
+const STATUS_TIMES = ['registered', 'created', 'updated'];
+
+/** A record's `status` without the registry-set times (undefined when nothing else is left). */
+function userStatus(status: unknown): Record<string, unknown> | undefined {
+  if (!status || typeof status !== 'object') return undefined;
+  const out = Object.fromEntries(Object.entries(status).filter(([k]) => !STATUS_TIMES.includes(k)));
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /** Content of a record without the registry's bookkeeping, for "did it change" checks. */
 function content(r: object): string {
+  const status = userStatus((r as { status?: unknown }).status);
+  r = { ...r, status };
   const skip = new Set(['revision', 'created', 'updated', 'extension_id', 'service_id', 'services', 'endpoints', 'credentials']);
   const sorted = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sorted);
@@ -91,7 +102,21 @@ function content(r: object): string {
 function stripMeta<T extends object>(r: T): T {
   const out = { ...r } as Record<string, unknown>;
   for (const k of ['revision', 'created', 'updated', 'extension_id', 'service_id']) delete out[k];
+  if ('status' in out) {
+    const status = userStatus(out.status);
+    if (status) out.status = status;
+    else delete out.status;
+  }
   return out as T;
+}
+
+type Kind = 'extension' | 'service' | 'endpoint' | 'credentials';
+
+/** fuseml-core's status times, mirrored from created / updated. */
+function setStatusTimes(r: { created?: string; updated?: string; status?: object }, kind: Kind): void {
+  if (kind === 'endpoint') return;
+  const first = kind === 'credentials' ? 'created' : 'registered';
+  r.status = { ...userStatus(r.status), [first]: r.created, updated: r.updated };
 }
 
 /** `<hidden>` in a submitted credential value keeps the stored value (a record read back can be sent again). */
@@ -111,7 +136,13 @@ function mergeHidden(submitted: Configuration | undefined, stored: Configuration
 type Stamp = { now: string };
 
 /** Bookkeeping for a record in a new document, given its previous version (if any). */
-function stamp<T extends { revision?: number; created?: string; updated?: string }>(next: T, prev: T | undefined, changed: boolean, s: Stamp): T {
+function stamp<T extends { revision?: number; created?: string; updated?: string; status?: object }>(
+  next: T,
+  prev: T | undefined,
+  changed: boolean,
+  s: Stamp,
+  kind: Kind,
+): T {
   next.created = prev?.created ?? s.now;
   if (!prev) {
     next.revision = 1;
@@ -123,6 +154,7 @@ function stamp<T extends { revision?: number; created?: string; updated?: string
     next.revision = prev.revision ?? 1;
     next.updated = prev.updated ?? s.now;
   }
+  setStatusTimes(next, kind);
   return next;
 }
 
@@ -138,7 +170,7 @@ function buildService(extId: string, input: ServiceRecord, prev: ServiceRecord |
       const ep: EndpointRecord = { ...stripMeta(e), extension_id: extId, service_id: svc.id };
       const changed = !p || content(p) !== content(ep);
       childChanged ||= changed;
-      return stamp(ep, p, changed, s);
+      return stamp(ep, p, changed, s, 'endpoint');
     });
   }
   if (input.credentials !== undefined) {
@@ -149,14 +181,14 @@ function buildService(extId: string, input: ServiceRecord, prev: ServiceRecord |
       if (cfg !== undefined) cr.configuration = cfg;
       const changed = !p || content(p) !== content(cr);
       childChanged ||= changed;
-      return stamp(cr, p, changed, s);
+      return stamp(cr, p, changed, s, 'credentials');
     });
   }
   const removed =
     [...prevEndpoints.keys()].some((u) => !(svc.endpoints ?? []).some((e) => e.url === u)) ||
     [...prevCreds.keys()].some((id) => !(svc.credentials ?? []).some((c) => c.id === id));
   const changed = !prev || childChanged || removed || content(prev) !== content(svc);
-  return { service: stamp(svc, prev, changed, s), changed };
+  return { service: stamp(svc, prev, changed, s, 'service'), changed };
 }
 
 function findService(doc: ExtensionRecord, serviceId: string): ServiceRecord {
@@ -165,15 +197,22 @@ function findService(doc: ExtensionRecord, serviceId: string): ServiceRecord {
   return s;
 }
 
-function touch(r: { revision?: number; updated?: string }, s: Stamp): void {
+function touch(r: { revision?: number; updated?: string; status?: object }, s: Stamp): void {
   r.revision = (r.revision ?? 1) + 1;
   r.updated = s.now;
+  if (r.status && 'updated' in r.status) r.status = { ...r.status, updated: s.now };
 }
 
 function applyPatch<T extends object>(target: T, patch: Record<string, unknown>, fields: readonly string[]): boolean {
   const before = content(target);
+  const t = target as Record<string, unknown>;
   for (const f of fields) {
-    if (f in patch) (target as Record<string, unknown>)[f] = patch[f];
+    if (!(f in patch)) continue;
+    if (f === 'status') {
+      // Only the caller's own status fields change; the registry's times stay.
+      const times = Object.fromEntries(Object.entries((t.status as object | undefined) ?? {}).filter(([k]) => STATUS_TIMES.includes(k)));
+      t.status = { ...userStatus(patch.status), ...times };
+    } else t[f] = patch[f];
   }
   return content(target) !== before;
 }
@@ -291,7 +330,7 @@ export class Registry {
   }
 
   async createExtension(body: unknown): Promise<ExtensionRecord> {
-    const input = this.#withId(body, (b) => generateId(b.product as string | undefined, 'extension'));
+    const input = this.#withNestedIds(this.#withId(body, (b) => generateId(b.product as string | undefined, 'extension')));
     validateRecord('extension', input);
     const rec = this.#build(input as ExtensionRecord, undefined).record;
     return this.#masked(await this.store.put(rec, null));
@@ -348,24 +387,42 @@ export class Registry {
     }
     const removed = (prev?.services ?? []).some((p) => !(rec.services ?? []).some((x) => x.id === p.id));
     const changed = !prev || childChanged || removed || content(prev) !== content(rec);
-    return { record: stamp(rec, prev, changed, s), changed };
+    return { record: stamp(rec, prev, changed, s, 'extension'), changed };
   }
 
   async deleteExtension(id: string, ifMatch?: number): Promise<void> {
     await this.store.delete(id, ifMatch);
   }
 
+  /** Generated ids for services and credentials given without one, inside a whole record. */
+  #withNestedIds(body: unknown): unknown {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+    const services = (body as Record<string, unknown>).services;
+    if (!Array.isArray(services)) return body;
+    return {
+      ...body,
+      services: services.map((svc: unknown) => {
+        const withId = this.#withId(svc, (b) => generateId(b.resource as string | undefined, 'service'));
+        if (!withId || typeof withId !== 'object' || !Array.isArray((withId as Record<string, unknown>).credentials)) return withId;
+        const creds = (withId as { credentials: unknown[] }).credentials.map((c) => this.#withId(c, () => generateId(undefined, 'credentials')));
+        return { ...withId, credentials: creds };
+      }),
+    };
+  }
+
+  /** Fills in a generated id when absent or empty (fuseml-core generates one then). */
   #withId(body: unknown, make: (b: Record<string, unknown>) => string): unknown {
-    if (body && typeof body === 'object' && !Array.isArray(body) && (body as Record<string, unknown>).id === undefined) {
+    const id = body && typeof body === 'object' ? (body as Record<string, unknown>).id : undefined;
+    if (body && typeof body === 'object' && !Array.isArray(body) && (id === undefined || id === '')) {
       return { ...body, id: make(body as Record<string, unknown>) };
     }
     return body;
   }
 
   async addService(extId: string, body: unknown): Promise<ServiceRecord> {
-    const input = this.#withId(body, (b) => generateId(b.resource as string | undefined, 'service'));
-    validateRecord('service', input);
-    const svc = input as ServiceRecord;
+    const input = this.#withNestedIds({ services: [body] }) as { services: unknown[] };
+    validateRecord('service', input.services[0]);
+    const svc = input.services[0] as ServiceRecord;
     checkPathField(svc as unknown as Record<string, unknown>, 'extension_id', extId);
     const doc = await this.#mutate(extId, (d, s) => {
       if (d.services?.some((x) => x.id === svc.id)) throw new FusemlError('CONFLICT', `service ${svc.id} already exists in extension ${extId}`);
@@ -408,7 +465,7 @@ export class Registry {
     const doc = await this.#mutate(extId, (d, s) => {
       const svc = findService(d, serviceId);
       if (svc.endpoints?.some((e) => e.url === input.url)) throw new FusemlError('CONFLICT', `endpoint ${input.url} already exists in service ${serviceId}`);
-      const ep = stamp({ ...stripMeta(input), extension_id: extId, service_id: serviceId }, undefined, true, s);
+      const ep = stamp({ ...stripMeta(input), extension_id: extId, service_id: serviceId }, undefined, true, s, 'endpoint');
       svc.endpoints = [...(svc.endpoints ?? []), ep];
       touch(svc, s);
       return true;
@@ -460,7 +517,7 @@ export class Registry {
     const doc = await this.#mutate(extId, (d, s) => {
       const svc = findService(d, serviceId);
       if (svc.credentials?.some((c) => c.id === input.id)) throw new FusemlError('CONFLICT', `credentials ${input.id} already exist in service ${serviceId}`);
-      const cr = stamp({ ...stripMeta(input), extension_id: extId, service_id: serviceId }, undefined, true, s);
+      const cr = stamp({ ...stripMeta(input), extension_id: extId, service_id: serviceId }, undefined, true, s, 'credentials');
       svc.credentials = [...(svc.credentials ?? []), cr];
       checkDefaults(svc);
       touch(svc, s);

@@ -104,6 +104,21 @@ describe('extensions', () => {
     expect(doc.services[0].endpoints[0].extension_id).toBe('mlflow');
   });
 
+  test('fuseml-core status fields: accepted on input, set by the registry', async () => {
+    const body = { id: 'x', status: { registered: '2021-01-01T00:00:00Z', updated: '2021-01-01T00:00:00Z' }, services: [{ id: '', status: { registered: '2021-01-01T00:00:00Z' }, endpoints: [{ url: 'http://a', type: 'internal', status: {} }], credentials: [{ id: 'c', scope: 'global', status: { created: '2021-01-01T00:00:00Z' } }] }] };
+    const r = await req({ method: 'POST', url: '/extensions', payload: body });
+    expect(r.status).toBe(201);
+    expect(r.body.status).toEqual({ registered: r.body.created, updated: r.body.updated });
+    expect(r.body.services[0].id).toMatch(/^service-[0-9a-f]{6}$/);
+    expect(r.body.services[0].status.registered).toBe(r.body.services[0].created);
+    expect(r.body.services[0].credentials[0].status).toEqual({ created: r.body.created, updated: r.body.created });
+    const u = await req({ method: 'PUT', url: '/extensions/x', payload: { status: { installed: true, registered: '1999-01-01T00:00:00Z' } } });
+    expect(u.body.status).toEqual({ installed: true, registered: r.body.created, updated: u.body.updated });
+    // sending back what was read changes nothing
+    const again = await req({ method: 'PUT', url: '/extensions/x/record', payload: u.body });
+    expect(again.body.revision).toBe(u.body.revision);
+  });
+
   test('register from JSON; ids generated when absent', async () => {
     const r = await req({ method: 'POST', url: '/extensions', payload: { product: 'seldon-core', version: '1.11.0' } });
     expect(r.status).toBe(201);
@@ -146,6 +161,7 @@ describe('extensions', () => {
     expect(await ids('?version=1.0')).toEqual([]);
     expect(await ids(`?version=${encodeURIComponent('>=1.0,<1.1')}`)).toEqual(['mlflow-old']);
     expect(await ids(`?version=${encodeURIComponent('>=1.0')}&product=mlflow`)).toEqual(['mlflow', 'mlflow-old']);
+    expect(await ids(`?version=${encodeURIComponent('>=v1.1,<v2.5')}`)).toEqual(['mlflow']);
     expect(await ids('?service_category=prediction-serving')).toEqual(['kserve']);
     expect(await ids('?extension_id=kserve')).toEqual(['kserve']);
     expect(await ids('', 'product: kserve\n')).toEqual(['kserve']);

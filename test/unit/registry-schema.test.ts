@@ -12,6 +12,8 @@ import {
   ID_MAX,
   ID_PATTERN,
   type CredentialsRecord,
+  type CredentialsStatus,
+  type ServiceStatus,
   type EndpointRecord,
   type ExtensionRecord,
   type ExtensionStatus,
@@ -20,12 +22,15 @@ import {
 import { extensionRecordSchema, validateRecord } from '../../src/registry/validate.js';
 
 const now = '2026-01-01T00:00:00.000Z';
+const serviceStatus: Required<ServiceStatus> = { registered: now, updated: now };
+const credentialsStatus: Required<CredentialsStatus> = { created: now, updated: now };
 const endpoint: Required<EndpointRecord> = {
   url: 'http://mlflow.mlflow.svc:5000',
   extension_id: 'mlflow',
   service_id: 'mlflow-tracking',
   type: 'internal',
   configuration: { MLFLOW_TRACKING_URI: 'http://mlflow.mlflow.svc:5000' },
+  status: {},
   revision: 1,
   created: now,
   updated: now,
@@ -39,6 +44,7 @@ const credentials: Required<CredentialsRecord> = {
   projects: ['team-a'],
   users: ['alice'],
   configuration: { AWS_ACCESS_KEY_ID: 'key', AWS_SECRET_ACCESS_KEY: 'secret' },
+  status: credentialsStatus,
   revision: 1,
   created: now,
   updated: now,
@@ -52,13 +58,14 @@ const service: Required<ServiceRecord> = {
   auth_required: true,
   default: true,
   configuration: { MLFLOW_S3_ENDPOINT_URL: 'http://minio:9000' },
+  status: serviceStatus,
   endpoints: [endpoint],
   credentials: [credentials],
   revision: 1,
   created: now,
   updated: now,
 };
-const status: Required<ExtensionStatus> = { installed: true, message: 'installed by fuseml-installer' };
+const status: Required<ExtensionStatus> = { registered: now, updated: now, installed: true, message: 'installed by fuseml-installer' };
 const extension: Required<ExtensionRecord> = {
   id: 'mlflow',
   product: 'mlflow',
@@ -83,6 +90,9 @@ describe('extension record type vs JSON schema', () => {
     ['endpoint', endpoint],
     ['credentials', credentials],
     ['status', status],
+    ['serviceStatus', serviceStatus],
+    ['credentialsStatus', credentialsStatus],
+    ['endpointStatus', {}],
   ] as const)('%s: schema properties are exactly the type fields', (def, sample) => {
     expect(keys(defs[def]?.properties ?? {})).toEqual(keys(sample));
   });
