@@ -7,23 +7,21 @@
  * credentials. seldon-core and kserve come from the stand-in upstream charts,
  * served on loopback and reached through --chart-mirror.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ExtensionRecord } from '../../src/core/records.js';
 import { run } from '../../src/exec/index.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { cli, type CliResult } from '../helpers/cli.js';
+import { startChartRepo, type ChartRepo } from '../helpers/chart-repo.js';
 import { ROOT, startRegistry, type RegistryProcess } from '../helpers/registry.js';
-import { startChartServer, type ChartServer } from './extensions-charts.js';
 
 let registry: RegistryProcess;
 let client: RegistryClient;
-let charts: ChartServer;
+let charts: ChartRepo;
 let env: Record<string, string>;
 let kubectl: string;
-let work: string;
 const PV_LABEL = 'fuseml-e2e=extensions';
 
 async function kc(args: string[], allowFailure = false) {
@@ -80,31 +78,29 @@ function shape(rec: ExtensionRecord) {
 }
 
 beforeAll(async () => {
-  const tools = (await run('bash', [join(ROOT, 'scripts/tools.sh'), '--print-env'], { timeoutMs: 30 * 60_000 })).stdout;
-  const up = await run('bash', [join(ROOT, 'scripts/cluster.sh'), 'up'], { timeoutMs: 10 * 60_000 });
-  void up;
-  const kubeconfig = /KUBECONFIG='([^']+)'/.exec((await run('bash', [join(ROOT, 'scripts/cluster.sh'), 'env'])).stdout)?.[1] as string;
-  const helm = /FUSEML_HELM='([^']+)'/.exec(tools)?.[1] as string;
+  const kubeconfig = inject('fusemlKubeconfig');
+  const helm = inject('fusemlHelm');
   kubectl = process.env.FUSEML_KUBECTL ?? 'kubectl';
   registry = await startRegistry();
   client = new RegistryClient({ url: registry.url, token: registry.adminToken });
-  work = await mkdtemp(join(tmpdir(), 'fuseml-e2e-ext-'));
-  charts = await startChartServer(helm, join(ROOT, 'test/fixtures/charts/upstream'), work);
+  const upstream = join(ROOT, 'test/fixtures/charts/upstream');
+  const dirs = (await readdir(upstream, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => join(upstream, d.name));
+  charts = await startChartRepo({ helm, charts: dirs });
   env = { KUBECONFIG: kubeconfig, FUSEML_HELM: helm, FUSEML_REGISTRY_URL: registry.url, FUSEML_REGISTRY_TOKEN: registry.adminToken as string };
   // No storage provisioner on the local control plane: PersistentVolumes for the PVCs of mlflow and s3.
+  const run_ = Math.random().toString(36).slice(2, 8);
   const pvs = [1, 2, 3, 4].map((i) => ({
     apiVersion: 'v1',
     kind: 'PersistentVolume',
-    metadata: { name: `fuseml-e2e-ext-pv-${i}`, labels: { 'fuseml-e2e': 'extensions' } },
-    spec: { capacity: { storage: '20Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/tmp/fuseml-e2e-pv-${i}` } },
+    metadata: { name: `fuseml-e2e-ext-${run_}-pv-${i}`, labels: { 'fuseml-e2e': 'extensions' } },
+    spec: { capacity: { storage: '20Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/tmp/fuseml-e2e-${run_}-pv-${i}` } },
   }));
   await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pvs }) });
-}, 40 * 60_000);
+}, 5 * 60_000);
 
 afterAll(async () => {
   if (env) await kc(['delete', 'pv', '-l', PV_LABEL, '--ignore-not-found', '--wait=false'], true);
-  await Promise.all([registry?.cleanup(), charts?.stop()]);
-  if (work) await rm(work, { recursive: true, force: true });
+  await Promise.all([registry?.cleanup(), charts?.close()]);
 }, 120_000);
 
 describe('mlflow', () => {
