@@ -58,9 +58,17 @@ pid_of() { [[ -f "$PIDS/$1.pid" ]] && cat "$PIDS/$1.pid"; }
 alive() {
   local pid exe
   pid="$(pid_of "$1")" || return 1
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ -n "$pid" ]] && running "$pid" || return 1
   exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
   [[ "$(basename "${exe% (deleted)}")" == "$1" ]]
+}
+
+# running PID: the process exists and is not a zombie (a detached child is reaped by
+# init, which may take a while).
+running() {
+  local state
+  state="$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z ]]
 }
 
 any_alive() { local c; for c in "${COMPONENTS[@]}"; do alive "$c" && return 0; done; return 1; }
@@ -83,11 +91,11 @@ stop_all() {
       pid="$(pid_of "$c")"
       kill -TERM "$pid" 2>/dev/null || true
       deadline=$((SECONDS + 20))
-      while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-      if kill -0 "$pid" 2>/dev/null; then
+      while running "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+      if running "$pid"; then
         say "$c ($pid) did not stop in 20s; killing"
         kill -KILL "$pid" 2>/dev/null || true
-        while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+        while running "$pid"; do sleep 0.1; done
       fi
     fi
     rm -f "$PIDS/$c.pid"
