@@ -3,6 +3,24 @@ import { outputOption } from '../output.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+const REGISTER_HELP = `
+Values: the extension's parameters, and its outputs (what an install would read from the cluster: URLs,
+keys). Sensitive ones (keys, passwords) only through --values FILE or --set-env, never --set.
+Every missing value is listed at once; "fuseml-installer extensions describe NAME" shows them.
+
+Examples:
+  $ fuseml-installer extensions register mlflow --id mlflow-dev \\
+      --set trackingUrl=http://mlflow.example.com:5000 --set s3Endpoint=http://minio.example.com:9000 \\
+      --set-env accessKey=MINIO_ACCESS_KEY --set-env secretKey=MINIO_SECRET_KEY
+  $ fuseml-installer extensions register s3 --id aws-eu --endpoint-type external --values aws-eu.yaml
+  $ fuseml-installer extensions register seldon --id seldon-prod --zone eu-1
+  $ fuseml-installer extensions register -f my-registration.yaml --set url=https://tool.example.com --dry-run
+
+Checks (unless --no-check): MLflow tracking GET /health = 200; other http(s) endpoints answer HTTP;
+in-cluster addresses are skipped. Registering an id again updates it. Exit codes: 3 invalid values or
+failed check, 4 unknown extension, 9 registry unreachable.
+`;
+
 /** --registry-url / --registry-token, shared by register and unregister. */
 function registryOptions(cmd: Command): Command {
   return cmd
@@ -29,7 +47,8 @@ export function addRegistrationCommands(_program: Command, extensions: Command):
       .addOption(new Option('--endpoint-type <type>', 'override the type of every endpoint (external: reached from outside the cluster)').choices(['internal', 'external']))
       .option('--no-check', 'do not probe the endpoints before registering')
       .option('--dry-run', 'print the record (credentials masked) instead of registering it')
-      .addOption(outputOption()),
+      .addOption(outputOption())
+      .addHelpText('after', REGISTER_HELP),
   ).action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
     const { register } = await import('../commands/register.js');
     await register(name, cmd.optsWithGlobals());
