@@ -303,7 +303,29 @@ export class Registry {
    * returns whether anything changed; the store's compare-and-swap makes it one transaction, retried
    * when another writer got in between.
    */
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  /**
+   * Runs writes to one extension one after the other within this process, so concurrent requests do not
+   * race each other's compare-and-swap (writers in other processes still can: they get retried or 412).
+   */
+  async #serialized<T>(extId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(extId) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(extId, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(extId) === tail) this.#locks.delete(extId);
+    }
+  }
+
   async #mutate(extId: string, change: (doc: ExtensionRecord, s: Stamp) => boolean): Promise<ExtensionRecord> {
+    return this.#serialized(extId, () => this.#mutateNow(extId, change));
+  }
+
+  async #mutateNow(extId: string, change: (doc: ExtensionRecord, s: Stamp) => boolean): Promise<ExtensionRecord> {
     for (let attempt = 0; ; attempt++) {
       const doc = await this.store.get(extId, { reveal: true });
       if (!doc) throw new FusemlError('NOT_FOUND', `extension ${extId} not found`);
@@ -333,7 +355,7 @@ export class Registry {
     const input = this.#withNestedIds(this.#withId(body, (b) => generateId(b.product as string | undefined, 'extension')));
     validateRecord('extension', input);
     const rec = this.#build(input as ExtensionRecord, undefined).record;
-    return this.#masked(await this.store.put(rec, null));
+    return this.#serialized(rec.id, async () => this.#masked(await this.store.put(rec, null)));
   }
 
   /** fuseml-core's PUT: updates the given top-level fields; 404 when absent. */
@@ -357,6 +379,10 @@ export class Registry {
     const input = body as ExtensionRecord;
     checkPathField(input as unknown as Record<string, unknown>, 'id', id);
     const expected = ifMatch ?? input.revision;
+    return this.#serialized(id, () => this.#upsertNow(id, input, expected));
+  }
+
+  async #upsertNow(id: string, input: ExtensionRecord, expected: number | undefined): Promise<UpsertResult> {
     for (let attempt = 0; ; attempt++) {
       const prev = await this.store.get(id, { reveal: true });
       if (!prev && expected !== undefined) throw new PreconditionFailedError(`extension ${id} does not exist (a revision was expected)`);
@@ -391,7 +417,7 @@ export class Registry {
   }
 
   async deleteExtension(id: string, ifMatch?: number): Promise<void> {
-    await this.store.delete(id, ifMatch);
+    await this.#serialized(id, () => this.store.delete(id, ifMatch));
   }
 
   /** Generated ids for services and credentials given without one, inside a whole record. */

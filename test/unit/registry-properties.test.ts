@@ -1,0 +1,112 @@
+/** Property-based and concurrency checks of the registry app (in memory). */
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { tokenEntry } from '../../src/registry/auth.js';
+import { createRegistryApp } from '../../src/registry/server/app.js';
+import { SqliteStore } from '../../src/registry/store/sqlite.js';
+
+const TOKEN = 'admin-token-0123456789';
+let store: SqliteStore;
+let app: FastifyInstance;
+const H = { authorization: `Bearer ${TOKEN}` };
+
+beforeAll(async () => {
+  store = new SqliteStore({ path: ':memory:', key: randomBytes(32) });
+  app = await createRegistryApp({ store, auth: { tokens: [tokenEntry({ name: 'a', role: 'admin' }, TOKEN)] } });
+  await app.inject({ method: 'POST', url: '/extensions', headers: H, payload: { id: 'base', services: [{ id: 's', endpoints: [{ url: 'http://e', type: 'internal' }] }] } });
+});
+afterAll(async () => {
+  await app.close();
+  await store.close();
+});
+
+const paths = [
+  '/extensions',
+  '/extensions/base',
+  '/extensions/base/record',
+  '/extensions/base/services',
+  '/extensions/base/services/s',
+  '/extensions/base/services/s/endpoints',
+  `/extensions/base/services/s/endpoints/${encodeURIComponent('http://e')}`,
+  '/extensions/base/services/s/credentials',
+  '/extensions/base/services/s/credentials/c',
+];
+
+describe('properties', () => {
+  test('arbitrary bodies on any route: never a 5xx, always a JSON error body on failure', async () => {
+    const snapshot = async () => JSON.stringify((await store.list({}, { reveal: true })).map((r) => ({ ...r, updated: undefined })));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('POST', 'PUT', 'GET', 'DELETE'),
+        fc.constantFrom(...paths),
+        fc.oneof(fc.jsonValue(), fc.string(), fc.object()),
+        fc.constantFrom('application/json', 'application/yaml', undefined),
+        async (method, url, value, type) => {
+          if (method === 'DELETE' && url !== '/extensions/base/services/s/credentials/c') return; // keep the fixture
+          const payload = type === 'application/json' || type === undefined ? JSON.stringify(value) : String(value);
+          const r = await app.inject({ method, url, headers: { ...H, ...(type ? { 'content-type': type } : {}) }, payload: method === 'GET' || method === 'DELETE' ? undefined : payload });
+          expect(r.statusCode).toBeLessThan(500);
+          if (r.statusCode >= 400) expect(JSON.parse(r.body).error.message).toEqual(expect.any(String));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // whatever the fuzz managed to write (e.g. a valid upsert of base) is still readable
+    expect(await snapshot()).toContain('base');
+  });
+
+  test('upsert is idempotent for any valid record', async () => {
+    const id = fc.stringMatching(/^[a-z0-9_][a-z0-9_-]{0,20}$/);
+    const cfg = fc.dictionary(fc.stringMatching(/^[A-Z_]{1,10}$/), fc.string({ maxLength: 20 }), { maxKeys: 3 });
+    const record = fc.record({
+      id,
+      product: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
+      version: fc.option(fc.constantFrom('1.0.0', '2.1', 'v3'), { nil: undefined }),
+      configuration: fc.option(cfg, { nil: undefined }),
+      services: fc.uniqueArray(
+        fc.record({
+          id,
+          resource: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
+          endpoints: fc.uniqueArray(fc.record({ url: fc.webUrl(), type: fc.constantFrom('internal', 'external') }), { selector: (e) => e.url, maxLength: 2 }),
+          credentials: fc.uniqueArray(fc.record({ id, scope: fc.constant('global'), configuration: cfg }), { selector: (c) => c.id, maxLength: 2 }),
+        }),
+        { selector: (s) => s.id, maxLength: 3 },
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(record, async (rec) => {
+        const body = JSON.parse(JSON.stringify(rec));
+        const put = () => app.inject({ method: 'PUT', url: `/extensions/${rec.id}/record`, headers: H, payload: body });
+        const first = await put();
+        expect([200, 201]).toContain(first.statusCode);
+        const second = await put();
+        expect(second.statusCode).toBe(200);
+        expect(JSON.parse(second.body)).toEqual(JSON.parse(first.body));
+        const read = await app.inject({ method: 'GET', url: `/extensions/${rec.id}?reveal=true`, headers: H });
+        const got = JSON.parse(read.body);
+        expect(got.services.map((s: { id: string }) => s.id)).toEqual(rec.services.map((s) => s.id));
+        for (const [i, s] of rec.services.entries()) {
+          for (const [j, c] of s.credentials.entries()) expect(got.services[i].credentials[j].configuration).toEqual(c.configuration);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('concurrent writes to one extension are all applied (no lost update, no spurious 412)', async () => {
+    await app.inject({ method: 'POST', url: '/extensions', headers: H, payload: { id: 'busy' } });
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        i % 2 === 0
+          ? app.inject({ method: 'POST', url: '/extensions/busy/services', headers: H, payload: { id: `svc-${i}` } })
+          : app.inject({ method: 'PUT', url: '/extensions/busy', headers: H, payload: { description: `d${i}` } }),
+      ),
+    );
+    expect(results.map((r) => r.statusCode).filter((c) => c >= 300)).toEqual([]);
+    const rec = JSON.parse((await app.inject({ method: 'GET', url: '/extensions/busy', headers: H })).body);
+    expect(rec.services).toHaveLength(20);
+    expect(rec.revision).toBe(41);
+  });
+});
