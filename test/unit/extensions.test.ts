@@ -1,5 +1,5 @@
 /** The shipped extensions: every folder validates, names and aliases resolve, and the records they register are FuseML's. */
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -58,6 +58,8 @@ describe('shipped extensions', () => {
     }
     const chart = parse(await readFile(join(DEFAULT_REPOSITORY, 'mlflow/chart/Chart.yaml'), 'utf8')) as { dependencies: unknown[] };
     expect(chart.dependencies).toEqual([{ name: 'minio', version: '0.1.0', repository: 'file://../../s3/chart' }]);
+    // The sub-chart is the s3 chart itself (a link), not a copy of its templates.
+    expect(await realpath(join(DEFAULT_REPOSITORY, 'mlflow/chart/charts/minio'))).toBe(await realpath(join(DEFAULT_REPOSITORY, 's3/chart')));
   });
 
   it('s3 registers resource s3 with the AWS keys, endpoint, bucket and region', async () => {
