@@ -12,12 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec/index.js';
 import { resolveTool } from '../../src/exec/tools.js';
 import { cli, type CliResult } from '../helpers/cli.js';
+import { startChartRepo } from '../helpers/chart-repo.js';
 import { e2eCluster } from '../helpers/namespace.js';
 import { startRegistry, type RegistryProcess } from '../helpers/registry.js';
 
 const REPO = resolve(import.meta.dirname, '../fixtures/installer/repo');
 const rnd = randomBytes(3).toString('hex');
-const NS = { a: `e2e-a-${rnd}`, b: `e2e-b-${rnd}`, c: `e2e-c-${rnd}`, f: `e2e-f-${rnd}`, inst: `e2e-inst-${rnd}` };
+const NS = { a: `e2e-a-${rnd}`, b: `e2e-b-${rnd}`, c: `e2e-c-${rnd}`, d: `e2e-d-${rnd}`, f: `e2e-f-${rnd}`, inst: `e2e-inst-${rnd}` };
 // Planted secrets: none of them may appear in any command's output.
 const PASSWORD = `pw-PLANTED-${randomBytes(6).toString('hex')}`;
 const TOKEN = `tok-PLANTED-${randomBytes(6).toString('hex')}`;
@@ -50,7 +51,7 @@ function env(extra: Record<string, string | undefined> = {}): Record<string, str
 }
 
 const common = () => ['--installer-namespace', NS.inst];
-const NAMESPACE_OF: Record<string, string> = { alpha: NS.a, bravo: NS.b, charlie: NS.c };
+const NAMESPACE_OF: Record<string, string> = { alpha: NS.a, bravo: NS.b, charlie: NS.c, delta: NS.d };
 /** `--set EXT.namespace=…` for the given extensions (--set for an extension outside the plan is an error). */
 const only = (...names: string[]) => names.flatMap((n) => ['--set', `${n}.namespace=${NAMESPACE_OF[n]}`]);
 const params = only('alpha', 'bravo', 'charlie');
@@ -102,7 +103,7 @@ afterAll(async () => {
   // Leave nothing behind: uninstall whatever is left, then the namespaces of this file.
   if (registry && kubeconfig) {
     await cli('fuseml-installer', ['--extensions-repository', REPO, 'uninstall', ...common(), '--no-register'], { env: env(), timeoutMs: 240_000 }).catch(() => undefined);
-    await k(['delete', 'namespace', '--ignore-not-found', '--wait=false', NS.a, NS.b, NS.c, NS.f, NS.inst], true).catch(() => undefined);
+    await k(['delete', 'namespace', '--ignore-not-found', '--wait=false', NS.a, NS.b, NS.c, NS.d, NS.f, NS.inst], true).catch(() => undefined);
   }
   await registry?.stop().catch(() => undefined);
   await rm(registryDir, { recursive: true, force: true });
@@ -286,11 +287,38 @@ describe('fuseml-installer on the local control plane', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    oneLine(await installer(['install', '--extensions', 'nope', ...common()]), 4, /^Error: unknown extension: "nope"$/, /^Hint: available in .*: alpha, bravo, charlie, faulty/);
+    oneLine(await installer(['install', '--extensions', 'nope', ...common()]), 4, /^Error: unknown extension: "nope"$/, /^Hint: available in .*: alpha, bravo, charlie, delta, faulty/);
     oneLine(await installer(['install', '--extensions', 'alpha', ...only('alpha'), '--values', await secretsFile(), ...common()], { FUSEML_HELM: '/nonexistent/helm' }), 7, /^Error: FUSEML_HELM=\/nonexistent\/helm: not an executable file$/, /^Hint: /);
     const bad = join(stateDir, 'unreachable.kubeconfig');
     await writeFile(bad, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
     oneLine(await installer(['install', '--extensions', 'charlie', '--kubeconfig', bad, ...common()]), 8, /^Error: list namespaces: cannot reach the Kubernetes API server/, /^Hint: check --kubeconfig/);
+  });
+
+  it('air-gapped: an upstream chart (repo + chart + version) installs through --chart-mirror', async () => {
+    const charts = await startChartRepo({ helm, charts: [join(REPO, 'alpha/chart')] });
+    try {
+      const args = ['install', '--extensions', 'delta', ...only('delta'), '--chart-mirror', `https://charts.fixture.invalid/stable=${charts.url}`, ...common()];
+      const dry = await installer([...args, '--dry-run']);
+      expect(dry.stdout).toContain(`--repo ${charts.url} --version 0.1.0`);
+      const r = await installer([...args, '-o', 'json']);
+      expect(r.exitCode).toBe(0);
+      expect(json(r).extensions[0]).toMatchObject({ name: 'delta', state: 'installed', registration: 'none' });
+      expect(charts.requests).toEqual(expect.arrayContaining(['/index.yaml', '/fixture-app-0.1.0.tgz']));
+      expect((await k(['get', 'deployment', 'delta', '-n', NS.d, '-o', 'jsonpath={.status.availableReplicas}'])).stdout).toBe('1');
+      expect((await installer(['uninstall', '--extensions', 'delta', ...common()])).exitCode).toBe(0);
+    } finally {
+      await charts.close();
+    }
+  });
+
+  it("FuseML's form: extensions --add / --list / --remove", async () => {
+    const add = await installer(['extensions', '--add', 'charlie', ...only('charlie'), '--list', ...common()]);
+    expect(add.exitCode).toBe(0);
+    expect(add.stdout).toMatch(/^charlie\s+installed\s+install-0:done\s+registered/m);
+    expect(add.stdout).toMatch(/^charlie\s+0\.3\.0\s+e2e-c-\w+\s+installed/m);
+    const remove = await installer(['extensions', '--remove', 'charlie', ...common()]);
+    expect(remove.exitCode).toBe(0);
+    expect(remove.stdout).toMatch(/^charlie\s+uninstalled/m);
   });
 
   it('no command printed a planted secret', () => {

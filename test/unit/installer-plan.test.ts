@@ -38,7 +38,7 @@ describe('plan: names, closure, levels', () => {
     expect(err).toBeInstanceOf(FusemlError);
     expect((err as FusemlError).code).toBe('NOT_FOUND');
     expect((err as FusemlError).message).toBe('unknown extensions: "nope", "zilch"');
-    expect((err as FusemlError).hint).toContain('alpha, bravo, charlie, faulty');
+    expect((err as FusemlError).hint).toContain('alpha, bravo, charlie, delta, faulty');
   });
 
   it('prints a dependency cycle', async () => {
@@ -166,6 +166,10 @@ describe('chart mirrors', () => {
     expect(applyMirror('https://charts.example.com/incubator', mirrors)).toBe('http://127.0.0.1:9000/mirror/incubator');
     expect(applyMirror('https://charts.example.com/stable', mirrors)).toBe('http://127.0.0.1:9000/stable');
     expect(applyMirror('https://charts.example.community', mirrors)).toBe('https://charts.example.community');
+  });
+  it('the plan uses the mirror for repo charts', async () => {
+    const p = await createPlan(repo, { extensions: ['delta'], chartMirrors: parseChartMirrors(['https://charts.fixture.invalid=http://127.0.0.1:1234/m']) });
+    expect((p.extensions.get('delta')?.install[0] as PlannedHelm).chart).toEqual({ ref: 'fixture-app', repo: 'http://127.0.0.1:1234/m/stable', version: '0.1.0' });
   });
   it('refuses malformed mirror flags', () => {
     expect(() => parseChartMirrors(['no-equals'])).toThrow(/ORIGINAL=MIRROR/);
