@@ -13,7 +13,8 @@
 #
 # Environment (optional): FUSEML_CACHE_DIR (tools cache, default ~/.cache/fuseml),
 # FUSEML_DEMO_CLUSTER_PORT (apiserver port of the demo cluster, default 46443; it uses the next five too),
-# FUSEML_DEMO_KEEP=1 (leave the cluster and registry running at the end, printing how to stop them).
+# FUSEML_DEMO_KEEP=1 (leave the cluster and registry running at the end, printing how to stop them),
+# FUSEML_DEMO_NO_BUILD=1 (use the existing dist/).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,7 +68,8 @@ wait_line() {
 
 bold "building the CLIs and the tools (cached after the first run)"
 [[ -d node_modules ]] || { say "run npm ci first"; exit 1; }
-npm run --silent build
+# FUSEML_DEMO_NO_BUILD=1 reuses dist/ (the e2e test: other tests run the CLIs at the same time).
+if [[ "${FUSEML_DEMO_NO_BUILD:-0}" != 1 || ! -f dist/cli/bin/fuseml-installer.js ]]; then npm run --silent build; fi
 eval "$(scripts/tools.sh --print-env)"
 export FUSEML_HELM
 FUSEML="node $ROOT/dist/cli/bin/fuseml.js"

@@ -14,7 +14,7 @@ describe('npm run demo', () => {
     const port = String(40000 + Math.floor(Math.random() * 9000));
     const r = await run('bash', ['scripts/demo.sh'], {
       cwd: ROOT,
-      env: { FUSEML_DEMO_CLUSTER_PORT: port, FUSEML_CLUSTER_DIR: undefined, FUSEML_CLUSTER_PORT: undefined },
+      env: { FUSEML_DEMO_CLUSTER_PORT: port, FUSEML_DEMO_NO_BUILD: '1', FUSEML_CLUSTER_DIR: undefined, FUSEML_CLUSTER_PORT: undefined },
       timeoutMs: 15 * 60_000,
       allowFailure: true,
     });
