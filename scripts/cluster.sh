@@ -149,7 +149,7 @@ write_kubeconfig() {
 make_pki() {
   # Certificates are reused across restarts; regenerated when the port changes
   # (it is part of the kubeconfigs) or any file is missing.
-  local stamp="port=$PORT"
+  local stamp="v2 port=$PORT"
   if [[ -f "$PKI/.complete" && "$(cat "$PKI/.complete")" == "$stamp" ]]; then return; fi
   say "generating certificates in $PKI"
   rm -rf "$PKI"; mkdir -p "$PKI"; chmod 700 "$PKI"
@@ -175,6 +175,16 @@ EOF
     client_cert controller-manager system:kube-controller-manager
     client_cert scheduler system:kube-scheduler
     client_cert kwok kwok-controller system:masters
+    # Front proxy (aggregated APIs): its own CA and the apiserver's client cert. Also
+    # lets the controller-manager/scheduler find a request-header CA (no log noise).
+    openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$PKI/front-proxy-ca.key" -subj "/CN=fuseml-local-front-proxy-ca" \
+      -days 3650 -out "$PKI/front-proxy-ca.crt" 2>/dev/null
+    openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI/front-proxy-client.key" -subj "/CN=front-proxy-client" \
+      -out "$PKI/front-proxy-client.csr" 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n' >"$PKI/front-proxy-client.ext"
+    openssl x509 -req -in "$PKI/front-proxy-client.csr" -CA "$PKI/front-proxy-ca.crt" -CAkey "$PKI/front-proxy-ca.key" \
+      -CAcreateserial -days 3650 -extfile "$PKI/front-proxy-client.ext" -out "$PKI/front-proxy-client.crt" 2>/dev/null
+    rm -f "$PKI/front-proxy-client.csr" "$PKI/front-proxy-client.ext"
   )
   write_kubeconfig "$STATE/controller-manager.kubeconfig" controller-manager
   write_kubeconfig "$STATE/scheduler.kubeconfig" scheduler
@@ -261,6 +271,10 @@ cmd_up() {
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
     --client-ca-file="$PKI/ca.crt" \
+    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" \
