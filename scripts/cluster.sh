@@ -44,7 +44,9 @@ kubectl_bin() {
   if [[ -n "${FUSEML_KUBECTL:-}" ]]; then echo "$FUSEML_KUBECTL"; return; fi
   command -v kubectl >/dev/null && { command -v kubectl; return; }
   # Fall back to the one scripts/tools.sh builds when PATH has none.
-  eval "$("$ROOT/scripts/tools.sh" --print-env)"
+  local tools_env
+  tools_env="$("$ROOT/scripts/tools.sh" --print-env)" || die "scripts/tools.sh failed"
+  eval "$tools_env"
   [[ -n "${FUSEML_KUBECTL:-}" ]] || die "kubectl not found: put it on PATH or set FUSEML_KUBECTL"
   echo "$FUSEML_KUBECTL"
 }
@@ -102,7 +104,8 @@ stop_all() {
   done
 }
 
-port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+# port_busy PORT: something accepts connections on 127.0.0.1:PORT (bash's /dev/tcp; no ss/curl needed).
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # wait_for WHAT SECONDS CMD...: poll until CMD succeeds; on timeout show the log tail.
 wait_for() {
@@ -246,7 +249,9 @@ cmd_up() {
     stop_all
   fi
 
-  eval "$("$ROOT/scripts/tools.sh" --print-env)"
+  local tools_env
+  tools_env="$("$ROOT/scripts/tools.sh" --print-env)" || die "scripts/tools.sh failed"
+  eval "$tools_env"
   local bin="$FUSEML_KUBE_BIN_DIR"
   local p
   for p in "$PORT" "$ETCD_PORT" "$ETCD_PEER_PORT" "$KCM_PORT" "$SCHED_PORT" "$KWOK_PORT"; do
@@ -264,7 +269,7 @@ cmd_up() {
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
     --initial-cluster "fuseml-local=http://127.0.0.1:$ETCD_PEER_PORT" \
     --unsafe-no-fsync --quota-backend-bytes=2147483648 --log-level=warn
-  wait_for etcd 30 "$LOGS/etcd.log" curl -fsS "http://127.0.0.1:$ETCD_PORT/health" || { stop_all; exit 1; }
+  wait_for etcd 30 "$LOGS/etcd.log" port_busy "$ETCD_PORT" || { stop_all; exit 1; }
 
   start kube-apiserver "$bin/kube-apiserver" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$PORT" \
