@@ -30,7 +30,10 @@ async function kc(args: string[], allowFailure = false) {
 async function kjson<T>(args: string[]): Promise<T> {
   return JSON.parse((await kc([...args, '-o', 'json'])).stdout) as T;
 }
-const installer = (args: string[]): Promise<CliResult> => cli('fuseml-installer', args, { env, timeoutMs: 15 * 60_000 });
+// Own install records and lock: other e2e files (and engineers) may use the default ones meanwhile.
+const INSTALLER_NS = 'fuseml-e2e-extensions';
+const installer = (args: string[]): Promise<CliResult> =>
+  cli('fuseml-installer', [...args, '--installer-namespace', INSTALLER_NS, '--lock-timeout', '5m'], { env, timeoutMs: 15 * 60_000 });
 const mirrors = (): string[] => [
   '--chart-mirror', `https://storage.googleapis.com/seldon-charts=${charts.url}`,
   '--chart-mirror', `oci://ghcr.io/kserve/charts=${charts.url}`,
@@ -99,7 +102,10 @@ beforeAll(async () => {
 }, 5 * 60_000);
 
 afterAll(async () => {
-  if (env) await kc(['delete', 'pv', '-l', PV_LABEL, '--ignore-not-found', '--wait=false'], true);
+  if (env) {
+    await kc(['delete', 'pv', '-l', PV_LABEL, '--ignore-not-found', '--wait=false'], true);
+    await kc(['delete', 'namespace', INSTALLER_NS, '--ignore-not-found', '--wait=false'], true);
+  }
   await Promise.all([registry?.cleanup(), charts?.close()]);
 }, 120_000);
 
