@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -119,6 +119,8 @@ async function main() {
   const notes = [];
   try {
     console.log(`server ${url} pid ${pid}; rss at start ${(await rssMiB(pid)).toFixed(1)} MiB`);
+    figures.push({ name: 'machine load average (1 min) at start', value: loadavg()[0] });
+    figures.push({ name: 'server RSS at start', value: await rssMiB(pid), unit: 'MiB' });
     // Load N extensions over HTTP, 16 in flight.
     const t0 = Date.now();
     let next = 0;
@@ -139,6 +141,13 @@ async function main() {
     figures.push({ name: 'load throughput', value: N / loadS, unit: 'req/s' });
     figures.push({ name: 'server RSS after load', value: await rssMiB(pid), unit: 'MiB', target: { max: 150 } });
 
+
+    // Warm-up (not recorded): lets the server's JIT settle before the measured runs.
+    await run(process.execPath, [fileURLToPath(import.meta.url), '--load'], {
+      env: { BENCH_URL: url, BENCH_SCENARIO: 'product', BENCH_RATE: String(RATE), BENCH_DURATION: '3', BENCH_CONNECTIONS: String(CONNECTIONS), BENCH_EXTENSIONS: String(N) },
+      secretEnv: { BENCH_TOKEN: token },
+      timeoutMs: 120_000,
+    });
 
     let peak = 0;
     const sampler = setInterval(() => rssMiB(pid).then((v) => (peak = Math.max(peak, v)), () => {}), 200);
@@ -162,6 +171,7 @@ async function main() {
       figures.push({ name: `${scenario}: non-2xx + errors`, value: r.non2xx + r.errors + r.timeouts, target: { max: 0 } });
     }
     clearInterval(sampler);
+    figures.push({ name: 'machine load average (1 min) after the queries', value: loadavg()[0] });
     figures.push({ name: 'server RSS peak during queries (sampled)', value: peak, unit: 'MiB', target: { max: 150 } });
     figures.push({ name: 'server RSS high-water mark (VmHWM) after load and queries', value: await rssMiB(pid, 'VmHWM'), unit: 'MiB', target: { max: 150 } });
 
@@ -173,7 +183,7 @@ async function main() {
     notes.push(
       `${N} extensions, 2 services each (one with credentials), ${PRODUCTS} products (5 extensions each), ${RESOURCES} service resources (4 extensions each): a query returns 4-5 records.`,
       `autocannon in a separate process, ${CONNECTIONS} connections, fixed overall rate ${RATE} req/s, ${DURATION} s per scenario; random product / resource per request.`,
-      'Latency is measured by autocannon (ms, 1 ms resolution). The machine is shared; figures vary from run to run.',
+      'Latency is measured by autocannon (ms, 1 ms resolution). The machine (2 cores) is shared with other work: see the load averages; p99 grows with it.',
     );
   } finally {
     process.kill(pid, 'SIGTERM');

@@ -97,10 +97,36 @@ describe('fuseml extension … against a real registry', () => {
     expect(reader.stderr).toMatch(/403 role reader may not read credential values/);
     expect(reader.stdout + reader.stderr).not.toContain(SECRET);
 
+    // update verbs (fuseml-core's CLI has them too); only the key given changes
+    const upd = await fuseml(
+      ['extension', 'credentials', 'update', 'mlflow', 'mlflow-store', 's3', '--scope', 'project', '--project', 'team-a', '--project', 'team-b', '--from-env', 'AWS_ACCESS_KEY_ID=KEY_ID', '-o', 'json'],
+      { env: { KEY_ID: 'minio-admin' } },
+    );
+    expect(upd.stderr).toBe('');
+    expect(JSON.parse(upd.stdout)).toMatchObject({ scope: 'project', projects: ['team-a', 'team-b'] });
+    const both = JSON.parse((await fuseml(['extension', 'credentials', 'list', 'mlflow', 'mlflow-store', '--show-secrets', '-o', 'json'])).stdout);
+    expect(both[0].configuration).toEqual({ AWS_SECRET_ACCESS_KEY: SECRET, AWS_ACCESS_KEY_ID: 'minio-admin' });
+    expect(JSON.parse((await fuseml(['extension', 'service', 'update', 'mlflow', 'mlflow-store', '--desc', 'artifacts', '--auth-required', 'true', '-o', 'json'])).stdout)).toMatchObject({
+      description: 'artifacts',
+      auth_required: true,
+    });
+    expect(
+      JSON.parse((await fuseml(['extension', 'endpoint', 'update', 'mlflow', 'mlflow-store', 'http://minio:9000', '-c', 'MLFLOW_S3_ENDPOINT_URL:http://minio:9000', '-o', 'json'])).stdout)
+        .configuration,
+    ).toEqual({ MLFLOW_S3_ENDPOINT_URL: 'http://minio:9000' });
+
     expect((await fuseml(['extension', 'credentials', 'delete', 'mlflow', 'mlflow-store', 's3'])).stdout).toMatch(/deleted/);
     expect((await fuseml(['extension', 'endpoint', 'delete', 'mlflow', 'mlflow-store', 'http://minio:9000'])).exitCode).toBe(0);
     expect((await fuseml(['extension', 'service', 'delete', 'mlflow', 'mlflow-store'])).exitCode).toBe(0);
     expect((await fuseml(['extension', 'service', 'list', 'mlflow'])).stdout).not.toMatch(/mlflow-store/);
+  });
+
+  test('extension add from flags (fuseml-core style -p/-z/-c KEY:VALUE)', async () => {
+    const r = await fuseml(['extension', 'add', '--id', 'seldon', '-p', 'seldon-core', '--version', '1.11.0', '-z', 'dev', '--desc', 'Seldon Core', '-c', 'api_version:v1', '-o', 'json']);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ id: 'seldon', product: 'seldon-core', zone: 'dev', description: 'Seldon Core', configuration: { api_version: 'v1' } });
+    expect((await fuseml(['extension', 'list', '-p', 'seldon-core', '-z', 'dev'])).stdout).toMatch(/seldon\s+seldon-core\s+1\.11\.0\s+dev/);
+    expect((await fuseml(['extension', 'delete', 'seldon'])).exitCode).toBe(0);
   });
 
   test('errors: not found, no token, unreachable registry, delete', async () => {

@@ -17,6 +17,9 @@ function act<A extends unknown[]>(fn: (impl: Impl, globals: Opts, ...args: A) =>
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+const config = (what: string): Option =>
+  new Option('-c, --configuration <KEY=VALUE>', `${what} configuration entry, KEY=VALUE or KEY:VALUE (repeatable)`).argParser(collect);
+const desc = (): Option => new Option('--desc, --description <text>', 'description');
 const ifMatch = (): Option => new Option('--if-match <revision>', 'fail (412) unless the record is still at this revision');
 const showSecrets = (): Option => new Option('--show-secrets', 'show credential values (the token must be allowed to see them)');
 const file = (what: string): Option => new Option('-f, --file <file>', `${what} as YAML or JSON ("-": stdin)`);
@@ -28,9 +31,9 @@ export function extensionCommand(): Command {
     .command('list')
     .description('list registered extensions, optionally filtered (a query)')
     .option('--id <id>', 'extension id')
-    .option('--product <product>', 'product, e.g. mlflow')
+    .option('-p, --product <product>', 'product, e.g. mlflow')
     .option('--version <version>', 'exact version, or a semver range such as ">=1.0,<1.1"')
-    .option('--zone <zone>', 'zone')
+    .option('-z, --zone <zone>', 'zone')
     .option('--service-id <id>', 'service id')
     .option('--service-resource <resource>', 'service resource, e.g. s3')
     .option('--service-category <category>', 'service category, e.g. model-store')
@@ -56,15 +59,27 @@ export function extensionCommand(): Command {
     .action(act((i, g) => i.registerExtension(g)));
 
   ext
+    .command('add')
+    .description('register an extension from flags (no services; add them with `extension service add`)')
+    .option('--id <id>', 'extension id (generated when absent)')
+    .option('-p, --product <product>')
+    .option('--version <version>')
+    .addOption(desc())
+    .option('-z, --zone <zone>')
+    .addOption(config('extension'))
+    .addOption(outputOption())
+    .action(act((i, g) => i.addExtension(g)));
+
+  ext
     .command('update')
     .description('update top-level fields of an extension (product, version, description, zone, configuration, status)')
     .argument('<id>', 'extension id')
     .addOption(file('the fields to change'))
-    .option('--product <product>')
+    .option('-p, --product <product>')
     .option('--version <version>')
-    .option('--description <text>')
-    .option('--zone <zone>')
-    .option('-c, --configuration <KEY=VALUE>', 'configuration entry (repeatable)', collect)
+    .addOption(desc())
+    .option('-z, --zone <zone>')
+    .addOption(config('extension'))
     .addOption(ifMatch())
     .addOption(outputOption())
     .action(act((i, g, id: string) => i.updateExtension(g, id)));
@@ -84,13 +99,27 @@ export function extensionCommand(): Command {
     .argument('<extension-id>')
     .addOption(file('the service record'))
     .option('--id <id>', 'service id (generated when absent)')
-    .option('--resource <resource>', 'e.g. mlflow-tracking, s3')
+    .option('-r, --resource <resource>', 'e.g. mlflow-tracking, s3')
     .option('--category <category>', 'e.g. experiment-tracking, model-store')
-    .option('--description <text>')
+    .addOption(desc())
     .option('--auth-required', 'clients must use credentials')
-    .option('-c, --configuration <KEY=VALUE>', 'configuration entry (repeatable)', collect)
+    .addOption(config('service'))
     .addOption(outputOption())
     .action(act((i, g, e: string) => i.addService(g, e)));
+  service
+    .command('update')
+    .description('update fields of a service')
+    .argument('<extension-id>')
+    .argument('<service-id>')
+    .addOption(file('the fields to change'))
+    .option('-r, --resource <resource>')
+    .option('--category <category>')
+    .addOption(desc())
+    .addOption(new Option('--auth-required <bool>', 'clients must use credentials').choices(['true', 'false']))
+    .addOption(config('service'))
+    .addOption(ifMatch())
+    .addOption(outputOption())
+    .action(act((i, g, e: string, s: string) => i.updateService(g, e, s)));
   service
     .command('list')
     .argument('<extension-id>')
@@ -117,10 +146,21 @@ export function extensionCommand(): Command {
     .argument('<service-id>')
     .argument('[url]', 'endpoint URL (or in the -f file)')
     .addOption(file('the endpoint record'))
-    .addOption(new Option('--type <type>', 'internal (in-cluster) or external').choices(['internal', 'external']))
-    .option('-c, --configuration <KEY=VALUE>', 'configuration entry (repeatable)', collect)
+    .addOption(new Option('-t, --type <type>', 'internal (in-cluster) or external').choices(['internal', 'external']))
+    .addOption(config('endpoint'))
     .addOption(outputOption())
     .action(act((i, g, e: string, s: string, u: string | undefined) => i.addEndpoint(g, e, s, u)));
+  endpoint
+    .command('update')
+    .argument('<extension-id>')
+    .argument('<service-id>')
+    .argument('<url>')
+    .addOption(file('the fields to change'))
+    .addOption(new Option('-t, --type <type>').choices(['internal', 'external']))
+    .addOption(config('endpoint'))
+    .addOption(ifMatch())
+    .addOption(outputOption())
+    .action(act((i, g, e: string, s: string, u: string) => i.updateEndpoint(g, e, s, u)));
   endpoint
     .command('list')
     .argument('<extension-id>')
@@ -136,19 +176,34 @@ export function extensionCommand(): Command {
     .action(act((i, g, e: string, s: string, u: string) => i.deleteEndpoint(g, e, s, u)));
 
   const creds = ext.command('credentials').alias('credential').description('credentials of a service (values never on the command line: use -f or --from-env)');
-  creds
-    .command('add')
-    .argument('<extension-id>')
-    .argument('<service-id>')
-    .addOption(file('the credentials record'))
-    .option('--id <id>', 'credentials id (generated when absent)')
-    .addOption(new Option('--scope <scope>', 'who may use them').choices(['global', 'project', 'user']))
-    .option('--projects <list>', 'comma-separated projects (scope project)')
-    .option('--users <list>', 'comma-separated users (scope user)')
-    .option('--default', 'the default credentials of the service')
-    .option('--from-env <KEY[=VAR]>', 'configuration KEY from the env var VAR (default: KEY) (repeatable)', collect)
+  const credOptions = (c: Command): Command =>
+    c
+      .addOption(new Option('--scope <scope>', 'who may use them').choices(['global', 'project', 'user']))
+      .option('--project <project>', 'project allowed to use them (repeatable, or comma-separated)', collect)
+      .option('--user <user>', 'user allowed to use them (repeatable, or comma-separated)', collect)
+      .option('--default', 'the default credentials of the service')
+      .option('--from-env <KEY[=VAR]>', 'configuration KEY from the env var VAR (default: KEY) (repeatable)', collect);
+  credOptions(
+    creds
+      .command('add')
+      .argument('<extension-id>')
+      .argument('<service-id>')
+      .addOption(file('the credentials record'))
+      .option('--id <id>', 'credentials id (generated when absent)'),
+  )
     .addOption(outputOption())
     .action(act((i, g, e: string, s: string) => i.addCredentials(g, e, s)));
+  credOptions(
+    creds
+      .command('update')
+      .argument('<extension-id>')
+      .argument('<service-id>')
+      .argument('<credentials-id>')
+      .addOption(file('the fields to change')),
+  )
+    .addOption(ifMatch())
+    .addOption(outputOption())
+    .action(act((i, g, e: string, s: string, c: string) => i.updateCredentials(g, e, s, c)));
   creds
     .command('list')
     .argument('<extension-id>')

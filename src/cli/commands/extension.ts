@@ -43,8 +43,10 @@ function keyValues(list: unknown): Record<string, string> | undefined {
   if (!Array.isArray(list) || list.length === 0) return undefined;
   const out: Record<string, string> = {};
   for (const kv of list as string[]) {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new FusemlError('USAGE', `-c ${kv}: expected KEY=VALUE`);
+    // KEY=VALUE, or KEY:VALUE as fuseml-core's CLI takes it (keys hold neither '=' nor ':').
+    const m = /[=:]/.exec(kv);
+    const i = m ? m.index : -1;
+    if (i <= 0) throw new FusemlError('USAGE', `-c ${kv}: expected KEY=VALUE or KEY:VALUE`);
     out[kv.slice(0, i)] = kv.slice(i + 1);
   }
   return out;
@@ -61,7 +63,9 @@ function set(target: Record<string, unknown>, key: string, value: unknown): void
   if (value !== undefined) target[key] = value;
 }
 
-const list = (v: unknown): string[] | undefined => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+/** Repeatable and/or comma-separated values. */
+const list = (v: unknown): string[] | undefined =>
+  Array.isArray(v) ? (v as string[]).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean) : undefined;
 
 const EXT_COLUMNS: Column<ExtensionRecord>[] = [
   { header: 'id', get: (e) => e.id },
@@ -148,6 +152,15 @@ export async function updateExtension(g: G, id: string): Promise<void> {
   await printResult(parseFormat(g.output), rec, [rec], EXT_COLUMNS);
 }
 
+export async function addExtension(g: G): Promise<void> {
+  const body: Record<string, unknown> = {};
+  for (const k of ['id', 'product', 'version', 'description', 'zone'] as const) set(body, k, g[k]);
+  set(body, 'configuration', keyValues(g.configuration));
+  const rec = await (await client(g)).registerExtension(body as unknown as ExtensionRecord);
+  if (parseFormat(g.output) === 'table') process.stdout.write(`Extension ${rec.id} registered (revision ${rec.revision}).\n`);
+  else await printResult(parseFormat(g.output), rec, [], []);
+}
+
 export async function deleteExtension(g: G, id: string): Promise<void> {
   await (await client(g)).deleteExtension(id, { ifMatch: revision(g) });
   process.stdout.write(`Extension ${id} deleted.\n`);
@@ -159,6 +172,16 @@ export async function addService(g: G, ext: string): Promise<void> {
   set(body, 'auth_required', g.authRequired === true ? true : undefined);
   set(body, 'configuration', keyValues(g.configuration));
   const svc = await (await client(g)).addService(ext, body as unknown as ServiceRecord);
+  await printResult(parseFormat(g.output), svc, [svc], SVC_COLUMNS);
+}
+
+export async function updateService(g: G, ext: string, id: string): Promise<void> {
+  const patch = await base(g);
+  for (const k of ['resource', 'category', 'description'] as const) set(patch, k, g[k]);
+  set(patch, 'auth_required', g.authRequired === undefined ? undefined : g.authRequired === 'true');
+  set(patch, 'configuration', keyValues(g.configuration));
+  if (Object.keys(patch).length === 0) throw new FusemlError('USAGE', 'nothing to update');
+  const svc = await (await client(g)).updateService(ext, id, patch, { ifMatch: revision(g) });
   await printResult(parseFormat(g.output), svc, [svc], SVC_COLUMNS);
 }
 
@@ -186,6 +209,15 @@ export async function addEndpoint(g: G, ext: string, svc: string, url: string | 
   await printResult(parseFormat(g.output), ep, [ep], EP_COLUMNS);
 }
 
+export async function updateEndpoint(g: G, ext: string, svc: string, url: string): Promise<void> {
+  const patch = await base(g);
+  set(patch, 'type', g.type);
+  set(patch, 'configuration', keyValues(g.configuration));
+  if (Object.keys(patch).length === 0) throw new FusemlError('USAGE', 'nothing to update');
+  const ep = await (await client(g)).updateEndpoint(ext, svc, url, patch, { ifMatch: revision(g) });
+  await printResult(parseFormat(g.output), ep, [ep], EP_COLUMNS);
+}
+
 export async function listEndpoints(g: G, ext: string, svc: string): Promise<void> {
   const rows = await (await client(g)).listEndpoints(ext, svc);
   await printResult(parseFormat(g.output), rows, rows, EP_COLUMNS, 'No endpoints found.');
@@ -196,12 +228,11 @@ export async function deleteEndpoint(g: G, ext: string, svc: string, url: string
   process.stdout.write(`Endpoint ${url} deleted from service ${svc}.\n`);
 }
 
-export async function addCredentials(g: G, ext: string, svc: string): Promise<void> {
-  const body = await base(g);
-  set(body, 'id', g.id);
+/** Credentials fields from flags; values only from the file or the environment, never from argv. */
+function credentialFields(g: G, body: Record<string, unknown>): void {
   set(body, 'scope', g.scope);
-  set(body, 'projects', list(g.projects));
-  set(body, 'users', list(g.users));
+  set(body, 'projects', list(g.project));
+  set(body, 'users', list(g.user));
   set(body, 'default', g.default === true ? true : undefined);
   if (Array.isArray(g.fromEnv) && g.fromEnv.length > 0) {
     const cfg = { ...((body.configuration as Record<string, string> | undefined) ?? {}) };
@@ -213,8 +244,27 @@ export async function addCredentials(g: G, ext: string, svc: string): Promise<vo
     }
     body.configuration = cfg;
   }
+}
+
+export async function addCredentials(g: G, ext: string, svc: string): Promise<void> {
+  const body = await base(g);
+  set(body, 'id', g.id);
+  credentialFields(g, body);
   if (body.scope === undefined) body.scope = 'global';
   const cr = await (await client(g)).addCredentials(ext, svc, body as unknown as CredentialsRecord);
+  await printResult(parseFormat(g.output), cr, [cr], CRED_COLUMNS);
+}
+
+export async function updateCredentials(g: G, ext: string, svc: string, id: string): Promise<void> {
+  const patch = await base(g);
+  const c = await client(g);
+  if (Array.isArray(g.fromEnv) && g.fromEnv.length > 0 && patch.configuration === undefined) {
+    // Change only the keys given: the others are sent back as <hidden>, which keeps their stored values.
+    patch.configuration = (await c.getCredentials(ext, svc, id)).configuration ?? {};
+  }
+  credentialFields(g, patch);
+  if (Object.keys(patch).length === 0) throw new FusemlError('USAGE', 'nothing to update');
+  const cr = await c.updateCredentials(ext, svc, id, patch, { ifMatch: revision(g) });
   await printResult(parseFormat(g.output), cr, [cr], CRED_COLUMNS);
 }
 
