@@ -375,3 +375,17 @@ describe('meta', () => {
     await broken.close();
   });
 });
+
+describe('error messages never echo body content', () => {
+  test('malformed JSON / YAML holding a secret', async () => {
+    for (const [payload, type] of [
+      ['{"configuration": {"K": "planted-json-secret"} oops', 'application/json'],
+      ['planted-json-secret is not json', 'application/json'],
+      ['configuration:\n  K: planted-yaml-secret\n   bad: [', 'application/yaml'],
+    ] as const) {
+      const r = await req({ method: 'POST', url: '/extensions', payload, headers: { 'content-type': type } });
+      expect(r.status).toBe(400);
+      expect(r.raw).not.toContain('planted');
+    }
+  });
+});

@@ -30,7 +30,9 @@ export function parseBody(contentType: string | undefined, text: string): unknow
     try {
       return JSON.parse(text) as unknown;
     } catch (err) {
-      throw new FusemlError('VALIDATION', `malformed JSON body: ${(err as Error).message}`);
+      // V8's message may quote part of the body (which may hold secrets): keep only the position.
+      const pos = /position (\d+)/.exec((err as Error).message)?.[1];
+      throw new FusemlError('VALIDATION', `malformed JSON body${pos === undefined ? '' : ` at position ${pos}`}`);
     }
   }
   if (type === '' || YAML_TYPES.includes(type) || type === 'text/plain') {
