@@ -255,6 +255,20 @@ export class Registry {
     return records;
   }
 
+  /**
+   * The masked listing as JSON text, without parsing documents, when the store offers it and no service
+   * filter asks for pruning; undefined otherwise (use listExtensions).
+   */
+  async listExtensionsJson(query: RegistryQuery): Promise<string | undefined> {
+    const { version, ...filter } = query;
+    if (!this.store.listMasked || filter.service_id !== undefined || filter.service_resource !== undefined || filter.service_category !== undefined) {
+      return undefined;
+    }
+    let rows = await this.store.listMasked(filter);
+    if (version !== undefined) rows = rows.filter((r) => versionMatches(r.version ?? undefined, version));
+    return `[${rows.map((r) => r.json).join(',')}]`;
+  }
+
   /** For the workflow resolver: matching records with only the credentials usable in `scope`, in clear. */
   async listForResolver(query: RegistryQuery, scope: CredentialScopeFilter): Promise<ExtensionRecord[]> {
     const { version, ...filter } = query;

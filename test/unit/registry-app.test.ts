@@ -165,6 +165,12 @@ describe('extensions', () => {
     expect(await ids('?service_category=prediction-serving')).toEqual(['kserve']);
     expect(await ids('?extension_id=kserve')).toEqual(['kserve']);
     expect(await ids('', 'product: kserve\n')).toEqual(['kserve']);
+    // the JSON fast path (unparsed stored documents) and the parsed path (YAML) give the same records
+    for (const qs of ['', '?product=mlflow', `?version=${encodeURIComponent('>=1.0,<1.1')}`]) {
+      const fast = (await req({ method: 'GET', url: `/extensions${qs}` })).body;
+      const slow = parse((await req({ method: 'GET', url: `/extensions${qs}`, headers: { accept: 'application/yaml' } })).raw);
+      expect(fast).toEqual(slow);
+    }
     const pruned = await req({ method: 'GET', url: '/extensions?service_resource=s3' });
     expect(pruned.body).toHaveLength(1);
     expect(pruned.body[0].services.map((s: { id: string }) => s.id)).toEqual(['mlflow-store']);

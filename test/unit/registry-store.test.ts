@@ -33,7 +33,7 @@ describe('SqliteStore', () => {
     await s.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1]);
+    expect((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2]);
     db.close();
     expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
@@ -89,6 +89,24 @@ describe('SqliteStore', () => {
     await expect(s.delete('ext')).rejects.toBeInstanceOf(FusemlError);
     expect(await s.count()).toBe(0);
     await s.close();
+  });
+});
+
+describe('migrations', () => {
+  test('a version-1 database gains the masked column, backfilled; the fast listing equals the parsed one', async () => {
+    const path = join(dir, 'r.db');
+    const key = randomBytes(32);
+    const s = new SqliteStore({ path, key });
+    await s.put(rec(), null);
+    await s.close();
+    const db = new Database(path);
+    db.exec("ALTER TABLE extensions DROP COLUMN masked; DELETE FROM schema_migrations WHERE version = 2;");
+    db.close();
+    const again = new SqliteStore({ path, key });
+    const rows = await again.listMasked({ product: 'p' });
+    expect(rows.map((r) => JSON.parse(r.json))).toEqual(await again.list({ product: 'p' }));
+    expect(rows[0]?.json).not.toContain(SECRET);
+    await again.close();
   });
 });
 

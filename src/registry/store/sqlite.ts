@@ -14,12 +14,14 @@ import { FusemlError } from '../../core/errors.js';
 import { HIDDEN, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../core/records.js';
 import { Cipher } from '../crypto.js';
 import { PreconditionFailedError } from '../errors.js';
-import { credentialsInScope, type CredentialScopeFilter, type ReadOptions, type Store, type StoreFilter } from './types.js';
+import { credentialsInScope, type CredentialScopeFilter, type MaskedRow, type ReadOptions, type Store, type StoreFilter } from './types.js';
 
 interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** Data changes after the DDL, in the same transaction. */
+  run?: (store: SqliteStore, db: Database.Database) => void;
 }
 
 const MIGRATIONS: readonly Migration[] = [
@@ -49,6 +51,17 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX services_resource ON services(resource);
       CREATE INDEX services_category ON services(category);
     `,
+  },
+  {
+    version: 2,
+    description: 'extensions.masked: the document as readers see it (credential values hidden), for fast listing',
+    sql: 'ALTER TABLE extensions ADD COLUMN masked TEXT',
+    run: (store, db) => {
+      const update = db.prepare('UPDATE extensions SET masked = ? WHERE id = ?');
+      for (const row of db.prepare('SELECT id, doc FROM extensions').all() as { id: string; doc: string }[]) {
+        update.run(JSON.stringify(store.unsealForMigration(row.doc)), row.id);
+      }
+    },
   },
 ];
 
@@ -105,6 +118,7 @@ export class SqliteStore implements Store {
       if (applied.has(m.version)) continue;
       this.#db.transaction(() => {
         this.#db.exec(m.sql);
+        m.run?.(this, this.#db);
         this.#db.prepare('INSERT INTO schema_migrations (version, description, applied) VALUES (?, ?, ?)').run(m.version, m.description, new Date().toISOString());
       })();
     }
@@ -183,12 +197,29 @@ export class SqliteStore implements Store {
     return doc;
   }
 
+  /** @internal the masked form of a stored document (used by migration 2). */
+  unsealForMigration(doc: string): ExtensionRecord {
+    return this.#unseal(doc, false);
+  }
+
   async get(id: string, options: ReadOptions = {}): Promise<ExtensionRecord | undefined> {
     const row = this.#stmt('SELECT doc FROM extensions WHERE id = ?').get(id) as { doc: string } | undefined;
     return row ? this.#unseal(row.doc, options.reveal) : undefined;
   }
 
   async list(filter: StoreFilter, options: ReadOptions = {}): Promise<ExtensionRecord[]> {
+    const { where, params } = this.#where(filter);
+    const sql = `SELECT e.doc FROM extensions e${where} ORDER BY e.id`;
+    const rows = this.#stmt(sql).all(...params) as { doc: string }[];
+    return rows.map((r) => this.#unseal(r.doc, options.reveal));
+  }
+
+  async listMasked(filter: StoreFilter): Promise<MaskedRow[]> {
+    const { where, params } = this.#where(filter);
+    return this.#stmt(`SELECT e.version, e.masked AS json FROM extensions e${where} ORDER BY e.id`).all(...params) as MaskedRow[];
+  }
+
+  #where(filter: StoreFilter): { where: string; params: string[] } {
     const where: string[] = [];
     const params: string[] = [];
     const add = (column: string, value: string | undefined, into: string[]): void => {
@@ -205,9 +236,7 @@ export class SqliteStore implements Store {
     add('s.category', filter.service_category, svc);
     // IN (subquery) lets SQLite drive the query from the services index (EXISTS would scan every extension).
     if (svc.length > 0) where.push(`e.id IN (SELECT s.extension_id FROM services s WHERE ${svc.join(' AND ')})`);
-    const sql = `SELECT e.doc FROM extensions e${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY e.id`;
-    const rows = this.#stmt(sql).all(...params) as { doc: string }[];
-    return rows.map((r) => this.#unseal(r.doc, options.reveal));
+    return { where: where.length ? ` WHERE ${where.join(' AND ')}` : '', params };
   }
 
   async listForResolver(filter: StoreFilter, scope: CredentialScopeFilter): Promise<ExtensionRecord[]> {
@@ -222,20 +251,21 @@ export class SqliteStore implements Store {
 
   async put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
     const doc = this.#seal(record);
+    const masked = JSON.stringify(this.#unseal(doc, false));
     this.#db.transaction(() => {
       const current = this.#stmt('SELECT revision FROM extensions WHERE id = ?').get(record.id) as { revision: number } | undefined;
       if (expectedRevision === null) {
         if (current) throw new FusemlError('CONFLICT', `extension ${record.id} already exists`);
-        this.#stmt('INSERT INTO extensions (id, product, version, zone, revision, doc) VALUES (?, ?, ?, ?, ?, ?)').run(
-          record.id, record.product ?? null, record.version ?? null, record.zone ?? null, record.revision ?? 1, doc,
+        this.#stmt('INSERT INTO extensions (id, product, version, zone, revision, doc, masked) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+          record.id, record.product ?? null, record.version ?? null, record.zone ?? null, record.revision ?? 1, doc, masked,
         );
       } else {
         if (!current) throw new FusemlError('NOT_FOUND', `extension ${record.id} not found`);
         if (current.revision !== expectedRevision) {
           throw new PreconditionFailedError(`extension ${record.id} is at revision ${current.revision}, not ${expectedRevision}`);
         }
-        this.#stmt('UPDATE extensions SET product = ?, version = ?, zone = ?, revision = ?, doc = ? WHERE id = ?').run(
-          record.product ?? null, record.version ?? null, record.zone ?? null, record.revision ?? expectedRevision + 1, doc, record.id,
+        this.#stmt('UPDATE extensions SET product = ?, version = ?, zone = ?, revision = ?, doc = ?, masked = ? WHERE id = ?').run(
+          record.product ?? null, record.version ?? null, record.zone ?? null, record.revision ?? expectedRevision + 1, doc, masked, record.id,
         );
         this.#stmt('DELETE FROM services WHERE extension_id = ?').run(record.id);
       }

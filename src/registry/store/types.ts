@@ -32,6 +32,12 @@ export interface ReadOptions {
   reveal?: boolean | ((credentials: CredentialsRecord) => boolean);
 }
 
+/** A stored document as JSON text, as readers see it (credential values `<hidden>`), with its version. */
+export interface MaskedRow {
+  version: string | null;
+  json: string;
+}
+
 export interface Store {
   /** The extension document, or undefined. */
   get(id: string, options?: ReadOptions): Promise<ExtensionRecord | undefined>;
@@ -45,6 +51,11 @@ export interface Store {
    * in `scope` (scope global, or a listed project / user), with their values in clear.
    */
   listForResolver(filter: StoreFilter, scope: CredentialScopeFilter): Promise<ExtensionRecord[]>;
+  /**
+   * Optional fast path for masked listings: the matching documents as JSON text (what `list(filter)` returns,
+   * serialized), ordered by id, without parsing them. Stores that cannot do this cheaply leave it out.
+   */
+  listMasked?(filter: StoreFilter): Promise<MaskedRow[]>;
   /**
    * Writes the whole document in one transaction (compare-and-swap on the extension's revision):
    * `expectedRevision` null → the extension must not exist (CONFLICT otherwise); a number → it must exist

@@ -10,7 +10,7 @@
 import { FusemlError } from '../../../core/errors.js';
 import { QUERY_FIELDS, type RegistryQuery } from '../../registry.js';
 import { checkId } from '../../validate.js';
-import { checkQuery, ifMatch, readGetBody, requireWrite, revealFor, send } from '../http.js';
+import { checkQuery, ifMatch, readGetBody, requireWrite, revealFor, send, wantsYaml } from '../http.js';
 import type { RouteModule } from './types.js';
 
 type IdParams = { id: string };
@@ -49,7 +49,12 @@ export const extensionRoutes: RouteModule = {
     app.get('/extensions', async (req, reply) => {
       const body = await readGetBody(req, app.initialConfig.bodyLimit ?? 1024 * 1024);
       const query = listQuery(checkQuery(req, [...QUERY_FIELDS, 'reveal']), body);
-      return send(req, reply, 200, await registry.listExtensions(query, revealFor(req)));
+      const reveal = revealFor(req);
+      if (reveal.kind === 'none' && !wantsYaml(req)) {
+        const json = await registry.listExtensionsJson(query);
+        if (json !== undefined) return reply.code(200).type('application/json; charset=utf-8').send(json);
+      }
+      return send(req, reply, 200, await registry.listExtensions(query, reveal));
     });
 
     app.get<{ Params: IdParams }>('/extensions/:id', async (req, reply) => {
