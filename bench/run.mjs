@@ -8,6 +8,7 @@
  * writes there a JSON object
  *   { name, description?, figures: [{ name, value, unit?, target?: { max? , min? } }], notes?: [string] }
  * Progress goes to stdout/stderr (shown as it runs). Needs the built dist (`npm run bench` builds first).
+ * Figures of benches not run this time are kept from the previous latest.json.
  */
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -49,13 +50,23 @@ for (const f of files) {
 await rm(tmp, { recursive: true, force: true });
 
 const env = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryMiB: Math.round(totalmem() / 2 ** 20) };
+for (const r of results) r.date = env.date;
+// Benches not run this time keep their previous figures (so `node bench/run.mjs one` does not erase the others).
 await mkdir(resultsDir, { recursive: true });
-await writeFile(join(resultsDir, 'latest.json'), JSON.stringify({ ...env, results }, null, 2) + '\n');
+let previous = [];
+try {
+  previous = JSON.parse(await readFile(join(resultsDir, 'latest.json'), 'utf8')).results ?? [];
+} catch {
+  previous = [];
+}
+const ran = new Set(results.map((r) => r.file));
+const merged = [...previous.filter((r) => !ran.has(r.file)), ...results].sort((a, b) => a.file.localeCompare(b.file));
+await writeFile(join(resultsDir, 'latest.json'), JSON.stringify({ ...env, results: merged }, null, 2) + '\n');
 
 const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v));
 const md = [`# Benchmark results`, '', `${env.date} · Node ${env.node} · ${env.cpus} × ${env.cpuModel} · ${env.memoryMiB} MiB`, ''];
-for (const r of results) {
-  md.push(`## ${r.name}`, '');
+for (const r of merged) {
+  md.push(`## ${r.name}`, '', `_${r.date ?? env.date}_`, '');
   if (r.description) md.push(r.description, '');
   if (r.error) md.push('**failed:**', '', '```', r.error, '```', '');
   if (r.figures.length) {
