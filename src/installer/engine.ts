@@ -233,10 +233,9 @@ export class InstallerEngine {
     }
   }
 
-  async #installOne(p: ExtensionPlan, existing: InstallRecord | undefined, pending: RunSummary['pendingRegistrations']): Promise<ExtensionOutcome> {
+  async #installOne(p: ExtensionPlan, existing: InstallRecord | undefined, pending: RunSummary['pendingRegistrations'], outcome: ExtensionOutcome): Promise<ExtensionOutcome> {
     const c = this.#o.cluster;
     const r = this.#o.reporter;
-    const outcome: ExtensionOutcome = { name: p.name, state: 'installed', steps: [], registration: 'none', outputs: {} };
     r.event({ type: 'extension', extension: p.name, state: 'running' });
     const now = new Date().toISOString();
     const record: InstallRecord = {
@@ -311,11 +310,13 @@ export class InstallerEngine {
     const pending: RunSummary['pendingRegistrations'] = [];
     for (const n of plan.order) this.#o.reporter.event({ type: 'extension', extension: n, state: 'waiting' });
     const deps = (n: string): string[] => (plan.extensions.get(n) as ExtensionPlan).requires;
+    // Outcomes filled in as the work goes, so a failure still reports the steps that ran.
+    const partial = new Map(plan.order.map((n) => [n, { name: n, state: 'installed', steps: [], registration: 'none', outputs: {} } as ExtensionOutcome]));
     const results = await schedule<ExtensionOutcome>(
       plan.order,
       deps,
       plan.concurrency,
-      (n) => this.#installOne(plan.extensions.get(n) as ExtensionPlan, records.get(n), pending),
+      (n) => this.#installOne(plan.extensions.get(n) as ExtensionPlan, records.get(n), pending, partial.get(n) as ExtensionOutcome),
       (n, d) => {
         this.#o.reporter.event({ type: 'extension', extension: n, state: 'skipped', message: `requires ${d}, which failed` });
         return { name: n, state: 'skipped', steps: [], registration: 'none', outputs: {}, error: `not installed: requires ${d}, which failed`, code: 'EXEC' };
@@ -326,7 +327,7 @@ export class InstallerEngine {
       if (r.ok || (r.value as ExtensionOutcome)?.state === 'skipped') return r.value as ExtensionOutcome;
       const f = failure(r.value, this.secrets);
       this.#o.reporter.event({ type: 'extension', extension: n, state: 'failed', message: f.message.split('\n')[0] });
-      return { name: n, state: 'failed', steps: [], registration: 'none', outputs: {}, error: f.message, code: f.code };
+      return { name: n, state: 'failed', steps: partial.get(n)?.steps ?? [], registration: 'none', outputs: {}, error: f.message, code: f.code };
     });
     return { extensions, pendingRegistrations: pending, namespacesDeleted: [] };
   }

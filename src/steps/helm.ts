@@ -4,6 +4,7 @@
  * --ignore-not-found`. Values always go through a 0600 temp file.
  */
 import { stringify } from 'yaml';
+import { FusemlError } from '../core/errors.js';
 import { run } from '../exec/index.js';
 import { formatDuration } from '../installer/duration.js';
 import type { PlannedHelm } from '../installer/plan.js';
@@ -29,6 +30,23 @@ export function helmArgs(step: PlannedHelm, valuesFile: string): string[] {
   ];
 }
 
+const PENDING_OPERATION = /another operation \(install\/upgrade\/rollback\) is in progress/;
+
+/** Rolls back (pending-upgrade/-rollback) or removes (pending-install) a stuck release; returns its state. */
+async function recoverPending(step: PlannedHelm, ctx: StepContext, exec: (args: string[]) => Promise<unknown>): Promise<string | undefined> {
+  const r = await run(ctx.tools.helm, ['status', step.release, '--namespace', step.namespace, '-o', 'json'], { env: ctx.env, secrets: ctx.secrets, allowFailure: true, timeoutMs: 60_000, signal: ctx.signal });
+  let status: string | undefined;
+  try {
+    status = (JSON.parse(r.stdout) as { info?: { status?: string } }).info?.status;
+  } catch {
+    return undefined;
+  }
+  if (status === 'pending-install') await exec(['uninstall', step.release, '--namespace', step.namespace, '--wait', '--timeout', formatDuration(step.timeoutMs)]);
+  else if (status === 'pending-upgrade' || status === 'pending-rollback') await exec(['rollback', step.release, '--namespace', step.namespace, '--wait', '--timeout', formatDuration(step.timeoutMs)]);
+  else return undefined;
+  return status;
+}
+
 export const helmRunner: StepRunner<PlannedHelm> = {
   commands(step: PlannedHelm, tools: Tools) {
     return [[tools.helm, ...helmArgs(step, VALUES_PLACEHOLDER)]];
@@ -47,7 +65,18 @@ export const helmRunner: StepRunner<PlannedHelm> = {
       await exec(helmArgs(step, ''));
       return {};
     }
-    await withPrivateFile('values.yaml', stringify(step.values), (file) => exec(helmArgs(step, file)));
+    const install = (): Promise<unknown> => withPrivateFile('values.yaml', stringify(step.values), (file) => exec(helmArgs(step, file)));
+    try {
+      await install();
+    } catch (e) {
+      // A release left pending by an installer killed mid-operation blocks every later one. We hold the
+      // cluster lock, so no other installer of ours is working on it: recover, then try once more.
+      if (!(e instanceof FusemlError) || !PENDING_OPERATION.test(e.message)) throw e;
+      const recovered = await recoverPending(step, ctx, exec);
+      if (!recovered) throw e;
+      ctx.onLine?.(`helm: release ${step.release} was left ${recovered} by an interrupted run; recovered, retrying`);
+      await install();
+    }
     return {};
   },
 };

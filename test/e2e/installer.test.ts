@@ -11,14 +11,14 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec/index.js';
 import { resolveTool } from '../../src/exec/tools.js';
-import { cli, type CliResult } from '../helpers/cli.js';
+import { binPath, cli, type CliResult } from '../helpers/cli.js';
 import { startChartRepo } from '../helpers/chart-repo.js';
 import { e2eCluster } from '../helpers/namespace.js';
 import { startRegistry, type RegistryProcess } from '../helpers/registry.js';
 
 const REPO = resolve(import.meta.dirname, '../fixtures/installer/repo');
 const rnd = randomBytes(3).toString('hex');
-const NS = { a: `e2e-a-${rnd}`, b: `e2e-b-${rnd}`, c: `e2e-c-${rnd}`, d: `e2e-d-${rnd}`, f: `e2e-f-${rnd}`, inst: `e2e-inst-${rnd}` };
+const NS = { a: `e2e-a-${rnd}`, b: `e2e-b-${rnd}`, c: `e2e-c-${rnd}`, d: `e2e-d-${rnd}`, f: `e2e-f-${rnd}`, g: `e2e-g-${rnd}`, inst: `e2e-inst-${rnd}` };
 // Planted secrets: none of them may appear in any command's output.
 const PASSWORD = `pw-PLANTED-${randomBytes(6).toString('hex')}`;
 const TOKEN = `tok-PLANTED-${randomBytes(6).toString('hex')}`;
@@ -103,7 +103,7 @@ afterAll(async () => {
   // Leave nothing behind: uninstall whatever is left, then the namespaces of this file.
   if (registry && kubeconfig) {
     await cli('fuseml-installer', ['--extensions-repository', REPO, 'uninstall', ...common(), '--no-register'], { env: env(), timeoutMs: 240_000 }).catch(() => undefined);
-    await k(['delete', 'namespace', '--ignore-not-found', '--wait=false', NS.a, NS.b, NS.c, NS.d, NS.f, NS.inst], true).catch(() => undefined);
+    await k(['delete', 'namespace', '--ignore-not-found', '--wait=false', NS.a, NS.b, NS.c, NS.d, NS.f, NS.g, NS.inst], true).catch(() => undefined);
   }
   await registry?.stop().catch(() => undefined);
   await rm(registryDir, { recursive: true, force: true });
@@ -239,6 +239,35 @@ describe('fuseml-installer on the local control plane', () => {
     expect(json(fixed).extensions[0]).toMatchObject({ name: 'faulty', state: 'installed', registration: 'registered' });
     expect((await registryGet('/extensions/faulty')).status).toBe(200);
     expect((await installer(['uninstall', '--extensions', 'faulty', ...common()])).exitCode).toBe(0);
+  });
+
+  it('a run interrupted (SIGTERM) half-way stops, releases the lock, and the re-run resumes: finished extensions are skipped', async () => {
+    const args = ['--extensions-repository', REPO, 'install', '--extensions', 'charlie,faulty', ...only('charlie'), '--set', `faulty.namespace=${NS.g}`, '--concurrency', '1', ...common()];
+    const ac = new AbortController();
+    const lines: string[] = [];
+    // charlie first (concurrency 1), then faulty's helm step waits for pods that never schedule: interrupt it there.
+    const first = run(process.execPath, [binPath('fuseml-installer'), ...args], {
+      env: env(),
+      signal: ac.signal,
+      allowFailure: true,
+      timeoutMs: 120_000,
+      onLine: (line) => {
+        lines.push(line);
+        if (line === '[faulty] running') setTimeout(() => ac.abort(), 4000);
+      },
+    }).catch((e: unknown) => e);
+    await first;
+    expect(lines).toContain('[charlie] done');
+    for (const l of lines) for (const x of PLANTED) expect(l).not.toContain(x);
+
+    // SIGTERM cancelled helm and released the lock; the re-run skips charlie and finishes faulty.
+    expect((await k(['get', 'lease', 'fuseml-installer-lock', '-n', NS.inst], true)).exitCode).not.toBe(0);
+    const r = await installer(['install', '--extensions', 'charlie,faulty', ...only('charlie'), '--set', `faulty.namespace=${NS.g}`, '--set', 'faulty.broken=false', '--lock-timeout', '90s', '-o', 'json', ...common()]);
+    expect(r.exitCode).toBe(0);
+    expect(json(r).extensions.map((e) => [e.name, e.state])).toEqual([['charlie', 'unchanged'], ['faulty', 'installed']]);
+    const status = await run(helm, ['status', 'faulty', '--namespace', NS.g, '-o', 'json'], { env: { KUBECONFIG: kubeconfig } });
+    expect((JSON.parse(status.stdout) as { info: { status: string } }).info.status).toBe('deployed');
+    expect((await installer(['uninstall', '--extensions', 'charlie,faulty', ...common()])).exitCode).toBe(0);
   });
 
   it('registry stopped: install completes, exits 9 and journals; registry back + extensions sync: record present', async () => {

@@ -157,6 +157,7 @@ describe('install', () => {
     const s1 = await engine({ fail: 'alpha' }).install(await plan());
     expect(s1.extensions.map((e) => [e.name, e.state])).toEqual([['alpha', 'failed'], ['charlie', 'installed'], ['bravo', 'skipped']]);
     expect(s1.extensions[0]?.code).toBe('EXEC');
+    expect(s1.extensions[0]?.steps).toEqual([{ id: 'app', type: 'helm', state: 'failed' }]);
     expect(registry.records.has('alpha')).toBe(false);
     expect(registry.records.has('bravo')).toBe(false);
     expect(cluster.records.get('alpha')).toMatchObject({ status: 'failed', steps: { app: { state: 'failed' } } });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FusemlError } from '../../src/core/errors.js';
 import { loadRepository } from '../../src/descriptor/repository.js';
@@ -79,6 +80,29 @@ describe('helm step', () => {
     const step = p.extensions.get('alpha')?.install[0] as PlannedHelm;
     const err = await runStep(step, ctx({ tools: { helm: '/nonexistent/helm', kubectl: fakes.kubectl } })).catch((e: unknown) => e);
     expect((err as FusemlError).code).toBe('TOOL_MISSING');
+  });
+});
+
+describe('helm step: a release left pending by an interrupted run', () => {
+  it('is removed (pending-install) and the install retried once', async () => {
+    const fake = join(fakes.dir, 'pending-helm');
+    // First upgrade: "another operation is in progress"; status: pending-install; uninstall; second upgrade: ok.
+    await writeFile(fake, `#!/bin/sh
+echo "$*" >> "${fakes.dir}/pending.log"
+case "$1" in
+  upgrade) if [ ! -f "${fakes.dir}/once" ]; then touch "${fakes.dir}/once"; echo "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress" >&2; exit 1; fi ;;
+  status) echo '{"name":"alpha","info":{"status":"pending-install"}}' ;;
+esac
+exit 0
+`);
+    await chmod(fake, 0o755);
+    const p = await plan();
+    const step = p.extensions.get('alpha')?.install[0] as PlannedHelm;
+    const lines: string[] = [];
+    await runStep(step, ctx({ tools: { helm: fake, kubectl: fakes.kubectl }, onLine: (l) => lines.push(l) }));
+    const log = (await readFile(join(fakes.dir, 'pending.log'), 'utf8')).trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '));
+    expect(log).toEqual(['upgrade --install', 'status alpha', 'uninstall alpha', 'upgrade --install']);
+    expect(lines).toContain('helm: release alpha was left pending-install by an interrupted run; recovered, retrying');
   });
 });
 
