@@ -17,6 +17,9 @@
 #   FUSEML_CLUSTER_NODES    number of fake nodes (default 2)
 #   FUSEML_KUBECTL          kubectl to use (default: kubectl on PATH)
 set -euo pipefail
+# The whole script is one brace group: bash parses it completely before running it, so
+# editing (or git-updating) this file while it runs cannot change what runs.
+{
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${FUSEML_CACHE_DIR:-$HOME/.cache/fuseml}"
@@ -369,3 +372,5 @@ case "${1:-}" in
   env) echo "export KUBECONFIG='$KUBECONFIG_FILE'" ;;
   *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
 esac
+exit
+}

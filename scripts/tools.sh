@@ -12,6 +12,9 @@
 # Usage: scripts/tools.sh [--print-env]
 #   --print-env  only print FUSEML_* variables (for eval), building what is missing first.
 set -euo pipefail
+# The whole script is one brace group: bash parses it completely before running it, so
+# editing (or git-updating) this file while it runs cannot change what runs.
+{
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${FUSEML_CACHE_DIR:-$HOME/.cache/fuseml}"
@@ -171,3 +174,5 @@ else
   log "helm:          $HELM_DIR/helm"
   log "to use helm:   export FUSEML_HELM='$HELM_DIR/helm'   (or: eval \"\$(scripts/tools.sh --print-env)\")"
 fi
+exit
+}
