@@ -89,6 +89,10 @@ export async function printSummary(summary: RunSummary, format: OutputFormat, ex
     process.stdout.write(await renderData({ ...summary, ...extra }, format));
     return;
   }
+  if (summary.extensions.length === 0) {
+    process.stdout.write('Nothing to do: no extension installed by this installer.\n');
+    return;
+  }
   process.stdout.write(
     renderTable(summary.extensions, [
       { header: 'extension', get: (e) => e.name },
