@@ -236,7 +236,11 @@ async function planSteps(
         if (step.location) {
           chart = { ref: /^(https?|oci):\/\//.test(step.location) ? step.location : resolve(ext.dir, step.location), version: step.version };
         } else {
-          chart = { ref: step.chart as string, repo: applyMirror(step.repo as string, mirrors), version: step.version };
+          const repoUrl = applyMirror(step.repo as string, mirrors);
+          // helm takes OCI charts as a reference (oci://host/path/chart), not through --repo.
+          chart = repoUrl.startsWith('oci://')
+            ? { ref: `${repoUrl.replace(/\/+$/, '')}/${step.chart as string}`, version: step.version }
+            : { ref: step.chart as string, repo: repoUrl, version: step.version };
         }
         let values: Record<string, unknown> = {};
         if (step.values) {

@@ -171,6 +171,20 @@ describe('chart mirrors', () => {
     const p = await createPlan(repo, { extensions: ['delta'], chartMirrors: parseChartMirrors(['https://charts.fixture.invalid=http://127.0.0.1:1234/m']) });
     expect((p.extensions.get('delta')?.install[0] as PlannedHelm).chart).toEqual({ ref: 'fixture-app', repo: 'http://127.0.0.1:1234/m/stable', version: '0.1.0' });
   });
+  it('OCI repositories become chart references; mirrored to http they use --repo', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fuseml-oci-'));
+    try {
+      await mkdir(join(dir, 'k'));
+      await writeFile(join(dir, 'k', 'extension.yaml'), 'name: k\nproduct: p\nversion: "1"\ninstall:\n  - { type: helm, repo: "oci://ghcr.io/kserve/charts", chart: kserve-crd, version: v0.15.0 }\n');
+      const r = await loadRepository(dir);
+      const direct = await createPlan(r, { extensions: ['k'] });
+      expect((direct.extensions.get('k')?.install[0] as PlannedHelm).chart).toEqual({ ref: 'oci://ghcr.io/kserve/charts/kserve-crd', version: 'v0.15.0' });
+      const mirrored = await createPlan(r, { extensions: ['k'], chartMirrors: parseChartMirrors(['oci://ghcr.io/kserve/charts=http://127.0.0.1:9/charts']) });
+      expect((mirrored.extensions.get('k')?.install[0] as PlannedHelm).chart).toEqual({ ref: 'kserve-crd', repo: 'http://127.0.0.1:9/charts', version: 'v0.15.0' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
   it('refuses malformed mirror flags', () => {
     expect(() => parseChartMirrors(['no-equals'])).toThrow(/ORIGINAL=MIRROR/);
     expect(() => parseChartMirrors(['https://a.example=notaurl'])).toThrow(/not a URL/);
