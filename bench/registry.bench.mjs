@@ -72,6 +72,12 @@ function rssMiB(pid, field = 'VmRSS') {
   return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN) / 1024);
 }
 
+/** CPU seconds (user + system) used so far by a process, from /proc/<pid>/stat. */
+async function cpuSeconds(pid) {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 function record(i) {
   return {
     id: `ext-${i}`,
@@ -154,6 +160,7 @@ async function main() {
     for (const scenario of ['product', 'service_resource', 'product_version_range']) {
       console.log(`autocannon: ${scenario} at ${RATE} req/s for ${DURATION} s, ${CONNECTIONS} connections`);
       let line;
+      const cpu0 = await cpuSeconds(pid);
       await run(process.execPath, [fileURLToPath(import.meta.url), '--load'], {
         env: { BENCH_URL: url, BENCH_SCENARIO: scenario, BENCH_RATE: String(RATE), BENCH_DURATION: String(DURATION), BENCH_CONNECTIONS: String(CONNECTIONS), BENCH_EXTENSIONS: String(N) },
         secretEnv: { BENCH_TOKEN: token },
@@ -163,11 +170,14 @@ async function main() {
         },
       });
       const r = JSON.parse(line);
-      console.log(`  ${JSON.stringify(r)}`);
+      const cpuPerReq = ((await cpuSeconds(pid)) - cpu0) / r.total;
+      console.log(`  ${JSON.stringify(r)} server CPU ${(cpuPerReq * 1e6).toFixed(0)} µs/request`);
       figures.push({ name: `${scenario}: throughput`, value: r.rps, unit: 'req/s', target: { min: RATE * 0.95 } });
       figures.push({ name: `${scenario}: p50 latency`, value: r.p50, unit: 'ms' });
       figures.push({ name: `${scenario}: p99 latency`, value: r.p99, unit: 'ms', target: { max: 10 } });
       figures.push({ name: `${scenario}: max latency`, value: r.max, unit: 'ms' });
+      figures.push({ name: `${scenario}: server CPU per request`, value: cpuPerReq * 1e6, unit: 'µs' });
+      figures.push({ name: `${scenario}: server CPU share at ${RATE} req/s`, value: cpuPerReq * r.rps * 100, unit: '% of a core' });
       figures.push({ name: `${scenario}: non-2xx + errors`, value: r.non2xx + r.errors + r.timeouts, target: { max: 0 } });
     }
     clearInterval(sampler);
