@@ -141,7 +141,9 @@ describe('fuseml-installer on the local control plane', () => {
     const bravo = (await registryGet('/extensions/bravo?reveal=true')).body as { services: { configuration: Record<string, string>; credentials: { configuration: Record<string, string> }[] }[] };
     expect(bravo.services[0]?.configuration).toEqual({ BRAVO_TRACKING_URI: `http://bravo.${NS.b}.svc.cluster.local:8080/api` });
     expect(bravo.services[0]?.credentials[0]?.configuration).toEqual({ BRAVO_API_KEY: `key-${TOKEN}` });
-    expect((await registryGet('/extensions/charlie')).status).toBe(200);
+    const charlie = (await registryGet('/extensions/charlie')).body as { services: { configuration: Record<string, string>; endpoints: { url: string; type: string }[] }[] };
+    expect(charlie.services[0]?.configuration).toEqual({ GREETING: 'hello', GREETING_VIA_JSONPATH: 'hello' });
+    expect(charlie.services[0]?.endpoints).toMatchObject([{ url: `http://charlie.${NS.c}.example.test`, type: 'external' }]);
 
     // The real objects: the chart's Secret got the password; namespaces we created carry our label, the other one not.
     const pw = await k(['get', 'secret', 'alpha-auth', '-n', NS.a, '-o', 'jsonpath={.data.password}']);
@@ -175,7 +177,7 @@ describe('fuseml-installer on the local control plane', () => {
     expect(recs.map((x) => `${x.extension}:${x.status}`)).toEqual(['alpha:installed', 'bravo:installed', 'charlie:installed']);
   });
 
-  it('a second installer fails fast naming the lock holder', async () => {
+  it('a second installer fails fast naming the lock holder, or waits with --lock-timeout and takes an expired lease over', async () => {
     const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
     const lease = `apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: { name: fuseml-installer-lock, namespace: ${NS.inst} }\nspec: { holderIdentity: "someone@elsewhere pid 42", leaseDurationSeconds: 60, acquireTime: "${now}", renewTime: "${now}" }\n`;
     const f = join(stateDir, 'lease.yaml');
@@ -186,8 +188,15 @@ describe('fuseml-installer on the local control plane', () => {
       expect(r.exitCode).toBe(10);
       expect(r.stderr).toMatch(/^Error: another installer holds the lock on this cluster: someone@elsewhere pid 42 since /m);
       expect(r.stderr).toMatch(/^Hint: .*--lock-timeout/m);
+      // With --lock-timeout the second installer waits, and takes the lease over once it expires.
+      const short = lease.replace('leaseDurationSeconds: 60', 'leaseDurationSeconds: 3').replace(/(acquireTime|renewTime): "[^"]+"/g, (_m, f: string) => `${f}: "${new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')}"`);
+      await writeFile(f, short);
+      await k(['apply', '-f', f]);
+      const waited = await installer(['install', '--extensions', 'charlie', ...only('charlie'), '--lock-timeout', '60s', ...common()]);
+      expect(waited.exitCode).toBe(0);
+      expect(waited.stderr).toContain('waiting for the installer lock held by someone@elsewhere pid 42');
     } finally {
-      await k(['delete', 'lease', 'fuseml-installer-lock', '-n', NS.inst]);
+      await k(['delete', 'lease', 'fuseml-installer-lock', '-n', NS.inst], true);
     }
   });
 

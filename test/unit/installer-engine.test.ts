@@ -47,6 +47,8 @@ beforeEach(async () => {
   cluster = new MemoryCluster();
   cluster.values.set('password', SECRET_OUT);
   cluster.values.set('greeting', 'hello');
+  cluster.values.set('greeting_path', 'hello');
+  cluster.values.set('public_url', 'http://charlie.fx-charlie.example.test');
   registry = new FakeRegistry();
   events = [];
 });
@@ -124,7 +126,7 @@ describe('install', () => {
     for (const s of [PW, TOKEN, SECRET_OUT, `key-${TOKEN}`]) expect(recs).not.toContain(s);
     expect(cluster.records.get('alpha')).toMatchObject({ status: 'installed', params: { namespace: 'fx-alpha', replicas: 1 }, outputs: { user: 'admin-fx-alpha' }, namespaces: ['fx-alpha'] });
     expect(cluster.records.get('bravo')?.requires).toEqual(['alpha']);
-    expect(cluster.waits.map((w) => `${w.kind}/${w.name}`)).toEqual(['Deployment/alpha']);
+    expect(cluster.waits.map((w) => `${w.kind}/${w.name ?? w.selector}@${w.namespace}`).sort()).toEqual(['Deployment/alpha@fx-alpha', 'Pod/app=bravo@fx-bravo']);
     expect([...cluster.namespaces.keys()].sort()).toEqual(['fx-alpha', 'fx-bravo', 'fx-charlie']);
     // events never carry secrets
     const ev = JSON.stringify(events);
