@@ -357,6 +357,8 @@ export class InstallerEngine {
         const outcome: ExtensionOutcome = { name: n, state: 'uninstalled', steps: [], registration: 'none', outputs: {} };
         this.#o.reporter.event({ type: 'extension', extension: n, state: 'running' });
         rec.status = 'uninstalling';
+        // Once undoing starts, nothing counts as installed: a later install redoes every step.
+        rec.steps = {};
         rec.updatedAt = new Date().toISOString();
         await c.writeRecord(rec);
         if (p) await this.#runSteps(p, p.uninstall, undefined, outcome, {}, undefined);
