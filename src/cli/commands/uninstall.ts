@@ -22,7 +22,7 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
     const { ValidationError } = await import('../../core/errors.js');
     throw new ValidationError(issues, `${issues.length} problem(s) in --set / --values`);
   }
-  const tools = await resolveTools(new Set(['helm']));
+  const tools = await resolveTools(new Set());
   const sink = registryFrom(flags);
   const { cluster, holder, lockTimeoutMs } = await clusterFrom(flags, tools.kubectl);
   await cluster.ping();
@@ -72,6 +72,9 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
         process.stdout.write(await renderData(view, format === 'table' ? 'yaml' : format));
         return undefined;
       }
+      // helm only when a step needs it (a manifest-only extension uninstalls without it).
+      const types = new Set([...plan.extensions.values()].flatMap((p) => p.uninstall.map((s) => s.type)));
+      if (types.has('helm')) tools.helm = (await resolveTools(types)).helm;
       reporter = await makeReporter(format, targets, flags.verbose === true);
       const engine = new InstallerEngine({ cluster, tools, env: childEnv(flags), sink, reporter, signal });
       return await engine.uninstall(targets, plan.extensions, records);
