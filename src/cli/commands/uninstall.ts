@@ -28,7 +28,8 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
   await cluster.ping();
 
   const summary = await withInterrupt(async (signal) => {
-    const lock = await cluster.acquireLock({ holder, timeoutMs: lockTimeoutMs, signal });
+    // A dry run only reads: no lock (taking it would be a write).
+    const lock = flags.dryRun ? { release: async () => undefined } : await cluster.acquireLock({ holder, timeoutMs: lockTimeoutMs, signal });
     let reporter;
     try {
       const records = await cluster.readRecords();
