@@ -42,15 +42,26 @@ function readOptions(reveal: Reveal): ReadOptions {
 
 const RANGE_CHARS = /[<>=~^*xX|, ]|\s-\s/;
 
+/**
+ * A matcher for an exact version or a semver range (commas mean AND), parsed once per query.
+ * Throws VALIDATION when `wanted` looks like a range but is not one.
+ */
+export function versionMatcher(wanted: string): (recordVersion: string | undefined) => boolean {
+  if (!RANGE_CHARS.test(wanted)) return (v) => v === wanted;
+  const text = semver.validRange(wanted.replace(/\s*,\s*/g, ' '), { loose: true });
+  if (text === null) throw new FusemlError('VALIDATION', `version ${JSON.stringify(wanted)} is neither a version nor a semver range`);
+  const range = new semver.Range(text, { loose: true });
+  return (recordVersion) => {
+    if (recordVersion === undefined) return false;
+    if (recordVersion === wanted) return true;
+    const v = semver.valid(recordVersion, { loose: true }) ?? semver.coerce(recordVersion)?.version;
+    return v !== undefined && v !== null && range.test(v);
+  };
+}
+
 /** Matches a record version against an exact version or a semver range. */
 export function versionMatches(recordVersion: string | undefined, wanted: string): boolean {
-  if (recordVersion === undefined) return false;
-  if (recordVersion === wanted) return true;
-  if (!RANGE_CHARS.test(wanted)) return false;
-  const range = semver.validRange(wanted.replace(/\s*,\s*/g, ' '), { loose: true });
-  if (range === null) throw new FusemlError('VALIDATION', `version ${JSON.stringify(wanted)} is neither a version nor a semver range`);
-  const v = semver.valid(recordVersion, { loose: true }) ?? semver.coerce(recordVersion)?.version;
-  return v !== undefined && v !== null && semver.satisfies(v, range, { loose: true });
+  return versionMatcher(wanted)(recordVersion);
 }
 
 /** Parses an If-Match header (`"3"`, `W/"3"`, `3` or `*`) into a revision; undefined for none or `*`. */
@@ -240,7 +251,10 @@ export class Registry {
   async listExtensions(query: RegistryQuery, reveal: Reveal = REVEAL_NONE): Promise<ExtensionRecord[]> {
     const { version, ...filter } = query;
     let records = await this.store.list(filter, readOptions(reveal));
-    if (version !== undefined) records = records.filter((r) => versionMatches(r.version, version));
+    if (version !== undefined) {
+      const matches = versionMatcher(version);
+      records = records.filter((r) => matches(r.version));
+    }
     const { service_id, service_resource, service_category } = filter;
     if (service_id !== undefined || service_resource !== undefined || service_category !== undefined) {
       for (const r of records) {
@@ -265,7 +279,10 @@ export class Registry {
       return undefined;
     }
     let rows = await this.store.listMasked(filter);
-    if (version !== undefined) rows = rows.filter((r) => versionMatches(r.version ?? undefined, version));
+    if (version !== undefined) {
+      const matches = versionMatcher(version);
+      rows = rows.filter((r) => matches(r.version ?? undefined));
+    }
     return `[${rows.map((r) => r.json).join(',')}]`;
   }
 
@@ -273,7 +290,9 @@ export class Registry {
   async listForResolver(query: RegistryQuery, scope: CredentialScopeFilter): Promise<ExtensionRecord[]> {
     const { version, ...filter } = query;
     const records = await this.store.listForResolver(filter, scope);
-    return version === undefined ? records : records.filter((r) => versionMatches(r.version, version));
+    if (version === undefined) return records;
+    const matches = versionMatcher(version);
+    return records.filter((r) => matches(r.version));
   }
 
   async getExtension(id: string, reveal: Reveal = REVEAL_NONE): Promise<ExtensionRecord> {
