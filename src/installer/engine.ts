@@ -17,7 +17,7 @@ import type { ClusterBackend, InstallRecord } from './cluster.js';
 import type { Reporter } from './events.js';
 import { paramEnvName } from './params.js';
 import type { ExtensionPlan, Plan, PlannedStep } from './plan.js';
-import { extensionLookup, renderRegistration } from './registration.js';
+import { extensionLookup, renderDeep, renderRegistration } from './registration.js';
 import type { Delivery, RegistrySink } from './registry-sink.js';
 
 export const OUTPUT_TIMEOUT_MS = 2 * 60_000;
@@ -194,7 +194,10 @@ export class InstallerEngine {
     const lookup = extensionLookup(p.ext, p.params, undefined, { namespace: p.namespace });
     const deadline = Date.now() + OUTPUT_TIMEOUT_MS;
     await Promise.all(
-      Object.entries(p.ext.outputs).map(async ([name, spec]) => {
+      Object.entries(p.ext.outputs).map(async ([name, raw]) => {
+        // Output sources may use {{ params.x }} (e.g. a Secret's name); `value` is rendered by readOutput.
+        const { value, ...rest } = raw;
+        const spec: OutputSpec = { ...renderDeep(rest, lookup), ...(value !== undefined ? { value } : {}) };
         const v = await this.#o.cluster.readOutput(name, spec, {
           namespace: p.namespace,
           scriptOutputs: { ...recorded, ...scriptOutputs },

@@ -12,6 +12,8 @@ export class MemoryCluster implements ClusterBackend {
   /** Namespace → created by us. */
   readonly namespaces = new Map<string, boolean>();
   readonly waits: PlannedWait[] = [];
+  /** Every output read, with its (rendered) source. */
+  readonly outputReads: { name: string; spec: OutputSpec }[] = [];
   /** Values for secret/configMap/service/ingress/jsonPath outputs, by output name. */
   readonly values = new Map<string, string>();
   holder: string | undefined;
@@ -55,6 +57,7 @@ export class MemoryCluster implements ClusterBackend {
   }
 
   async readOutput(name: string, spec: OutputSpec, ctx: OutputContext): Promise<string> {
+    this.outputReads.push({ name, spec });
     if (spec.value !== undefined) return ctx.renderValue(spec.value);
     if (spec.script) {
       const v = ctx.scriptOutputs[spec.script.key];

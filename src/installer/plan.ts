@@ -223,6 +223,12 @@ async function planSteps(
         timeoutMs: t,
       };
     });
+    // Rendered names reach the API and kubectl's argument list: keep them to Kubernetes name syntax.
+    waitFor.forEach((w, j) => {
+      if (w.name !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(w.name)) issues.push({ file: ext.file, pointer: `/${phase}/${i}/waitFor/${j}/name`, message: `"${w.name}" is not a Kubernetes object name` });
+      if (w.selector !== undefined && (w.selector.startsWith('-') || w.selector.trim() === '')) issues.push({ file: ext.file, pointer: `/${phase}/${i}/waitFor/${j}/selector`, message: `"${w.selector}" is not a label selector` });
+      if (!DNS1123.test(w.namespace)) issues.push({ file: ext.file, pointer: `/${phase}/${i}/waitFor/${j}/namespace`, message: `namespace "${w.namespace}" is not a DNS-1123 label` });
+    });
     const base = { id, phase, namespace, timeoutMs, waitFor };
     let planned: Undigested | undefined;
     switch (step.type) {

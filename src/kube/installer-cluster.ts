@@ -466,6 +466,10 @@ export class KubeInstallerCluster implements ClusterBackend {
     if (spec.jsonPath) {
       const j = spec.jsonPath;
       const ns = j.namespace ?? ctx.namespace;
+      // Both reach kubectl's argument list.
+      if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(j.name) || !/^[A-Za-z][A-Za-z0-9]*$/.test(j.kind)) {
+        throw new FusemlError('VALIDATION', `${what}: "${j.kind}/${j.name}" is not a Kubernetes kind and object name`);
+      }
       // kubectl's fully qualified form: KIND.VERSION.GROUP (core kinds need no qualification).
       const kind = j.apiVersion?.includes('/') ? `${j.kind}.${j.apiVersion.split('/')[1]}.${j.apiVersion.split('/')[0]}` : j.kind;
       const r = await run(this.#o.kubectl, ['get', kind, j.name, '--namespace', ns, '-o', `jsonpath=${j.path}`, ...(this.#o.kubeconfig ? ['--kubeconfig', this.#o.kubeconfig] : [])], {

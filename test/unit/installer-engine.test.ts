@@ -128,6 +128,8 @@ describe('install', () => {
     expect(cluster.records.get('bravo')?.requires).toEqual(['alpha']);
     expect(cluster.waits.map((w) => `${w.kind}/${w.name ?? w.selector}@${w.namespace}`).sort()).toEqual(['Deployment/alpha@fx-alpha', 'Pod/app=bravo@fx-bravo']);
     expect([...cluster.namespaces.keys()].sort()).toEqual(['fx-alpha', 'fx-bravo', 'fx-charlie']);
+    // Output sources are rendered with the extension's parameters.
+    expect(cluster.outputReads.find((o) => o.name === 'password')?.spec).toEqual({ secret: { name: 'alpha-auth', key: 'password', namespace: 'fx-alpha' } });
     // events never carry secrets
     const ev = JSON.stringify(events);
     for (const s of [PW, TOKEN, SECRET_OUT]) expect(ev).not.toContain(s);
