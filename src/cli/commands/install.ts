@@ -1,7 +1,8 @@
 /** `fuseml-installer install --extensions a,b`: plan, then (unless --dry-run) apply. */
-import { FusemlError } from '../../core/errors.js';
+import { formatIssue, FusemlError, ValidationError, type Issue } from '../../core/errors.js';
 import { MASK, redact } from '../../core/redact.js';
-import { DEFAULT_REPOSITORY, loadValidRepository } from '../../descriptor/repository.js';
+import { sep } from 'node:path';
+import { DEFAULT_REPOSITORY, loadRepository } from '../../descriptor/repository.js';
 import { InstallerEngine, planCommands, type RunSummary } from '../../installer/engine.js';
 import { parseChartMirrors } from '../../installer/mirrors.js';
 import { createPlan, previewRegistration, type Plan } from '../../installer/plan.js';
@@ -110,17 +111,32 @@ export async function install(flags: InstallFlags): Promise<void> {
   const names = splitList(flags.extensions);
   if (names.length === 0) throw new FusemlError('USAGE', 'no extension given', { hint: 'pass --extensions NAME[,NAME…]; see fuseml-installer extensions list' });
   const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
-  const repo = await loadValidRepository(flags.extensionsRepository ?? DEFAULT_REPOSITORY);
+  // Problems in extensions this plan does not use do not block it (they are shown as warnings).
+  const repo = await loadRepository(flags.extensionsRepository ?? DEFAULT_REPOSITORY);
   const { assignments, issues } = await readAssignments(flags);
-  const plan = await createPlan(repo, {
-    extensions: names,
-    assignments,
-    issues,
-    concurrency,
-    chartMirrors: parseChartMirrors(flags.chartMirror),
-    id: flags.id,
-    zone: flags.zone,
-  });
+  let plan: Plan;
+  try {
+    plan = await createPlan(repo, {
+      extensions: names,
+      assignments,
+      issues,
+      concurrency,
+      chartMirrors: parseChartMirrors(flags.chartMirror),
+      id: flags.id,
+      zone: flags.zone,
+    });
+  } catch (e) {
+    // A requested extension that failed to load looks unknown: show why it failed instead.
+    if (e instanceof FusemlError && e.code === 'NOT_FOUND' && repo.issues.length > 0) {
+      throw new ValidationError(repo.issues, `${repo.issues.length} problem(s) in the extensions repository ${repo.dir}`, { hint: 'fuseml-installer extensions validate' });
+    }
+    throw e;
+  }
+  const dirs = plan.order.map((n) => plan.extensions.get(n)?.ext.dir ?? '');
+  const mine = (i: Issue): boolean => dirs.some((d) => i.file === d || i.file.startsWith(d + sep));
+  const relevant = repo.issues.filter(mine);
+  if (relevant.length > 0) throw new ValidationError(relevant, `${relevant.length} problem(s) in the extensions of this plan`, { hint: 'fuseml-installer extensions validate' });
+  for (const i of repo.issues.filter((x) => !mine(x))) process.stderr.write(`warning: ${formatIssue(i)}\n`);
 
   if (flags.dryRun) {
     const view = planView(plan);
