@@ -81,7 +81,7 @@ build_kube() {
   # The version ldflags matter: helm checks a chart's kubeVersion against the server's.
   local ldflags="-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   log "building etcd + kube-apiserver/controller-manager/scheduler $KUBE_VERSION (first time: ~7 min on 2 cores)"
-  (cd "$ROOT/hack/kube-tools" && go build -trimpath -ldflags="$ldflags" -o "$tmp/" \
+  (cd "$ROOT/hack/kube-tools" && go build -trimpath -buildvcs=false -ldflags="$ldflags" -o "$tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler \
@@ -145,7 +145,7 @@ build_kubectl() {
     ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   done
   log "building kubectl $KUBE_VERSION (no kubectl on PATH)"
-  (cd "$ROOT/hack/kubectl-tools" && go build -trimpath -ldflags="$ldflags" -o "$tmp/kubectl" k8s.io/kubernetes/cmd/kubectl)
+  (cd "$ROOT/hack/kubectl-tools" && go build -trimpath -buildvcs=false -ldflags="$ldflags" -o "$tmp/kubectl" k8s.io/kubernetes/cmd/kubectl)
   install_dir "$tmp" "$KUBECTL_DIR"
   trap - RETURN
 }
