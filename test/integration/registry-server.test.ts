@@ -2,13 +2,15 @@
  * The real `fuseml-registry serve` process (built dist) on a random port with a
  * temp SQLite file, driven over a real socket through the registry client.
  */
+import { createHash } from 'node:crypto';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ExtensionRecord } from '../../src/core/records.js';
 import { RegistryClient, RegistryError } from '../../src/registry/client.js';
-import { randomToken, startRegistry, type RegistryProcess } from '../helpers/registry.js';
+import { run } from '../../src/exec/index.js';
+import { REGISTRY_BIN, randomToken, startRegistry, type RegistryProcess } from '../helpers/registry.js';
 
 const SECRET = `planted-${randomToken()}`;
 const PROJECT_SECRET = `planted-project-${randomToken()}`;
@@ -222,5 +224,26 @@ describe('fuseml-registry serve over a real socket', () => {
     expect(JSON.stringify(rec)).toContain(SECRET);
     expect(rec.zone).toBe('dev');
     void old; // stopped above; its temp dir (shared with the new process) is removed in afterAll
+  });
+});
+
+describe('fuseml-registry: other modes', () => {
+  test('FUSEML_REGISTRY_IN_PROCESS=1 serves on the main thread and stops cleanly', async () => {
+    const r = await startRegistry({ env: { FUSEML_REGISTRY_IN_PROCESS: '1' } });
+    try {
+      expect(await new RegistryClient({ url: r.url, token: r.adminToken }).listExtensions()).toEqual([]);
+      expect((await r.stop())?.exitCode).toBe(0);
+      expect(r.stderr.join('\n')).toMatch(/SIGTERM: shutting down/);
+    } finally {
+      await r.cleanup();
+    }
+  });
+
+  test('hash-token prints the SHA-256 of the token on stdin', async () => {
+    const token = randomToken();
+    const res = await run(process.execPath, [REGISTRY_BIN, 'hash-token'], { input: `${token}\n`, secrets: [token] });
+    expect(res.stdout.trim()).toBe(createHash('sha256').update(token).digest('hex'));
+    const short = await run(process.execPath, [REGISTRY_BIN, 'hash-token'], { input: 'short\n', allowFailure: true });
+    expect(short.exitCode).toBe(2);
   });
 });
