@@ -331,6 +331,7 @@ describe('bad input: always 4xx with {"error":{code,message}}, never a 500, noth
     ['unknown scope', { method: 'POST', url: '/extensions', payload: { id: 'x', services: [{ id: 's', credentials: [{ id: 'c', scope: 'world' }] }] } }],
     ['duplicate service ids', { method: 'POST', url: '/extensions', payload: { id: 'x', services: [{ id: 's' }, { id: 's' }] } }],
     ['duplicate YAML keys', { method: 'POST', url: '/extensions', payload: 'id: x\nid: y\n' }],
+    ['unknown YAML tag', { method: 'POST', url: '/extensions', payload: 'id: !custom x\n' }],
     ['YAML alias bomb', { method: 'POST', url: '/extensions', payload: 'a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\nid: x\n' }],
     ['10 MB body', { method: 'POST', url: '/extensions', payload: `id: x\ndescription: ${'a'.repeat(10 * 1024 * 1024)}\n` }],
     ['unsupported content type', { method: 'POST', url: '/extensions', payload: '<x/>', headers: { 'content-type': 'application/xml' } }],

@@ -5,7 +5,7 @@
  * details), auth helpers.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parseDocument, stringify as stringifyYaml } from 'yaml';
 import { FusemlError, type ErrorCode } from '../../core/errors.js';
 import type { Principal } from '../auth.js';
 import { canWrite, revealScope } from '../auth.js';
@@ -36,8 +36,17 @@ export function parseBody(contentType: string | undefined, text: string): unknow
     }
   }
   if (type === '' || YAML_TYPES.includes(type) || type === 'text/plain') {
+    let doc;
     try {
-      return parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: false, strict: true });
+      // logLevel silent: problems become 400s, not warnings the client could make the server print.
+      doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'silent' });
+    } catch (err) {
+      throw new FusemlError('VALIDATION', `malformed YAML body: ${(err as Error).message.split('\n')[0]}`);
+    }
+    const problem = doc.errors[0] ?? doc.warnings[0];
+    if (problem) throw new FusemlError('VALIDATION', `malformed YAML body: ${problem.message.split('\n')[0]}`);
+    try {
+      return doc.toJS({ maxAliasCount: 100 }) as unknown;
     } catch (err) {
       throw new FusemlError('VALIDATION', `malformed YAML body: ${(err as Error).message.split('\n')[0]}`);
     }
