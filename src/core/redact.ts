@@ -8,3 +8,17 @@ export function redact(text: string, secrets: Iterable<string>): string {
   for (const s of values) out = out.split(s).join(MASK);
   return out;
 }
+
+/** A URL for messages: no user info, query or fragment (they may carry secrets). */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    u.hash = '';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//').replace(/[?#].*$/, '');
+  }
+}

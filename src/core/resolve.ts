@@ -30,6 +30,7 @@ import {
   type ExtensionRecord,
   type ServiceRecord,
 } from './records.js';
+import { displayUrl } from './redact.js';
 import { render, TemplateError, type Lookup } from './template.js';
 import { REQUIREMENT_SELECTORS, type ExtensionRequirement, type Workflow, type WorkflowStep } from './workflow.js';
 
@@ -171,20 +172,6 @@ export function credentialsUsable(c: CredentialsRecord, ctx: ResolveContext): bo
 }
 
 const SCOPE_RANK: Record<CredentialScope, number> = { global: 1, project: 2, user: 3 };
-
-/** A URL for messages: no user info, no query (they may carry secrets). */
-export function displayUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    u.search = '';
-    u.hash = '';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//').replace(/[?#].*$/, '');
-  }
-}
 
 function sameZone(a: string | undefined, b: string | undefined): boolean {
   return (a ?? '') === (b ?? '');

@@ -11,6 +11,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { EndpointRecord, ExtensionRecord, ServiceRecord } from '../core/records.js';
+import { displayUrl } from '../core/redact.js';
 
 export interface ProbeResult {
   service: string;
@@ -24,20 +25,6 @@ export interface ProbeResult {
 export interface ProbeOptions {
   timeoutMs?: number | undefined;
 
-}
-
-/** The URL without user info, query or fragment: safe to print. */
-export function displayUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    u.search = '';
-    u.hash = '';
-    return u.toString();
-  } catch {
-    return '<not a URL>';
-  }
 }
 
 function inClusterHost(host: string): boolean {

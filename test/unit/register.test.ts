@@ -4,7 +4,8 @@ import { ValidationError } from '../../src/core/errors.js';
 import type { Extension, RegistrationManifest } from '../../src/core/extension.js';
 import { DEFAULT_REPOSITORY, loadRepository } from '../../src/descriptor/repository.js';
 import { fileExtension, manualRegistration, parseAssignments, valuesInputs, type Input } from '../../src/registration/manual.js';
-import { displayUrl, probeRecord } from '../../src/registration/probe.js';
+import { displayUrl } from '../../src/core/redact.js';
+import { probeRecord } from '../../src/registration/probe.js';
 
 async function ext(name: string): Promise<Extension> {
   return (await loadRepository(DEFAULT_REPOSITORY)).get(name) as Extension;

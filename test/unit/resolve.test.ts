@@ -1,7 +1,7 @@
+import { displayUrl } from '../../src/core/redact.js';
 import { describe, expect, it } from 'vitest';
 import type { CredentialsRecord, ExtensionRecord, ServiceRecord } from '../../src/core/records.js';
 import {
-  displayUrl,
   envToken,
   maskResolution,
   prefixedEnvName,

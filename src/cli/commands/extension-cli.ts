@@ -3,18 +3,13 @@
  * ./extension.ts, loaded when a command runs). Mirrors fuseml-core's CLI verbs.
  */
 import { Command, Option } from 'commander';
+import { lazyAction, type Opts } from '../lazy.js';
 import { outputOption } from '../output.js';
 
-type Opts = Record<string, unknown>;
 type Impl = typeof import('./extension.js');
 
-function act<A extends unknown[]>(fn: (impl: Impl, globals: Opts, ...args: A) => Promise<void>) {
-  return async (...args: unknown[]): Promise<void> => {
-    const cmd = args[args.length - 1] as Command;
-    const impl = await import('./extension.js');
-    await fn(impl, cmd.optsWithGlobals(), ...(args.slice(0, -2) as A));
-  };
-}
+const act = <A extends unknown[]>(fn: (impl: Impl, globals: Opts, ...args: A) => Promise<void>) =>
+  lazyAction(() => import('./extension.js'), fn);
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 const config = (what: string): Option =>

@@ -3,27 +3,17 @@
  * ./workflow.ts, loaded when a command runs).
  */
 import { Command, Option } from 'commander';
+import { lazyAction, type Opts } from '../lazy.js';
 
-type Opts = Record<string, unknown>;
 type Impl = typeof import('./workflow.js');
 type BindImpl = typeof import('./workflow-bind.js');
 
-function act<A extends unknown[]>(fn: (impl: Impl, opts: Opts, ...args: A) => Promise<void>) {
-  return async (...args: unknown[]): Promise<void> => {
-    const cmd = args[args.length - 1] as Command;
-    const impl = await import('./workflow.js');
-    await fn(impl, cmd.optsWithGlobals(), ...(args.slice(0, -2) as A));
-  };
-}
+const act = <A extends unknown[]>(fn: (impl: Impl, opts: Opts, ...args: A) => Promise<void>) =>
+  lazyAction(() => import('./workflow.js'), fn);
 
 /** bind / unbind: their module pulls in the Kubernetes client, so it loads only for them. */
-function actBind<A extends unknown[]>(fn: (impl: BindImpl, opts: Opts, ...args: A) => Promise<void>) {
-  return async (...args: unknown[]): Promise<void> => {
-    const cmd = args[args.length - 1] as Command;
-    const impl = await import('./workflow-bind.js');
-    await fn(impl, cmd.optsWithGlobals(), ...(args.slice(0, -2) as A));
-  };
-}
+const actBind = <A extends unknown[]>(fn: (impl: BindImpl, opts: Opts, ...args: A) => Promise<void>) =>
+  lazyAction(() => import('./workflow-bind.js'), fn);
 
 const caller = (cmd: Command): Command =>
   cmd
