@@ -1,0 +1,67 @@
+/**
+ * Start-up cost guard: the heavy packages (Kubernetes client ~400 ms, got, listr2,
+ * execa, fastify, SQLite) must not be reachable through static imports from the
+ * CLI entry points, nor from the commands that should stay cheap (`--help`,
+ * `extensions list|describe|validate`). They may only be imported lazily
+ * (`await import(…)`) inside the commands that need them.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+const HEAVY = ['@kubernetes/client-node', 'got', 'listr2', 'execa', 'fastify', 'better-sqlite3'];
+
+/** Static, value-level imports of a module (type-only imports and dynamic import() excluded). */
+function staticImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm)) {
+    if (m[1]) continue; // import type … / export type …
+    out.push(m[2] as string);
+  }
+  return out;
+}
+
+function resolveLocal(from: string, spec: string): string | undefined {
+  if (!spec.startsWith('.')) return undefined;
+  const p = resolve(dirname(from), spec).replace(/\.js$/, '.ts');
+  return existsSync(p) ? p : undefined;
+}
+
+/** Heavy packages reachable from `entry`, each with the import chain that reaches it. */
+function heavyReachable(entry: string): string[] {
+  const found: string[] = [];
+  const seen = new Set<string>();
+  const walk = (file: string, chain: string[]): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const spec of staticImports(file)) {
+      const local = resolveLocal(file, spec);
+      if (local) walk(local, [...chain, local.slice(SRC.length)]);
+      else if (HEAVY.some((h) => spec === h || spec.startsWith(h + '/'))) found.push(`${[...chain, spec].join(' -> ')}`);
+    }
+  };
+  walk(entry, [entry.slice(SRC.length)]);
+  return found;
+}
+
+describe('CLI start-up stays cheap', () => {
+  const entries = [
+    'cli/bin/fuseml-installer.ts',
+    'cli/bin/fuseml.ts',
+    'cli/bin/fuseml-registry.ts',
+    'cli/commands/extensions.ts', // extensions list | describe | validate
+  ];
+  for (const e of entries) {
+    it(`${e} reaches no heavy package through static imports`, () => {
+      expect(heavyReachable(join(SRC, e))).toEqual([]);
+    });
+  }
+
+  it('the check can fail: the registry server module (loaded by `serve` only) does reach fastify and SQLite', () => {
+    const chains = heavyReachable(join(SRC, 'registry/server/app.ts'));
+    expect(chains.some((c) => c.endsWith(' -> fastify'))).toBe(true);
+  });
+});
