@@ -388,7 +388,38 @@ export class Registry {
     const input = this.#withNestedIds(this.#withId(body, (b) => generateId(b.product as string | undefined, 'extension')));
     validateRecord('extension', input);
     const rec = this.#build(input as ExtensionRecord, undefined).record;
-    return this.#serialized(rec.id, async () => this.#masked(await this.store.put(rec, null)));
+    const stored = await this.#serialized(rec.id, async () => this.#masked(await this.store.put(rec, null)));
+    await this.#clearOtherDefaults(stored);
+    return stored;
+  }
+
+  /**
+   * One default instance per product and service resource: after `written` marks a service default,
+   * the other extensions of the same product lose the default mark on their services of that resource.
+   * Each of those is its own compare-and-swap write; a concurrent writer that sets another default
+   * meanwhile wins in turn (last writer wins), and the resolver reports ambiguity should two remain.
+   */
+  async #clearOtherDefaults(written: ExtensionRecord): Promise<void> {
+    if (written.product === undefined) return;
+    const resources = new Set((written.services ?? []).filter((svc) => svc.default === true && svc.resource !== undefined).map((svc) => svc.resource));
+    if (resources.size === 0) return;
+    const others = (await this.store.list({ product: written.product })).filter(
+      (r) => r.id !== written.id && (r.services ?? []).some((svc) => svc.default === true && resources.has(svc.resource)),
+    );
+    for (const other of others) {
+      await this.#mutate(other.id, (doc, s) => {
+        if (doc.product !== written.product) return false;
+        let changed = false;
+        for (const svc of doc.services ?? []) {
+          if (svc.default === true && resources.has(svc.resource)) {
+            delete svc.default;
+            touch(svc, s);
+            changed = true;
+          }
+        }
+        return changed;
+      });
+    }
   }
 
   /** fuseml-core's PUT: updates the given top-level fields; 404 when absent. */
@@ -397,10 +428,12 @@ export class Registry {
     const patch = body as Record<string, unknown>;
     checkPathField(patch, 'id', id);
     const expected = ifMatch ?? (patch.revision as number | undefined);
-    return this.#mutate(id, (doc) => {
-      checkRevision(`extension ${id}`, doc.revision, expected);
-      return applyPatch(doc, patch, PATCHABLE.extension);
+    const doc = await this.#mutate(id, (d) => {
+      checkRevision(`extension ${id}`, d.revision, expected);
+      return applyPatch(d, patch, PATCHABLE.extension);
     });
+    if (patch.product !== undefined) await this.#clearOtherDefaults(doc);
+    return doc;
   }
 
   /** Creates or replaces the whole record (services, endpoints, credentials) in one transaction. */
@@ -412,7 +445,9 @@ export class Registry {
     const input = body as ExtensionRecord;
     checkPathField(input as unknown as Record<string, unknown>, 'id', id);
     const expected = ifMatch ?? input.revision;
-    return this.#serialized(id, () => this.#upsertNow(id, input, expected));
+    const result = await this.#serialized(id, () => this.#upsertNow(id, input, expected));
+    if (result.changed) await this.#clearOtherDefaults(result.record);
+    return result;
   }
 
   async #upsertNow(id: string, input: ExtensionRecord, expected: number | undefined): Promise<UpsertResult> {
@@ -488,6 +523,7 @@ export class Registry {
       d.services = [...(d.services ?? []), buildService(extId, svc, undefined, s).service];
       return true;
     });
+    await this.#clearOtherDefaults(doc);
     return findService(doc, svc.id);
   }
 
@@ -504,6 +540,7 @@ export class Registry {
       if (changed) touch(svc, s);
       return changed;
     });
+    if (patch.default === true || patch.resource !== undefined) await this.#clearOtherDefaults(doc);
     return findService(doc, serviceId);
   }
 
