@@ -312,6 +312,21 @@ steps:
     expect(none.stderr).toContain('no step third');
   });
 
+  it('moving the default to another instance (fuseml extension service update --default) clears the old mark and the next resolve follows', async () => {
+    const admin = { url: reg1.url, token: reg1.adminToken };
+    const moved = await runFuseml(['extension', 'service', 'update', 'mlflow-dev', 'mlflow-tracking', '--default', 'true', '-o', 'json'], admin);
+    expect(moved.exitCode, moved.stderr).toBe(0);
+    const prod = await runFuseml(['extension', 'service', 'get', 'mlflow-prod', 'mlflow-tracking', '-o', 'json'], admin);
+    expect(JSON.parse(prod.stdout).default).toBeUndefined();
+    const file = await workflowFile(trainWorkflow);
+    const r = await resolveJson(reg1, RESOLVER_A, file, '--project', 'A');
+    expect(r.steps[0]?.env.MLFLOW_TRACKING_URI).toBe('http://mlflow-dev:5000');
+    // and back, so the other tests keep their fixture
+    const back = await runFuseml(['extension', 'service', 'update', 'mlflow-prod', 'mlflow-tracking', '--default', 'true'], admin);
+    expect(back.exitCode, back.stderr).toBe(0);
+    expect((await resolveJson(reg1, RESOLVER_A, file, '--project', 'A')).steps[0]?.env.MLFLOW_TRACKING_URI).toBe('http://mlflow-prod:5000');
+  });
+
   it('validates the file locally before asking the registry', async () => {
     const file = await workflowFile('name: bad\nsteps:\n  - name: s\n    extensions:\n      - nme: x\n');
     const r = await runFuseml(['workflow', 'resolve', file, '--project', 'A'], { url: reg1.url, token: RESOLVER_A });

@@ -98,6 +98,7 @@ export function extensionCommand(): Command {
     .option('--category <category>', 'e.g. experiment-tracking, model-store')
     .addOption(desc())
     .option('--auth-required', 'clients must use credentials')
+    .option('--default', 'the default instance of its product for this resource (clears the mark elsewhere)')
     .addOption(config('service'))
     .addOption(outputOption())
     .action(act((i, g, e: string) => i.addService(g, e)));
@@ -111,6 +112,7 @@ export function extensionCommand(): Command {
     .option('--category <category>')
     .addOption(desc())
     .addOption(new Option('--auth-required <bool>', 'clients must use credentials').choices(['true', 'false']))
+    .addOption(new Option('--default <bool>', 'the default instance of its product for this resource (true clears the mark elsewhere)').choices(['true', 'false']))
     .addOption(config('service'))
     .addOption(ifMatch())
     .addOption(outputOption())

@@ -81,6 +81,7 @@ const SVC_COLUMNS: Column<ServiceRecord>[] = [
   { header: 'resource', get: (s) => s.resource },
   { header: 'category', get: (s) => s.category },
   { header: 'auth', get: (s) => (s.auth_required ? 'yes' : 'no') },
+  { header: 'default', get: (s) => (s.default ? 'yes' : '') },
   { header: 'endpoints', get: (s) => (s.endpoints ?? []).map((e) => e.url) },
   { header: 'credentials', get: (s) => (s.credentials ?? []).map((c) => c.id) },
 ];
@@ -170,6 +171,7 @@ export async function addService(g: G, ext: string): Promise<void> {
   const body = await base(g);
   for (const k of ['id', 'resource', 'category', 'description'] as const) set(body, k, g[k]);
   set(body, 'auth_required', g.authRequired === true ? true : undefined);
+  set(body, 'default', g.default === true ? true : undefined);
   set(body, 'configuration', keyValues(g.configuration));
   const svc = await (await client(g)).addService(ext, body as unknown as ServiceRecord);
   await printResult(parseFormat(g.output), svc, [svc], SVC_COLUMNS);
@@ -179,6 +181,7 @@ export async function updateService(g: G, ext: string, id: string): Promise<void
   const patch = await base(g);
   for (const k of ['resource', 'category', 'description'] as const) set(patch, k, g[k]);
   set(patch, 'auth_required', g.authRequired === undefined ? undefined : g.authRequired === 'true');
+  set(patch, 'default', g.default === undefined ? undefined : g.default === 'true');
   set(patch, 'configuration', keyValues(g.configuration));
   if (Object.keys(patch).length === 0) throw new FusemlError('USAGE', 'nothing to update');
   const svc = await (await client(g)).updateService(ext, id, patch, { ifMatch: revision(g) });
