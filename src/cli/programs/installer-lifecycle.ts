@@ -34,7 +34,7 @@ Examples:
   $ fuseml-installer install --extensions mlflow,seldon-core --dry-run
 
   # install; dependencies (requires) come along, independent extensions install in parallel
-  $ fuseml-installer install --extensions mlflow --set mlflow.storage_size=5Gi --values secrets.yaml
+  $ fuseml-installer install --extensions mlflow --set mlflow.storageSize=5Gi --values secrets.yaml
 
   # air-gapped: charts from a local mirror
   $ fuseml-installer install --extensions kserve --chart-mirror https://charts.example.com=http://mirror.local:8080
