@@ -1,4 +1,4 @@
-/** `fuseml-registry serve`: starts the registry over the embedded SQLite store. */
+/** `fuseml-registry serve`: starts the registry over the embedded SQLite store or the Kubernetes store. */
 import { FusemlError, type ErrorCode } from '../../core/errors.js';
 
 export interface ServeOptions {
@@ -10,6 +10,29 @@ export interface ServeOptions {
   anonymous?: string;
   bodyLimit?: string;
   log?: boolean;
+  /** `sqlite` (default) or `kubernetes`. */
+  store?: string;
+  kubeconfig?: string;
+  storeNamespace?: string;
+  installCrd?: boolean;
+}
+
+export const STORE_KINDS = ['sqlite', 'kubernetes'] as const;
+
+/** Flags of one store given with the other: a usage error rather than silently ignored. */
+function checkStoreFlags(opts: ServeOptions): 'sqlite' | 'kubernetes' {
+  const kind = opts.store ?? 'sqlite';
+  if (!(STORE_KINDS as readonly string[]).includes(kind)) {
+    throw new FusemlError('USAGE', `--store ${kind}: not a store`, { hint: `use one of ${STORE_KINDS.join(', ')}` });
+  }
+  if (kind === 'sqlite') {
+    for (const [flag, v] of [['--kubeconfig', opts.kubeconfig], ['--store-namespace', opts.storeNamespace], ['--install-crd', opts.installCrd]] as const) {
+      if (v !== undefined && v !== false) throw new FusemlError('USAGE', `${flag} needs --store kubernetes`);
+    }
+  } else if (opts.db !== undefined) {
+    throw new FusemlError('USAGE', '--db is for --store sqlite');
+  }
+  return kind as 'sqlite' | 'kubernetes';
 }
 
 function parsePort(v: string): number {
@@ -88,6 +111,7 @@ function signalHooks(): ServeHooks {
 }
 
 export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Promise<void> {
+  const storeKind = checkStoreFlags(opts);
   const [{ loadConfig }, { ROLES, tokenEntry }, { loadOrCreateKey }, paths, { SqliteStore }, { createRegistryApp }] = await Promise.all([
     import('../../registry/config.js'),
     import('../../registry/auth.js'),
@@ -113,7 +137,17 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
   const keyFile = opts.keyFile ?? config.key_file ?? paths.defaultKeyFile(dbPath);
   const key = await loadOrCreateKey({ keyFile });
   if (key.generated) process.stderr.write(`fuseml-registry: generated a new encryption key in ${keyFile} (keep it with the database)\n`);
-  const store = new SqliteStore({ path: dbPath, key: key.key });
+  let store: import('../../registry/store/types.js').Store;
+  let where: string;
+  if (storeKind === 'kubernetes') {
+    const { KubernetesStore } = await import('../../registry/store/kubernetes.js');
+    const k = await KubernetesStore.open({ kubeconfig: opts.kubeconfig, namespace: opts.storeNamespace, key: key.key, installCrd: opts.installCrd === true });
+    store = k;
+    where = `store kubernetes ${k.api.server} namespace ${k.api.namespace}`;
+  } else {
+    store = new SqliteStore({ path: dbPath, key: key.key });
+    where = `db ${dbPath}`;
+  }
   if (tokens.length === 0 && anonymous === 'none') {
     process.stderr.write('fuseml-registry: warning: no tokens configured and --anonymous none: every request will be refused (401)\n');
   }
@@ -134,7 +168,7 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const stopping = hooks.stopRequested();
-  hooks.onListening(`fuseml-registry listening on http://${host}:${actualPort} (pid ${process.pid}, db ${dbPath})\n`);
+  hooks.onListening(`fuseml-registry listening on http://${host}:${actualPort} (pid ${process.pid}, ${where})\n`);
   await stopping;
   await app.close();
   await store.close();

@@ -1,0 +1,273 @@
+/**
+ * The Kubernetes calls behind the registry's Kubernetes store
+ * (src/registry/store/kubernetes.ts): FusemlExtension custom objects, Secrets
+ * and the CustomResourceDefinition, with plain types in and out so the store
+ * never sees a @kubernetes/client-node type. Writes carry a resourceVersion
+ * (compare-and-swap); failures are StoreApiErrors carrying the HTTP status.
+ */
+import { FusemlError, type ErrorCode } from '../core/errors.js';
+import { KubeClient, httpStatus, type ConnectOptions } from './client.js';
+import { FUSEML_EXTENSION_CRD, FUSEML_EXTENSION_GROUP, FUSEML_EXTENSION_PLURAL, FUSEML_EXTENSION_VERSION } from './registry-store-crd.js';
+
+/** A FusemlExtension object as the store sees it. */
+export interface StoredObject {
+  name: string;
+  resourceVersion: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  spec: Record<string, unknown>;
+}
+
+/** A Secret as the store sees it: data base64-decoded (UTF-8). */
+export interface StoredSecret {
+  name: string;
+  resourceVersion: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  data: Record<string, string>;
+}
+
+export interface ObjectMeta {
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** A failed call: `status` is the HTTP status (409 conflict or exists, 404, …), `reason` the API's reason. */
+export class StoreApiError extends FusemlError {
+  readonly status: number | undefined;
+  readonly reason: string;
+  constructor(code: ErrorCode, message: string, status: number | undefined, reason: string, cause: unknown) {
+    super(code, message, { cause, hint: code === 'CLUSTER' ? 'check --kubeconfig and that the API server is reachable' : undefined });
+    this.name = 'StoreApiError';
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+function apiError(e: unknown, what: string): StoreApiError {
+  if (e instanceof StoreApiError) return e;
+  const status = httpStatus(e);
+  let reason = '';
+  let message = '';
+  const body = (e as { body?: unknown } | null)?.body;
+  if (typeof body === 'string') {
+    try {
+      const parsed = JSON.parse(body) as { reason?: unknown; message?: unknown };
+      reason = String(parsed.reason ?? '');
+      message = String(parsed.message ?? '');
+    } catch {
+      message = body.slice(0, 200);
+    }
+  }
+  if (!message) message = (e as Error)?.message?.split('\n')[0] ?? String(e);
+  const code: ErrorCode = status === 404 ? 'NOT_FOUND' : status === 409 ? 'CONFLICT' : status === 403 || status === 401 ? 'FORBIDDEN' : 'CLUSTER';
+  return new StoreApiError(code, `${what}: ${status ? `HTTP ${status}: ` : ''}${message}`, status, reason, e);
+}
+
+async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw apiError(e, what);
+  }
+}
+
+async function find<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (httpStatus(e) === 404) return undefined;
+    throw apiError(e, what);
+  }
+}
+
+interface RawObject {
+  metadata?: { name?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+}
+
+interface RawCrd {
+  metadata?: { name?: string; resourceVersion?: string };
+  status?: { conditions?: { type?: string; status?: string }[] };
+}
+
+function toObject(o: RawObject): StoredObject {
+  return {
+    name: o.metadata?.name ?? '',
+    resourceVersion: o.metadata?.resourceVersion ?? '',
+    labels: o.metadata?.labels ?? {},
+    annotations: o.metadata?.annotations ?? {},
+    spec: o.spec ?? {},
+  };
+}
+
+function toSecret(s: import('@kubernetes/client-node').V1Secret): StoredSecret {
+  const data: Record<string, string> = {};
+  for (const [k, v] of Object.entries(s.data ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8');
+  return {
+    name: s.metadata?.name ?? '',
+    resourceVersion: s.metadata?.resourceVersion ?? '',
+    labels: s.metadata?.labels ?? {},
+    annotations: s.metadata?.annotations ?? {},
+    data,
+  };
+}
+
+function encode(data: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
+}
+
+export class RegistryStoreApi {
+  readonly namespace: string;
+  readonly server: string;
+  readonly #objects: import('@kubernetes/client-node').CustomObjectsApi;
+  readonly #core: import('@kubernetes/client-node').CoreV1Api;
+
+  private constructor(client: KubeClient, namespace: string) {
+    this.namespace = namespace;
+    this.server = client.server;
+    this.#objects = client.config.makeApiClient(client.k8s.CustomObjectsApi);
+    this.#core = client.core;
+  }
+
+  /** Loads the kubeconfig; the namespace defaults to the context's, then `default`. */
+  static async connect(options: ConnectOptions & { namespace?: string | undefined }): Promise<RegistryStoreApi> {
+    const client = await KubeClient.connect(options);
+    const namespace = options.namespace ?? client.config.getContextObject(client.config.getCurrentContext())?.namespace ?? 'default';
+    return new RegistryStoreApi(client, namespace);
+  }
+
+  #ref() {
+    return { group: FUSEML_EXTENSION_GROUP, version: FUSEML_EXTENSION_VERSION, namespace: this.namespace, plural: FUSEML_EXTENSION_PLURAL };
+  }
+
+  #named(name: string) {
+    return { ...this.#ref(), name };
+  }
+
+  #what(name: string): string {
+    return `${FUSEML_EXTENSION_PLURAL} ${this.namespace}/${name}`;
+  }
+
+  async getObject(name: string): Promise<StoredObject | undefined> {
+    const o = await find(`get ${this.#what(name)}`, () => this.#objects.getNamespacedCustomObject(this.#named(name)) as Promise<RawObject>);
+    return o ? toObject(o) : undefined;
+  }
+
+  async listObjects(labelSelector: string | undefined): Promise<StoredObject[]> {
+    const list = (await call(`list ${FUSEML_EXTENSION_PLURAL} in ${this.namespace}`, () =>
+      this.#objects.listNamespacedCustomObject({ ...this.#ref(), labelSelector }),
+    )) as { items?: RawObject[] };
+    return (list.items ?? []).map(toObject);
+  }
+
+  /** Creates the object; an existing one fails with status 409 (reason AlreadyExists). */
+  async createObject(meta: ObjectMeta, spec: Record<string, unknown>): Promise<StoredObject> {
+    const body = { apiVersion: `${FUSEML_EXTENSION_GROUP}/${FUSEML_EXTENSION_VERSION}`, kind: FUSEML_EXTENSION_CRD.spec.names.kind, metadata: meta, spec };
+    return toObject((await call(`create ${this.#what(meta.name)}`, () => this.#objects.createNamespacedCustomObject({ ...this.#ref(), body }))) as RawObject);
+  }
+
+  /** Replaces the object if it is still at `resourceVersion` (409 otherwise). */
+  async replaceObject(meta: ObjectMeta, resourceVersion: string, spec: Record<string, unknown>): Promise<StoredObject> {
+    const body = {
+      apiVersion: `${FUSEML_EXTENSION_GROUP}/${FUSEML_EXTENSION_VERSION}`,
+      kind: FUSEML_EXTENSION_CRD.spec.names.kind,
+      metadata: { ...meta, resourceVersion },
+      spec,
+    };
+    return toObject((await call(`replace ${this.#what(meta.name)}`, () => this.#objects.replaceNamespacedCustomObject({ ...this.#named(meta.name), body }))) as RawObject);
+  }
+
+  /** Deletes the object if it is still at `resourceVersion` (409 otherwise, 404 when absent). */
+  async deleteObject(name: string, resourceVersion: string): Promise<void> {
+    await call(`delete ${this.#what(name)}`, () =>
+      this.#objects.deleteNamespacedCustomObject({ ...this.#named(name), body: { preconditions: { resourceVersion } } }),
+    );
+  }
+
+  async getSecret(name: string): Promise<StoredSecret | undefined> {
+    const s = await find(`get secret ${this.namespace}/${name}`, () => this.#core.readNamespacedSecret({ namespace: this.namespace, name }));
+    return s ? toSecret(s) : undefined;
+  }
+
+  async listSecrets(labelSelector: string): Promise<StoredSecret[]> {
+    const list = await call(`list secrets in ${this.namespace}`, () => this.#core.listNamespacedSecret({ namespace: this.namespace, labelSelector }));
+    return list.items.map(toSecret);
+  }
+
+  /** Creates an Opaque Secret; an existing one fails with status 409. */
+  async createSecret(meta: ObjectMeta, data: Record<string, string>): Promise<StoredSecret> {
+    return toSecret(
+      await call(`create secret ${this.namespace}/${meta.name}`, () =>
+        this.#core.createNamespacedSecret({ namespace: this.namespace, body: { metadata: meta, type: 'Opaque', data: encode(data) } }),
+      ),
+    );
+  }
+
+  /** Replaces a Secret's data wholesale if it is still at `resourceVersion` (409 otherwise). */
+  async replaceSecret(meta: ObjectMeta, resourceVersion: string, data: Record<string, string>): Promise<StoredSecret> {
+    return toSecret(
+      await call(`replace secret ${this.namespace}/${meta.name}`, () =>
+        this.#core.replaceNamespacedSecret({
+          namespace: this.namespace,
+          name: meta.name,
+          body: { metadata: { ...meta, resourceVersion }, type: 'Opaque', data: encode(data) },
+        }),
+      ),
+    );
+  }
+
+  /** Deletes a Secret if it is still at `resourceVersion` (409 otherwise, 404 when absent). */
+  async deleteSecret(name: string, resourceVersion: string): Promise<void> {
+    await call(`delete secret ${this.namespace}/${name}`, () =>
+      this.#core.deleteNamespacedSecret({ namespace: this.namespace, name, body: { preconditions: { resourceVersion } } }),
+    );
+  }
+
+  // The CRD goes through the generic custom-object calls, as plain JSON: the typed CustomResourceDefinition
+  // model of client-node would drop the schema's x-kubernetes-* keys it does not know in that spelling.
+  #crd(name?: string) {
+    return { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', ...(name === undefined ? {} : { name }) };
+  }
+
+  async #readCrd(): Promise<RawCrd | undefined> {
+    const name = FUSEML_EXTENSION_CRD.metadata.name;
+    return (await find(`get crd ${name}`, () => this.#objects.getClusterCustomObject({ ...this.#crd(), name }))) as RawCrd | undefined;
+  }
+
+  /** True when the FusemlExtension CRD is installed and established. */
+  async crdEstablished(): Promise<boolean> {
+    const crd = await this.#readCrd();
+    return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+  }
+
+  /** Creates or updates the FusemlExtension CRD, then waits (≤ timeoutMs) until it is established. */
+  async installCrd(timeoutMs = 30_000): Promise<'created' | 'updated'> {
+    const name = FUSEML_EXTENSION_CRD.metadata.name;
+    const body = structuredClone(FUSEML_EXTENSION_CRD) as unknown as RawCrd;
+    let outcome: 'created' | 'updated' = 'created';
+    for (let attempt = 0; ; attempt++) {
+      const existing = await this.#readCrd();
+      try {
+        if (!existing) {
+          await call(`create crd ${name}`, () => this.#objects.createClusterCustomObject({ ...this.#crd(), body }));
+        } else {
+          outcome = 'updated';
+          const replacement = { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion } };
+          await call(`replace crd ${name}`, () => this.#objects.replaceClusterCustomObject({ ...this.#crd(), name, body: replacement }));
+        }
+        break;
+      } catch (e) {
+        // Another replica installing it at the same time: read again and retry.
+        if (!(e instanceof StoreApiError && e.status === 409) || attempt >= 5) throw e;
+      }
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (!(await this.crdEstablished())) {
+      if (Date.now() > deadline) throw new FusemlError('TIMEOUT', `crd ${name} not established ${Math.round(timeoutMs / 1000)}s after its installation`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return outcome;
+  }
+}
