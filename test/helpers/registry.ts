@@ -29,6 +29,8 @@ export interface StartRegistryOptions {
   adminToken?: string | null;
   /** Extra arguments to `serve`. */
   args?: string[];
+  /** Serve from the Kubernetes store instead of a temp SQLite file (no --db then; the key file stays in dir). */
+  kubernetes?: { kubeconfig: string; namespace: string; installCrd?: boolean };
   env?: Record<string, string | undefined>;
   /** Milliseconds to wait for the "listening" line. */
   startTimeoutMs?: number;
@@ -59,7 +61,11 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'fuseml-registry-')));
   const dbPath = join(dir, 'registry.db');
   const keyFile = join(dir, 'registry.key');
-  const args = [REGISTRY_BIN, 'serve', '--port', '0', '--db', dbPath, '--key-file', keyFile, ...(options.args ?? [])];
+  const k = options.kubernetes;
+  const storeArgs = k
+    ? ['--store', 'kubernetes', '--kubeconfig', k.kubeconfig, '--store-namespace', k.namespace, ...(k.installCrd ? ['--install-crd'] : [])]
+    : ['--db', dbPath];
+  const args = [REGISTRY_BIN, 'serve', '--port', '0', ...storeArgs, '--key-file', keyFile, ...(options.args ?? [])];
   if (options.config !== undefined) {
     const cfg = join(dir, 'registry.yaml');
     await writeFile(cfg, options.config, { mode: 0o600 });
