@@ -4,10 +4,15 @@
  * size limit and the missing-CRD error.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { RegistryStoreApi } from '../../src/kube/registry-store-api.js';
 import { KubernetesStore, MAX_DOCUMENT_BYTES, objectName } from '../../src/registry/store/kubernetes.js';
 import { useNamespace } from '../helpers/namespace.js';
+import { ROOT } from '../helpers/registry.js';
 import { sampleRecord, storeContract } from '../helpers/store-contract.js';
 
 const ns = useNamespace('regstore');
@@ -71,5 +76,78 @@ describe('Kubernetes store specifics', () => {
     await expect(store.put(big, null)).rejects.toMatchObject({ code: 'VALIDATION', message: expect.stringMatching(/too large for the Kubernetes store/) });
     expect(await store.get(id)).toBeUndefined();
     expect(await api.getSecret(objectName(id))).toBeUndefined();
+  });
+
+  test('deploy/rbac-fuseml-registry.yaml is enough: the store works as that ServiceAccount', async () => {
+    const client = ns.client;
+    const rbac = client.config.makeApiClient(client.k8s.RbacAuthorizationV1Api);
+    const suffix = ns.name;
+    const text = await readFile(join(ROOT, 'deploy/rbac-fuseml-registry.yaml'), 'utf8');
+    type Doc = { kind: string; metadata: { name: string; namespace?: string }; [k: string]: unknown };
+    const docs = parseAllDocuments(text).map((d) => d.toJSON() as Doc);
+    const clusterScoped: Doc[] = [];
+    for (const d of docs) {
+      if (d.metadata.namespace) d.metadata.namespace = ns.name;
+      for (const subj of (d.subjects as { namespace?: string }[] | undefined) ?? []) subj.namespace = ns.name;
+      if (d.kind.startsWith('Cluster')) {
+        d.metadata.name = `${d.metadata.name}-${suffix}`;
+        const ref = d.roleRef as { name: string } | undefined;
+        if (ref) ref.name = `${ref.name}-${suffix}`;
+        clusterScoped.push(d);
+      }
+      if (d.kind === 'ServiceAccount') await client.core.createNamespacedServiceAccount({ namespace: ns.name, body: d as never });
+      else if (d.kind === 'Role') await rbac.createNamespacedRole({ namespace: ns.name, body: d as never });
+      else if (d.kind === 'RoleBinding') await rbac.createNamespacedRoleBinding({ namespace: ns.name, body: d as never });
+      else if (d.kind === 'ClusterRole') await rbac.createClusterRole({ body: d as never });
+      else if (d.kind === 'ClusterRoleBinding') await rbac.createClusterRoleBinding({ body: d as never });
+      else throw new Error(`unexpected ${d.kind} in the RBAC manifest`);
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'fuseml-sa-'));
+    try {
+      const token = await client.core.createNamespacedServiceAccountToken({
+        namespace: ns.name,
+        name: 'fuseml-registry',
+        body: { spec: { audiences: [], expirationSeconds: 600 } },
+      });
+      const admin = parse(await readFile(ns.cluster.kubeconfig, 'utf8')) as { clusters: unknown[] };
+      const kubeconfig = join(dir, 'kubeconfig');
+      await writeFile(
+        kubeconfig,
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: admin.clusters,
+          users: [{ name: 'sa', user: { token: token.status?.token } }],
+          contexts: [{ name: 'sa', context: { cluster: (admin.clusters[0] as { name: string }).name, user: 'sa', namespace: ns.name } }],
+          'current-context': 'sa',
+        }),
+        { mode: 0o600 },
+      );
+      // The RoleBinding may take a moment to reach the authorizer's cache.
+      let store: KubernetesStore | undefined;
+      for (let i = 0; !store; i++) {
+        try {
+          store = await KubernetesStore.open({ kubeconfig, key });
+        } catch (e) {
+          if (i > 20) throw e;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      expect(store.api.namespace).toBe(ns.name);
+      const id = `rbac-${randomBytes(3).toString('hex')}`;
+      await store.put(sampleRecord(id, { secret: 'rbac-secret' }), null);
+      await store.put(sampleRecord(id, { revision: 2, secret: 'rbac-2' }), 1);
+      expect((await store.list({ product: 'mlflow' }, { reveal: true })).find((r) => r.id === id)?.services?.[0]?.credentials?.[0]?.configuration?.AWS_SECRET_ACCESS_KEY).toBe('rbac-2');
+      await store.delete(id, 2);
+      expect(await store.get(id)).toBeUndefined();
+      // Installing the CRD needs more than the documented read access.
+      await expect(KubernetesStore.open({ kubeconfig, key, installCrd: true })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      for (const d of clusterScoped) {
+        if (d.kind === 'ClusterRole') await rbac.deleteClusterRole({ name: d.metadata.name });
+        else await rbac.deleteClusterRoleBinding({ name: d.metadata.name });
+      }
+    }
   });
 });
