@@ -154,6 +154,46 @@ export function storeContract(name: string, options: StoreContractOptions): void
       expect(creates.sort()).toEqual(['CONFLICT', 'resolved']);
     });
 
+    test('three replicas incrementing with retries lose no update; readers never see credentials of another revision', async () => {
+      const handles = [await open(), await open(), await open()];
+      const id = `stress-${tag()}`;
+      const make = (revision: number, n: number): ExtensionRecord => ({ ...sampleRecord(id, { revision, secret: `n${n}` }), description: `n${n}` });
+      await handles[0]!.put(make(1, 0), null);
+      const secretOf = (r: ExtensionRecord | undefined) => r?.services?.[0]?.credentials?.[0]?.configuration?.AWS_SECRET_ACCESS_KEY;
+      let stop = false;
+      const mismatches: string[] = [];
+      let reads = 0;
+      const reader = async (h: Store): Promise<void> => {
+        while (!stop) {
+          const r = await h.get(id, { reveal: true });
+          reads++;
+          if (secretOf(r) !== r?.description) mismatches.push(`${r?.description} with ${secretOf(r)}`);
+          await new Promise((res) => setImmediate(res));
+        }
+      };
+      const writer = async (h: Store, times: number): Promise<void> => {
+        for (let i = 0; i < times; i++) {
+          for (;;) {
+            const cur = (await h.get(id, { reveal: true }))!;
+            try {
+              await h.put(make((cur.revision ?? 1) + 1, Number(cur.description?.slice(1)) + 1), cur.revision ?? 1);
+              break;
+            } catch (e) {
+              if (!(e instanceof PreconditionFailedError)) throw e;
+            }
+          }
+        }
+      };
+      const readers = [reader(handles[0]!), reader(handles[1]!)];
+      await Promise.all(handles.map((h) => writer(h, 4)));
+      stop = true;
+      await Promise.all(readers);
+      expect(mismatches).toEqual([]);
+      expect(reads).toBeGreaterThan(0);
+      const final = await handles[2]!.get(id, { reveal: true });
+      expect(final).toEqual(make(13, 12));
+    });
+
     test('list: ordered by id, filters on extension, product, zone and services', async () => {
       const s = await store();
       const t = tag();

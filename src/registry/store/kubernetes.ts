@@ -68,6 +68,34 @@ interface SealedEntry {
   values: Record<string, string>;
 }
 
+// The API server hands objects back with their keys sorted; documents are put back in the field order of
+// src/core/records.ts (unknown keys after), so responses look the same as with SQLite.
+const EXTENSION_KEYS = ['id', 'product', 'version', 'description', 'zone', 'configuration', 'status', 'services', 'revision', 'created', 'updated'];
+const SERVICE_KEYS = ['id', 'extension_id', 'resource', 'category', 'description', 'auth_required', 'default', 'configuration', 'status', 'endpoints', 'credentials', 'revision', 'created', 'updated'];
+const ENDPOINT_KEYS = ['url', 'extension_id', 'service_id', 'type', 'configuration', 'status', 'revision', 'created', 'updated'];
+const CREDENTIALS_KEYS = ['id', 'extension_id', 'service_id', 'default', 'scope', 'projects', 'users', 'configuration', 'status', 'revision', 'created', 'updated'];
+
+function ordered<T extends object>(o: T, keys: readonly string[]): T {
+  const src = o as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (k in src) out[k] = src[k];
+  for (const k of Object.keys(src)) if (!(k in out)) out[k] = src[k];
+  return out as T;
+}
+
+function inRecordOrder(doc: ExtensionRecord): ExtensionRecord {
+  const out = ordered(doc, EXTENSION_KEYS);
+  if (out.services) {
+    out.services = out.services.map((s) => {
+      const svc = ordered(s, SERVICE_KEYS);
+      if (svc.endpoints) svc.endpoints = svc.endpoints.map((e) => ordered(e, ENDPOINT_KEYS));
+      if (svc.credentials) svc.credentials = svc.credentials.map((c) => ordered(c, CREDENTIALS_KEYS));
+      return svc;
+    });
+  }
+  return out;
+}
+
 export interface KubernetesStoreOptions {
   api: RegistryStoreApi;
   key: Buffer;
@@ -197,7 +225,7 @@ export class KubernetesStore implements Store {
    * are no longer in `secret` (the object was rewritten meanwhile: read it again).
    */
   #materialize(o: StoredObject, reveal: ReadOptions['reveal'], secret: StoredSecret | undefined): ExtensionRecord | undefined {
-    const doc = structuredClone(o.spec.document) as ExtensionRecord;
+    const doc = inRecordOrder(structuredClone(o.spec.document) as ExtensionRecord);
     if (!reveal) return doc;
     const shown: [string, CredentialsRecord & { configuration: Configuration }][] = [];
     for (const s of doc.services ?? []) {
