@@ -13,6 +13,7 @@ import { FUSEML_EXTENSION_CRD } from '../../src/kube/registry-store-crd.js';
 import { labelValue, objectName } from '../../src/registry/store/kubernetes.js';
 import { SqliteStore } from '../../src/registry/store/sqlite.js';
 import { storeContract } from '../helpers/store-contract.js';
+import { cli } from '../helpers/cli.js';
 import { ROOT } from '../helpers/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fuseml-store-contract-'));
@@ -50,5 +51,25 @@ describe('Kubernetes store without a cluster', () => {
   test('deploy/crd-fusemlextension.yaml is the CRD the registry installs (--install-crd)', () => {
     const manifest = parse(readFileSync(join(ROOT, 'deploy/crd-fusemlextension.yaml'), 'utf8')) as unknown;
     expect(manifest).toEqual(JSON.parse(JSON.stringify(FUSEML_EXTENSION_CRD)));
+  });
+});
+
+describe('fuseml-registry serve --store flags', () => {
+  test('unknown store, flags of the other store, kubernetes without a key: usage errors (exit 2)', async () => {
+    const env = { FUSEML_REGISTRY_KEY: undefined, XDG_DATA_HOME: dir };
+    const cases: [string[], RegExp][] = [
+      [['--store', 'postgres'], /--store postgres: not a store/],
+      [['--kubeconfig', '/dev/null'], /--kubeconfig needs --store kubernetes/],
+      [['--store-namespace', 'x'], /--store-namespace needs --store kubernetes/],
+      [['--install-crd'], /--install-crd needs --store kubernetes/],
+      [['--store', 'kubernetes', '--db', join(dir, 'x.db')], /--db is for --store sqlite/],
+      [['--store', 'kubernetes', '--key-file', join(dir, 'absent.key')], /no encryption key/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli('fuseml-registry', ['serve', '--port', '0', ...args], { env });
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(existsSync(join(dir, 'absent.key'))).toBe(false);
   });
 });

@@ -112,7 +112,7 @@ function signalHooks(): ServeHooks {
 
 export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Promise<void> {
   const storeKind = checkStoreFlags(opts);
-  const [{ loadConfig }, { ROLES, tokenEntry }, { loadOrCreateKey }, paths, { SqliteStore }, { createRegistryApp }] = await Promise.all([
+  const [{ loadConfig }, { ROLES, tokenEntry }, { loadOrCreateKey, KEY_ENV }, paths, { SqliteStore }, { createRegistryApp }] = await Promise.all([
     import('../../registry/config.js'),
     import('../../registry/auth.js'),
     import('../../registry/crypto.js'),
@@ -135,6 +135,15 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
 
   const dbPath = opts.db ?? config.db ?? paths.defaultDbPath();
   const keyFile = opts.keyFile ?? config.key_file ?? paths.defaultKeyFile(dbPath);
+  if (storeKind === 'kubernetes' && !process.env[KEY_ENV]) {
+    // Replicas must share one key, and a key generated inside a pod would die with it: never generate one here.
+    const { existsSync } = await import('node:fs');
+    if (!existsSync(keyFile)) {
+      throw new FusemlError('USAGE', `--store kubernetes: no encryption key (${KEY_ENV} is not set and ${keyFile} does not exist)`, {
+        hint: `give every replica the same key: ${KEY_ENV} (e.g. from a Secret) or --key-file; create one with openssl rand -base64 32`,
+      });
+    }
+  }
   const key = await loadOrCreateKey({ keyFile });
   if (key.generated) process.stderr.write(`fuseml-registry: generated a new encryption key in ${keyFile} (keep it with the database)\n`);
   let store: import('../../registry/store/types.js').Store;
