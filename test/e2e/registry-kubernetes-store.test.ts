@@ -78,6 +78,17 @@ describe('Kubernetes store specifics', () => {
     expect(await api.getSecret(objectName(id))).toBeUndefined();
   });
 
+  test('API failures are the registry\'s (CLUSTER, a 500), never a 404/403 to the client; a missing namespace is a usage error', async () => {
+    const missing = `${ns.name}-absent`;
+    await expect(KubernetesStore.open({ kubeconfig: ns.cluster.kubeconfig, namespace: missing, key })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringMatching(/namespace .* does not exist/),
+    });
+    const store = new KubernetesStore({ api: await RegistryStoreApi.connect({ kubeconfig: ns.cluster.kubeconfig, namespace: missing }), key });
+    expect(await store.get('x')).toBeUndefined();
+    await expect(store.put(sampleRecord('x'), null)).rejects.toMatchObject({ code: 'CLUSTER', message: expect.stringMatching(/registry store: .*404/) });
+  });
+
   test('deploy/rbac-fuseml-registry.yaml is enough: the store works as that ServiceAccount', async () => {
     const client = ns.client;
     const rbac = client.config.makeApiClient(client.k8s.RbacAuthorizationV1Api);

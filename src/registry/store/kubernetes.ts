@@ -105,6 +105,22 @@ function isStatus(e: unknown, status: number): boolean {
   return (e as { status?: unknown } | null)?.status === status;
 }
 
+/**
+ * A failed API call that reaches a caller of the store is the registry's problem, not the client's: a 403 or 404
+ * from the API server (RBAC, a deleted namespace) must not become the HTTP answer to a request, so it turns into
+ * CLUSTER (a 500 whose detail goes to the log only).
+ */
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if ((e as { name?: unknown } | null)?.name === 'StoreApiError') {
+      throw new FusemlError('CLUSTER', `registry store: ${(e as Error).message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
 function newRef(): string {
   return `r-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
 }
@@ -162,6 +178,9 @@ export class KubernetesStore implements Store {
         await this.api.createSecret(meta, { check: this.#cipher.encrypt(KEY_CHECK, 'key_check') });
         return;
       } catch (e) {
+        if (isStatus(e, 404)) {
+          throw new FusemlError('USAGE', `the store namespace ${this.api.namespace} does not exist`, { hint: `kubectl create namespace ${this.api.namespace}`, cause: e });
+        }
         if (!isStatus(e, 409)) throw e;
         secret = await this.api.getSecret(KEY_CHECK_SECRET);
       }
@@ -265,10 +284,14 @@ export class KubernetesStore implements Store {
   }
 
   async get(id: string, options: ReadOptions = {}): Promise<ExtensionRecord | undefined> {
-    return this.#read(id, options.reveal);
+    return guard(() => this.#read(id, options.reveal));
   }
 
   async list(filter: StoreFilter, options: ReadOptions = {}): Promise<ExtensionRecord[]> {
+    return guard(() => this.#list(filter, options));
+  }
+
+  async #list(filter: StoreFilter, options: ReadOptions): Promise<ExtensionRecord[]> {
     let objects: StoredObject[];
     if (filter.extension_id !== undefined) {
       const o = await this.#object(filter.extension_id);
@@ -328,7 +351,8 @@ export class KubernetesStore implements Store {
         }
         return;
       } catch (e) {
-        if (!isStatus(e, 409) && !isStatus(e, 404)) throw e;
+        // 409: changed meanwhile; 404 on replace or delete: deleted meanwhile (on create it is the namespace).
+        if (!isStatus(e, 409) && !(s && isStatus(e, 404))) throw e;
       }
     }
     throw new FusemlError('CONFLICT', `the credentials Secret of extension ${id} kept changing; try again`);
@@ -352,6 +376,10 @@ export class KubernetesStore implements Store {
   }
 
   async put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
+    return guard(() => this.#put(record, expectedRevision));
+  }
+
+  async #put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
     const { masked, values } = this.#split(record);
     const name = objectName(record.id);
     const revision = record.revision ?? (expectedRevision === null ? 1 : expectedRevision + 1);
@@ -407,6 +435,10 @@ export class KubernetesStore implements Store {
   }
 
   async delete(id: string, expectedRevision?: number): Promise<void> {
+    return guard(() => this.#delete(id, expectedRevision));
+  }
+
+  async #delete(id: string, expectedRevision?: number): Promise<void> {
     const name = objectName(id);
     for (let i = 0; ; i++) {
       const o = await this.#object(id);
@@ -429,7 +461,7 @@ export class KubernetesStore implements Store {
   }
 
   async count(): Promise<number> {
-    return (await this.api.listObjects(`${PART}=extension`)).length;
+    return guard(async () => (await this.api.listObjects(`${PART}=extension`)).length);
   }
 
   async close(): Promise<void> {
