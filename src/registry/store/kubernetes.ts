@@ -31,7 +31,7 @@ import { HIDDEN, type Configuration, type CredentialsRecord, type ExtensionRecor
 import type { ObjectMeta, RegistryStoreApi, StoredObject, StoredSecret } from '../../kube/registry-store-api.js';
 import { Cipher } from '../crypto.js';
 import { PreconditionFailedError } from '../errors.js';
-import { credentialsInScope, type CredentialScopeFilter, type ReadOptions, type Store, type StoreFilter } from './types.js';
+import { listInScope, type CredentialScopeFilter, type ReadOptions, type Store, type StoreFilter } from './types.js';
 
 /** Largest document (JSON, credential values hidden): etcd refuses objects over ~1.5 MiB. */
 export const MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -321,13 +321,7 @@ export class KubernetesStore implements Store {
   }
 
   async listForResolver(filter: StoreFilter, scope: CredentialScopeFilter): Promise<ExtensionRecord[]> {
-    const records = await this.list(filter, { reveal: (c) => credentialsInScope(c, scope) });
-    for (const r of records) {
-      for (const s of r.services ?? []) {
-        if (s.credentials) s.credentials = s.credentials.filter((c) => credentialsInScope(c, scope));
-      }
-    }
-    return records;
+    return listInScope(this, filter, scope);
   }
 
   /**

@@ -14,7 +14,7 @@ import { FusemlError } from '../../core/errors.js';
 import { HIDDEN, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../core/records.js';
 import { Cipher } from '../crypto.js';
 import { PreconditionFailedError } from '../errors.js';
-import { credentialsInScope, type CredentialScopeFilter, type MaskedRow, type ReadOptions, type Store, type StoreFilter } from './types.js';
+import { listInScope, type CredentialScopeFilter, type MaskedRow, type ReadOptions, type Store, type StoreFilter } from './types.js';
 
 interface Migration {
   version: number;
@@ -243,13 +243,7 @@ export class SqliteStore implements Store {
   }
 
   async listForResolver(filter: StoreFilter, scope: CredentialScopeFilter): Promise<ExtensionRecord[]> {
-    const records = await this.list(filter, { reveal: (c) => credentialsInScope(c, scope) });
-    for (const r of records) {
-      for (const s of r.services ?? []) {
-        if (s.credentials) s.credentials = s.credentials.filter((c) => credentialsInScope(c, scope));
-      }
-    }
-    return records;
+    return listInScope(this, filter, scope);
   }
 
   async put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {

@@ -83,3 +83,17 @@ export function credentialsInScope(credentials: CredentialsRecord, scope: Creden
       return false;
   }
 }
+
+/**
+ * `listForResolver` in terms of `list`, for stores with nothing faster: values revealed and
+ * credentials kept only where usable in `scope`.
+ */
+export async function listInScope(store: Pick<Store, 'list'>, filter: StoreFilter, scope: CredentialScopeFilter): Promise<ExtensionRecord[]> {
+  const records = await store.list(filter, { reveal: (c) => credentialsInScope(c, scope) });
+  for (const r of records) {
+    for (const s of r.services ?? []) {
+      if (s.credentials) s.credentials = s.credentials.filter((c) => credentialsInScope(c, scope));
+    }
+  }
+  return records;
+}
