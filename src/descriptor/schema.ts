@@ -2,36 +2,77 @@
  * JSON Schema validation (ajv, draft 2020-12) of parsed YAML, with every error
  * turned into an Issue at its source position and worded for people.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Issue } from '../core/errors.js';
 import type { YamlFile } from './yaml.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
+/** Validators generated at build time (scripts/compile-schemas.mjs), next to this module in dist/. */
+export const COMPILED_DIR = fileURLToPath(new URL('./compiled/', import.meta.url));
 
 export type SchemaName = 'extension' | 'registration' | 'workflow';
+export const SCHEMA_NAMES: readonly SchemaName[] = ['extension', 'registration', 'workflow'];
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
+const AJV_OPTIONS = { allErrors: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true } as const;
+
+const require = createRequire(import.meta.url);
 let ajv: Ajv2020 | undefined;
 const compiled = new Map<SchemaName, ValidateFunction>();
 
+function schemaText(name: SchemaName): string {
+  return readFileSync(`${SCHEMA_DIR}${name}.schema.json`, 'utf8');
+}
+
 export function loadSchema(name: SchemaName): Record<string, unknown> {
-  return JSON.parse(readFileSync(`${SCHEMA_DIR}${name}.schema.json`, 'utf8')) as Record<string, unknown>;
+  return JSON.parse(schemaText(name)) as Record<string, unknown>;
+}
+
+export function schemaHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function newAjv(extra: Record<string, unknown> = {}): Ajv2020 {
+  // Loaded on demand, with require (ajv is CommonJS): the CLI's usual path never needs it.
+  const { Ajv2020: AjvClass } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  const addFormats = require('ajv-formats') as (a: Ajv2020) => void;
+  const instance = new AjvClass({ ...AJV_OPTIONS, ...extra });
+  addFormats(instance);
+  return instance;
+}
+
+/** The build-time validator, when there is one for this very schema text. */
+function precompiled(name: SchemaName, text: string): ValidateFunction | undefined {
+  const file = `${COMPILED_DIR}${name}.cjs`;
+  if (!existsSync(file)) return undefined;
+  const mod = require(file) as { validate: ValidateFunction; schemaHash: string };
+  return mod.schemaHash === schemaHash(text) ? mod.validate : undefined;
 }
 
 export function validatorFor(name: SchemaName): ValidateFunction {
   let v = compiled.get(name);
   if (!v) {
-    if (!ajv) {
-      ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true });
-      addFormats(ajv);
+    const text = schemaText(name);
+    v = precompiled(name, text);
+    if (!v) {
+      ajv ??= newAjv();
+      v = ajv.compile(JSON.parse(text) as Record<string, unknown>);
     }
-    v = ajv.compile(loadSchema(name));
     compiled.set(name, v);
   }
   return v;
+}
+
+/** Stand-alone CommonJS source of a schema's validator, with the same options (for the build). */
+export function standaloneValidator(name: SchemaName): string {
+  const text = schemaText(name);
+  const instance = newAjv({ code: { source: true } });
+  const validate = instance.compile(JSON.parse(text) as Record<string, unknown>);
+  const standalone = require('ajv/dist/standalone/index.js') as { default: (a: Ajv2020, v: ValidateFunction) => string };
+  return `${standalone.default(instance, validate)}\nmodule.exports.validate = module.exports;\nmodule.exports.schemaHash = ${JSON.stringify(schemaHash(text))};\n`;
 }
 
 const PATTERN_WORDS: Record<string, string> = {
