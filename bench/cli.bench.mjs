@@ -21,9 +21,9 @@ const commands = [
   { name: 'fuseml-installer --help', args: [bin('fuseml-installer'), '--help'], target: { ms: 150, mib: 60 } },
   { name: 'fuseml --help', args: [bin('fuseml'), '--help'], target: { ms: 150, mib: 60 } },
   { name: 'fuseml-registry --help', args: [bin('fuseml-registry'), '--help'], target: { ms: 150, mib: 60 } },
-  { name: 'fuseml-installer extensions list', args: [bin('fuseml-installer'), 'extensions', 'list'], target: { ms: 500, mib: 90 } },
-  { name: 'fuseml-installer extensions describe mlflow', args: [bin('fuseml-installer'), 'extensions', 'describe', 'mlflow'], target: { ms: 500, mib: 90 } },
-  { name: 'fuseml-installer extensions validate', args: [bin('fuseml-installer'), 'extensions', 'validate'], target: { ms: 600, mib: 90 } },
+  { name: 'fuseml-installer extensions list', args: [bin('fuseml-installer'), 'extensions', 'list'], target: { ms: 300, mib: 75 } },
+  { name: 'fuseml-installer extensions describe mlflow', args: [bin('fuseml-installer'), 'extensions', 'describe', 'mlflow'], target: { ms: 300, mib: 75 } },
+  { name: 'fuseml-installer extensions validate', args: [bin('fuseml-installer'), 'extensions', 'validate'], target: { ms: 300, mib: 75 } },
 ];
 
 const tmp = await mkdtemp(join(tmpdir(), 'fuseml-cli-bench-'));
