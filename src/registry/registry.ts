@@ -208,6 +208,18 @@ function findService(doc: ExtensionRecord, serviceId: string): ServiceRecord {
   return s;
 }
 
+function findEndpoint(svc: ServiceRecord, url: string): EndpointRecord {
+  const e = svc.endpoints?.find((x) => x.url === url);
+  if (!e) throw new FusemlError('NOT_FOUND', `endpoint ${url} not found in service ${svc.id}`);
+  return e;
+}
+
+function findCredentials(svc: ServiceRecord, id: string): CredentialsRecord {
+  const c = svc.credentials?.find((x) => x.id === id);
+  if (!c) throw new FusemlError('NOT_FOUND', `credentials ${id} not found in service ${svc.id}`);
+  return c;
+}
+
 function touch(r: { revision?: number; updated?: string; status?: object }, s: Stamp): void {
   r.revision = (r.revision ?? 1) + 1;
   r.updated = s.now;
@@ -314,9 +326,7 @@ export class Registry {
   }
 
   async getEndpoint(extId: string, serviceId: string, url: string): Promise<EndpointRecord> {
-    const e = (await this.listEndpoints(extId, serviceId)).find((x) => x.url === url);
-    if (!e) throw new FusemlError('NOT_FOUND', `endpoint ${url} not found in service ${serviceId}`);
-    return e;
+    return findEndpoint(await this.getService(extId, serviceId), url);
   }
 
   async listCredentials(extId: string, serviceId: string, reveal: Reveal = REVEAL_NONE): Promise<CredentialsRecord[]> {
@@ -324,9 +334,7 @@ export class Registry {
   }
 
   async getCredentials(extId: string, serviceId: string, id: string, reveal: Reveal = REVEAL_NONE): Promise<CredentialsRecord> {
-    const c = (await this.listCredentials(extId, serviceId, reveal)).find((x) => x.id === id);
-    if (!c) throw new FusemlError('NOT_FOUND', `credentials ${id} not found in service ${serviceId}`);
-    return c;
+    return findCredentials(await this.getService(extId, serviceId, reveal), id);
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -578,8 +586,7 @@ export class Registry {
     const expected = ifMatch ?? (patch.revision as number | undefined);
     const doc = await this.#mutate(extId, (d, s) => {
       const svc = findService(d, serviceId);
-      const ep = svc.endpoints?.find((e) => e.url === url);
-      if (!ep) throw new FusemlError('NOT_FOUND', `endpoint ${url} not found in service ${serviceId}`);
+      const ep = findEndpoint(svc, url);
       checkRevision(`endpoint ${url}`, ep.revision, expected);
       const changed = applyPatch(ep, patch, PATCHABLE.endpoint);
       if (changed) {
@@ -588,14 +595,13 @@ export class Registry {
       }
       return changed;
     });
-    return findService(doc, serviceId).endpoints?.find((e) => e.url === url) as EndpointRecord;
+    return findEndpoint(findService(doc, serviceId), url);
   }
 
   async deleteEndpoint(extId: string, serviceId: string, url: string, ifMatch?: number): Promise<void> {
     await this.#mutate(extId, (d, s) => {
       const svc = findService(d, serviceId);
-      const ep = svc.endpoints?.find((e) => e.url === url);
-      if (!ep) throw new FusemlError('NOT_FOUND', `endpoint ${url} not found in service ${serviceId}`);
+      const ep = findEndpoint(svc, url);
       checkRevision(`endpoint ${url}`, ep.revision, ifMatch);
       svc.endpoints = (svc.endpoints ?? []).filter((e) => e !== ep);
       touch(svc, s);
@@ -631,8 +637,7 @@ export class Registry {
     const expected = ifMatch ?? (patch.revision as number | undefined);
     const doc = await this.#mutate(extId, (d, s) => {
       const svc = findService(d, serviceId);
-      const cr = svc.credentials?.find((c) => c.id === id);
-      if (!cr) throw new FusemlError('NOT_FOUND', `credentials ${id} not found in service ${serviceId}`);
+      const cr = findCredentials(svc, id);
       checkRevision(`credentials ${id}`, cr.revision, expected);
       if (patch.configuration !== undefined) {
         patch.configuration = mergeHidden(patch.configuration as Configuration, cr.configuration, `credentials ${id}`);
@@ -647,14 +652,13 @@ export class Registry {
       }
       return changed;
     });
-    return findService(doc, serviceId).credentials?.find((c) => c.id === id) as CredentialsRecord;
+    return findCredentials(findService(doc, serviceId), id);
   }
 
   async deleteCredentials(extId: string, serviceId: string, id: string, ifMatch?: number): Promise<void> {
     await this.#mutate(extId, (d, s) => {
       const svc = findService(d, serviceId);
-      const cr = svc.credentials?.find((c) => c.id === id);
-      if (!cr) throw new FusemlError('NOT_FOUND', `credentials ${id} not found in service ${serviceId}`);
+      const cr = findCredentials(svc, id);
       checkRevision(`credentials ${id}`, cr.revision, ifMatch);
       svc.credentials = (svc.credentials ?? []).filter((c) => c !== cr);
       touch(svc, s);

@@ -1,14 +1,9 @@
 /** /extensions/{extension_id}/services/{service_id}/endpoints[/{url}] (fuseml-core; the url URL-encoded). */
-import { checkEndpointUrl, checkId } from '../../validate.js';
+import { checkEndpointUrl } from '../../validate.js';
 import { checkQuery, ifMatch, requireWrite, send } from '../http.js';
-import type { RouteModule } from './types.js';
+import { serviceIds as ids, type ServicePath as P, type RouteModule } from './types.js';
 
-type P = { extension_id: string; service_id: string };
 type PU = P & { url: string };
-
-function ids(p: P): [string, string] {
-  return [checkId(p.extension_id, 'extension id'), checkId(p.service_id, 'service id')];
-}
 
 export const endpointRoutes: RouteModule = {
   name: 'endpoints',
