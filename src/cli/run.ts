@@ -5,6 +5,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES, FusemlError, ValidationError, formatIssue } from '../core/errors.js';
+import { EXAMPLES } from './examples.js';
+import { addStandardCommands, commandPath, configureUsageErrors, packageVersion, withExamples } from './standard.js';
 
 export function isVerbose(argv: readonly string[]): boolean {
   return argv.includes('--verbose') || process.env.FUSEML_VERBOSE === '1';
@@ -45,11 +47,35 @@ function configure(cmd: Command): void {
   for (const sub of cmd.commands) configure(sub);
 }
 
-export async function runCli(program: Command, argv: readonly string[] = process.argv): Promise<void> {
-  const verbose = isVerbose(argv);
+function addExamples(cmd: Command): void {
+  const lines = EXAMPLES[commandPath(cmd)];
+  if (lines) withExamples(cmd, ...lines);
+  for (const sub of cmd.commands) addExamples(sub);
+}
+
+export interface RunOptions {
+  /** Versions of the tools the command uses, for `version` (e.g. helm, kubectl). */
+  toolVersions?: () => Promise<Record<string, string>>;
+}
+
+/** The program as the user gets it: the standard commands (version, completion) and error behaviour added. */
+export function finishProgram(program: Command, options: RunOptions = {}): Command {
+  addStandardCommands(program, options.toolVersions);
+  addExamples(program);
+  configureUsageErrors(program);
   configure(program);
   // --verbose is global: accepted anywhere on the line, shown in the top-level help.
   program.option('--verbose', 'print stack traces and debug detail (anywhere on the command line)');
+  return program;
+}
+
+export async function runCli(program: Command, argv: readonly string[] = process.argv, options: RunOptions = {}): Promise<void> {
+  const verbose = isVerbose(argv);
+  if (argv.length === 3 && argv[2] === '--version') {
+    process.stdout.write(packageVersion() + '\n');
+    return;
+  }
+  finishProgram(program, options);
   let exitCode = 0;
   try {
     await program.parseAsync(argv.filter((a, i) => i < 2 || a !== '--verbose'));

@@ -35,6 +35,29 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   CANCELLED: 130,
 };
 
+/** What each exit code means: the README table and every help page's exit-code list come from here. */
+export const EXIT_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
+  INTERNAL: 'internal error (a bug: run again with --verbose and report it)',
+  USAGE: 'usage: unknown command, flag or flag value',
+  VALIDATION: 'validation: bad input file, every problem listed as file:line:col pointer message',
+  NOT_FOUND: 'not found: unknown extension, record or file',
+  CONFLICT: 'conflict: the record exists, or changed since read (stale revision)',
+  EXEC: 'an external command (helm, kubectl, a script) failed; the tail of its stderr is shown',
+  TOOL_MISSING: 'a required tool (helm, kubectl) is missing',
+  CLUSTER: 'the Kubernetes cluster is unreachable or refused a request',
+  REGISTRY: 'the registry is unreachable or failed; pending registrations are journaled',
+  LOCKED: 'locked: another installer holds the cluster lock',
+  TIMEOUT: 'timed out waiting',
+  FORBIDDEN: 'forbidden: the token may not do that',
+  CANCELLED: 'cancelled (Ctrl-C)',
+};
+
+/** The exit-code list shown at the end of help pages: "0 success, 1 …", generated from EXIT_CODES. */
+export function exitCodesHelp(): string {
+  const codes = (Object.keys(EXIT_CODES) as ErrorCode[]).sort((a, b) => EXIT_CODES[a] - EXIT_CODES[b]);
+  return ['  0    success', ...codes.map((c) => `  ${String(EXIT_CODES[c]).padEnd(4)} ${EXIT_CODE_MEANINGS[c]}`)].join('\n');
+}
+
 export interface ErrorOptions {
   hint?: string | undefined;
   cause?: unknown;
@@ -83,6 +106,20 @@ export class ValidationError extends FusemlError {
     this.name = 'ValidationError';
     this.issues = issues;
   }
+}
+
+/**
+ * The one error for a file a user named that cannot be read: a missing file is NOT_FOUND (exit 4)
+ * everywhere, with one wording; other reasons (a directory, no permission) are USAGE (exit 2).
+ * `what` names where the path came from, e.g. "--values" or "workflow file".
+ */
+export function fileError(what: string, path: string, err: unknown): FusemlError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const subject = `${what} ${path}`;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new FusemlError('NOT_FOUND', `${subject}: no such file or directory`, { cause: err });
+  if (code === 'EISDIR') return new FusemlError('USAGE', `${subject}: is a directory, not a file`, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM') return new FusemlError('USAGE', `${subject}: permission denied`, { cause: err });
+  return new FusemlError('USAGE', `${subject}: cannot be read (${code ?? (err instanceof Error ? err.message : 'error')})`, { cause: err });
 }
 
 export function isFusemlError(e: unknown): e is FusemlError {

@@ -331,7 +331,7 @@ export async function loadExtensionDir(path: string): Promise<Extension> {
 
 /** Parses and validates a stand-alone registration manifest (e.g. for `extensions register -f`). */
 export async function loadRegistrationFile(file: string): Promise<{ manifest: RegistrationManifest; doc: YamlFile }> {
-  const doc = await readYamlFile(file);
+  const doc = await readYamlFile(file, undefined, 'registration manifest');
   const issues = schemaIssues('registration', doc);
   if (issues.length > 0) throw new ValidationError(issues, `${file}: invalid registration manifest`);
   return { manifest: doc.data as RegistrationManifest, doc };

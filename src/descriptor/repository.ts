@@ -6,7 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
-import { FusemlError, ValidationError, type Issue } from '../core/errors.js';
+import { FusemlError, fileError, ValidationError, type Issue } from '../core/errors.js';
 import type { Extension } from '../core/extension.js';
 import { findCycle } from '../core/graph.js';
 import { checkExtensionDir, descriptorSource, findDescriptor } from './load.js';
@@ -30,9 +30,8 @@ export async function loadRepository(dir: string = DEFAULT_REPOSITORY): Promise<
   try {
     entries = await readdir(root, { withFileTypes: true });
   } catch (e) {
-    throw new FusemlError('NOT_FOUND', `extensions repository ${root} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, {
-      hint: 'pass --extensions-repository DIR: a folder with one sub-folder per extension',
-    });
+    const err = fileError('extensions repository', root, e);
+    throw new FusemlError(err.code, err.message, { hint: 'pass --extensions-repository DIR: a folder with one sub-folder per extension', cause: e });
   }
   const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(root, e.name)).sort();
   const results = await Promise.all(

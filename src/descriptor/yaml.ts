@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { FusemlError, ValidationError, type Issue } from '../core/errors.js';
+import { FusemlError, ValidationError, fileError, type Issue } from '../core/errors.js';
 
 export const MAX_YAML_BYTES = 1024 * 1024;
 export const MAX_ALIAS_COUNT = 100;
@@ -104,8 +104,11 @@ export function parseYaml(text: string, file: string): YamlFile {
   };
 }
 
-/** Reads and parses a YAML file, refusing files over `maxBytes`. */
-export async function readYamlFile(file: string, maxBytes = MAX_YAML_BYTES): Promise<YamlFile> {
+/**
+ * Reads and parses a YAML file, refusing files over `maxBytes`. With `what` (e.g. "workflow file"), a file
+ * that cannot be read is the user's input error (fileError); without, a validation issue of the folder.
+ */
+export async function readYamlFile(file: string, maxBytes = MAX_YAML_BYTES, what?: string): Promise<YamlFile> {
   let size: number;
   try {
     const st = await stat(file);
@@ -113,6 +116,8 @@ export async function readYamlFile(file: string, maxBytes = MAX_YAML_BYTES): Pro
     size = st.size;
   } catch (e) {
     if (e instanceof FusemlError) throw e;
+    // A file the user named (`what` says how): not-found and the like, in the one wording.
+    if (what !== undefined) throw fileError(what, file, e);
     throw new ValidationError([{ file, pointer: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
   }
   if (size > maxBytes) {

@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
-import { FusemlError } from '../core/errors.js';
+import { FusemlError, fileError } from '../core/errors.js';
 import { MIN_TOKEN_LENGTH, ROLES, digest, tokenEntry, type Role, type TokenEntry } from './auth.js';
 
 export interface RegistryConfig {
@@ -74,7 +74,7 @@ export async function loadConfig(file: string): Promise<RegistryConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new FusemlError('USAGE', `cannot read the config file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    throw fileError('config file', file, err);
   }
   let raw: unknown;
   try {

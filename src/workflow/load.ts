@@ -34,7 +34,7 @@ export function parseWorkflow(text: string, file: string): LoadedWorkflow {
 
 /** Reads, parses and validates a workflow file. */
 export async function loadWorkflowFile(file: string): Promise<LoadedWorkflow> {
-  return check(await readYamlFile(file));
+  return check(await readYamlFile(file, undefined, 'workflow file'));
 }
 
 /**

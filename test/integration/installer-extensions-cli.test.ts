@@ -91,8 +91,8 @@ describe('fuseml-installer extensions (real process)', () => {
     expect(fmt.stderr).toContain("error: option '-o, --output <format>' argument 'xml' is invalid. Allowed choices are table, json, yaml.");
 
     const nopath = await cli('fuseml-installer', ['extensions', 'validate', '/nonexistent/ext']);
-    expect(nopath.exitCode).toBe(EXIT_CODES.VALIDATION);
-    expect(nopath.stderr).toContain('/nonexistent/ext no such extension folder or descriptor file');
+    expect(nopath.exitCode).toBe(EXIT_CODES.NOT_FOUND);
+    expect(nopath.stderr).toContain('Error: extension folder /nonexistent/ext: no such file or directory');
 
     const norepo = await cli('fuseml-installer', ['--extensions-repository', '/nonexistent', 'extensions', 'list']);
     expect(norepo.exitCode).toBe(EXIT_CODES.NOT_FOUND);

@@ -63,9 +63,9 @@ describe('loadWorkflowFile', () => {
     ]);
   });
 
-  it('reports YAML syntax errors and a missing file as issues', async () => {
+  it('reports YAML syntax errors as issues, and a missing file as not-found', async () => {
     expect((await issuesOf(() => parseWorkflow('name: [x\n', 'bad.yaml')))[0]).toMatch(/^bad\.yaml:\d+:\d+ invalid YAML/);
-    expect((await issuesOf(loadWorkflowFile(fixture('nope.yaml'))))[0]).toContain('cannot read: ENOENT');
+    await expect(loadWorkflowFile(fixture('nope.yaml'))).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/^workflow file .*nope\.yaml: no such file or directory$/) });
   });
 
   it('its locate() positions resolver problems', async () => {

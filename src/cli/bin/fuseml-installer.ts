@@ -2,4 +2,6 @@
 import { runCli } from '../run.js';
 import { buildInstallerProgram } from '../programs/installer.js';
 
-await runCli(buildInstallerProgram());
+await runCli(buildInstallerProgram(), process.argv, {
+  toolVersions: async () => (await import('../commands/tool-versions.js')).installerToolVersions(),
+});

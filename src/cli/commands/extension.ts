@@ -1,6 +1,6 @@
 /** Implementations of `fuseml extension …` (loaded only when such a command runs). */
 import { readFile } from 'node:fs/promises';
-import { FusemlError } from '../../core/errors.js';
+import { FusemlError, fileError } from '../../core/errors.js';
 import type { CredentialsRecord, EndpointRecord, ExtensionRecord, ServiceRecord } from '../../core/records.js';
 import type { RegistryClient } from '../../registry/client.js';
 import { parseFormat, printResult, type Column } from '../output.js';
@@ -23,7 +23,7 @@ async function readRecordFile(path: string): Promise<unknown> {
       text = Buffer.concat(chunks).toString('utf8');
     } else text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new FusemlError('USAGE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw fileError('-f', path, err);
   }
   const { parse } = await import('yaml');
   try {

@@ -1,7 +1,7 @@
 /** `fuseml-installer extensions list|describe|validate`. */
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { formatIssue, ValidationError, type Issue } from '../../core/errors.js';
+import { fileError, formatIssue, ValidationError, type Issue } from '../../core/errors.js';
 import type { Extension } from '../../core/extension.js';
 import { checkExtensionDir, findDescriptor } from '../../descriptor/load.js';
 import { DEFAULT_REPOSITORY, loadRepository, requireExtension } from '../../descriptor/repository.js';
@@ -110,7 +110,10 @@ export async function validateExtensions(globals: RepositoryOptions, paths: stri
     const found = await findDescriptor(target);
     if (!found) {
       if (!(await isDir(target))) {
-        issues.push({ file: resolve(target), pointer: '', message: 'no such extension folder or descriptor file' });
+        // A path the user named that is not there: not-found (4), as everywhere.
+        const err = await stat(target).then(() => undefined, (e: unknown) => e);
+        if (err !== undefined) throw fileError('extension folder', target, err);
+        issues.push({ file: resolve(target), pointer: '', message: 'not an extension folder or descriptor file' });
         continue;
       }
       const repo = await loadRepository(target);

@@ -1,7 +1,7 @@
 /** Shared pieces of install / uninstall / status / extensions sync: options → backends, progress, exit codes. */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { FusemlError, type Issue } from '../../core/errors.js';
+import { FusemlError, fileError, type Issue } from '../../core/errors.js';
 import type { Reporter } from '../../installer/events.js';
 import { plainReporter } from '../../installer/events.js';
 import { parseDuration } from '../../installer/duration.js';
@@ -51,7 +51,7 @@ export async function readAssignments(flags: ParamFlags): Promise<{ assignments:
     try {
       text = await readFile(file, 'utf8');
     } catch (e) {
-      throw new FusemlError('USAGE', `--values ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw fileError('--values', file, e);
     }
     let doc: unknown;
     try {

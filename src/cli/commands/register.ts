@@ -1,6 +1,6 @@
 /** `fuseml-installer extensions register|unregister`: manual registration of externally installed tools. */
 import { readFile } from 'node:fs/promises';
-import { FusemlError, ValidationError, type Issue } from '../../core/errors.js';
+import { FusemlError, ValidationError, fileError, type Issue } from '../../core/errors.js';
 import type { Extension } from '../../core/extension.js';
 import type { ExtensionRecord } from '../../core/records.js';
 import { loadRegistrationFile } from '../../descriptor/load.js';
@@ -39,8 +39,7 @@ async function readValues(files: readonly string[]): Promise<{ inputs: Input[]; 
     try {
       text = await readFile(file, 'utf8');
     } catch (e) {
-      issues.push({ file, pointer: '', message: `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
-      continue;
+      throw fileError('--values', file, e);
     }
     let doc: unknown;
     try {
