@@ -69,7 +69,22 @@ export function finishProgram(program: Command, options: RunOptions = {}): Comma
   return program;
 }
 
+/**
+ * A reader that went away (`fuseml-installer install --dry-run | head`): stop quietly, as other
+ * command-line tools do, instead of an unhandled EPIPE with a stack trace. Exit 0 like them: the
+ * reader asked for no more.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+}
+
 export async function runCli(program: Command, argv: readonly string[] = process.argv, options: RunOptions = {}): Promise<void> {
+  quietOnClosedPipe();
   const verbose = isVerbose(argv);
   if (argv.length === 3 && argv[2] === '--version') {
     process.stdout.write(packageVersion() + '\n');

@@ -122,3 +122,17 @@ describe('a missing file: exit 4, one wording, on every command that reads one',
     });
   }
 });
+
+describe('a closed pipe', () => {
+  it('output to a reader that went away ends quietly (no EPIPE stack trace)', async () => {
+    // `… | head -1`: the reader closes after the first line.
+    const r = await run('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${binPath('fuseml-installer')}" install -e mlflow,seldon-core --dry-run -o yaml | head -1`], {
+      allowFailure: true,
+      timeoutMs: 60_000,
+    });
+    expect(r.stdout.split('\n').filter((l) => l !== '')).toHaveLength(1);
+    expect(r.stderr).not.toContain('EPIPE');
+    expect(r.exitCode).toBe(0);
+  });
+});
+
