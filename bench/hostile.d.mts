@@ -10,4 +10,4 @@ export interface SentResponse {
   body: string;
 }
 export function send(url: string, options?: { method?: string; headers?: Record<string, string>; body?: string }): Promise<SentResponse>;
-export function whilePolling<T>(baseUrl: string, work: () => Promise<T>): Promise<{ result: T; ok: number; failed: number; maxBlockedMs: number }>;
+export function whilePolling<T>(baseUrl: string, work: () => Promise<T>): Promise<{ result: T; ok: number; failed: number; maxBlockedMs: number; samples: number[] }>;

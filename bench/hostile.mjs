@@ -68,8 +68,8 @@ export function send(url, { method = 'GET', headers = {}, body } = {}) {
 
 /**
  * Polls GET /healthz back to back (one keep-alive connection) while `work()` runs; returns the work's result,
- * the number of polls that succeeded / failed while it was in flight, and the longest single poll (ms): the
- * time the server was blocked for others.
+ * the number of polls that succeeded / failed while it was in flight, the longest single poll (ms: the time
+ * the server was blocked for others) and every poll's time.
  */
 export async function whilePolling(baseUrl, work) {
   const { Agent } = await import('node:http');
@@ -79,6 +79,7 @@ export async function whilePolling(baseUrl, work) {
   let failed = 0;
   let maxMs = 0;
   let started = false;
+  const samples = [];
   const poll = (async () => {
     while (running) {
       const t = performance.now();
@@ -99,7 +100,11 @@ export async function whilePolling(baseUrl, work) {
       } catch {
         if (running && started) failed++;
       }
-      if (started) maxMs = Math.max(maxMs, performance.now() - t);
+      if (started) {
+        const ms = performance.now() - t;
+        samples.push(ms);
+        maxMs = Math.max(maxMs, ms);
+      }
     }
   })();
   // Let the poller get going so the hostile request is measured against a warm connection.
@@ -113,5 +118,5 @@ export async function whilePolling(baseUrl, work) {
     await poll;
     agent.destroy();
   }
-  return { result, ok, failed, maxBlockedMs: maxMs };
+  return { result, ok, failed, maxBlockedMs: maxMs, samples };
 }
