@@ -138,7 +138,7 @@ export class RegistryClient {
 
       const retryable = connError
         ? RETRY_ERRORS.has(connError.code ?? '') && (method !== 'POST' || connError.code === 'ECONNREFUSED')
-        : status !== undefined && RETRY_STATUS.has(status) && (method !== 'POST' || status === 503);
+        : status !== undefined && ((RETRY_STATUS.has(status) && (method !== 'POST' || status === 503)) || status === 429); // 429: not processed
       if (retryable && attempt < this.#retries) {
         const delay = this.#backoffMs * 2 ** attempt * (0.75 + Math.random() * 0.5);
         await new Promise((r) => setTimeout(r, delay));

@@ -371,6 +371,38 @@ describe('meta', () => {
     expect(JSON.stringify(doc.components)).toContain('"ExtensionRecord"');
   });
 
+  test('every operation documents every status it can return', async () => {
+    type Op = { security?: unknown[]; requestBody?: unknown; parameters?: Array<{ $ref?: string }>; responses: Record<string, unknown> };
+    const doc = (await req({ method: 'GET', url: '/openapi.json', as: null })).body as { paths: Record<string, Record<string, Op>> };
+    const missing: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        if (!['get', 'put', 'post', 'delete'].includes(method)) continue;
+        const params = (op.parameters ?? []).map((p) => p.$ref ?? '');
+        const isPublic = Array.isArray(op.security) && op.security.length === 0;
+        // Anyone: a malformed request (400), slow client (408), declared body over the limit (413), headers (431), 500.
+        const want = ['400', '408', '413', '431', '500'];
+        if (!isPublic) {
+          want.push('401', '429');
+          if (method !== 'get' || params.some((p) => p.endsWith('/reveal'))) want.push('403');
+          if (op.requestBody || method === 'delete' || (method === 'get' && path === '/extensions')) want.push('415');
+          if (path.includes('{')) want.push('404');
+          if (params.some((p) => p.endsWith('/ifMatch'))) want.push('412');
+        }
+        for (const s of want) if (!(s in op.responses)) missing.push(`${method.toUpperCase()} ${path}: ${s}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  test('a method a path does not serve: 405 with Allow; no path: 404', async () => {
+    const r = await app.inject({ method: 'PATCH', url: '/extensions/x' });
+    expect(r.statusCode).toBe(405);
+    expect(r.headers.allow).toBe('GET, PUT, DELETE');
+    expect(JSON.parse(r.body).error.code).toBe('METHOD_NOT_ALLOWED');
+    expect((await app.inject({ method: 'PATCH', url: '/nowhere' })).statusCode).toBe(404);
+  });
+
   test('unknown errors are a 500 without details', async () => {
     const broken = await createRegistryApp({
       store: Object.assign(Object.create(store), { list: async () => { throw new Error('disk on fire: /secret/path'); } }),

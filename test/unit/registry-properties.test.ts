@@ -14,7 +14,8 @@ const H = { authorization: `Bearer ${TOKEN}` };
 
 beforeAll(async () => {
   store = new SqliteStore({ path: ':memory:', key: randomBytes(32) });
-  app = await createRegistryApp({ store, auth: { tokens: [tokenEntry({ name: 'a', role: 'admin' }, TOKEN)] } });
+  // 40 writes at once from one token: above the default per-token concurrency limit, which is not what this tests.
+  app = await createRegistryApp({ store, auth: { tokens: [tokenEntry({ name: 'a', role: 'admin' }, TOKEN)] }, limits: { perTokenConcurrency: 64 } });
   await app.inject({ method: 'POST', url: '/extensions', headers: H, payload: { id: 'base', services: [{ id: 's', endpoints: [{ url: 'http://e', type: 'internal' }] }] } });
 });
 afterAll(async () => {

@@ -9,6 +9,8 @@ export interface ServeOptions {
   keyFile?: string;
   anonymous?: string;
   bodyLimit?: string;
+  /** Per-request limits (see src/registry/server/limits.ts), by option name: parsedLimit, maxKeys, … */
+  [limit: string]: string | boolean | undefined;
   log?: boolean;
   /** `sqlite` (default) or `kubernetes`. */
   store?: string;
@@ -130,8 +132,8 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
   if (anonymous !== 'none' && !(ROLES as readonly string[]).includes(anonymous)) {
     throw new FusemlError('USAGE', `--anonymous ${anonymous}: not a role`, { hint: `use one of none, ${ROLES.join(', ')}` });
   }
-  const bodyLimit = opts.bodyLimit === undefined ? config.body_limit : Number(opts.bodyLimit);
-  if (bodyLimit !== undefined && (!Number.isInteger(bodyLimit) || bodyLimit < 1024)) throw new FusemlError('USAGE', `--body-limit ${opts.bodyLimit}: at least 1024 bytes`);
+  const { resolveLimits } = await import('../../registry/server/limits.js');
+  const limits = resolveLimits(opts, process.env, { bodyLimit: config.body_limit });
 
   const dbPath = opts.db ?? config.db ?? paths.defaultDbPath();
   const keyFile = opts.keyFile ?? config.key_file ?? paths.defaultKeyFile(dbPath);
@@ -164,7 +166,7 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
   const app = await createRegistryApp({
     store,
     auth: { tokens, anonymous: anonymous === 'none' ? undefined : (anonymous as (typeof ROLES)[number]) },
-    bodyLimit,
+    limits,
     logger: opts.log === true,
   });
   try {

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { LIMIT_SPECS, limitOption } from '../../registry/server/limits.js';
 
 /** `fuseml-registry`: the extension registry REST service. */
 export function buildRegistryProgram(): Command {
@@ -6,7 +7,7 @@ export function buildRegistryProgram(): Command {
     .description('FuseML extension registry: stores extensions, services, endpoints and credentials behind a REST API.')
     .showHelpAfterError();
 
-  program
+  const serve = program
     .command('serve')
     .description('serve the registry REST API (prints "fuseml-registry listening on URL"; stops on SIGTERM/SIGINT)')
     .option('-p, --port <port>', 'TCP port (0: any free port)', '8000')
@@ -19,12 +20,12 @@ export function buildRegistryProgram(): Command {
     .option('-c, --config <file>', 'YAML config file: tokens and roles, db, key_file, anonymous, body_limit')
     .option('--key-file <file>', 'credential encryption key file (default: registry.key next to the db; env FUSEML_REGISTRY_KEY wins)')
     .addOption(new Option('--anonymous <role>', 'role of callers that send no token').choices(['none', 'reader', 'resolver', 'writer', 'admin']))
-    .option('--body-limit <bytes>', 'largest accepted request body (default 1048576)')
-    .option('--log', 'log requests to stderr (never headers or bodies)')
+    .option('--log', 'log requests to stderr (never headers, bodies or query values)')
     .action(async (opts: import('../commands/registry-serve.js').ServeOptions) => {
       const { serve } = await import('../commands/registry-serve.js');
       await serve(opts);
     });
+  for (const spec of LIMIT_SPECS) serve.option(...limitOption(spec));
 
   program
     .command('hash-token')

@@ -2,22 +2,27 @@
  * The registry's Fastify app over a Store. Usable in memory (`app.inject`) and
  * over a real socket (`app.listen`). Route groups live in ./routes/*.ts.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { authenticate, type AuthConfig } from '../auth.js';
 import { Registry } from '../registry.js';
 import type { Store } from '../store/types.js';
-import { parseBody, renderError, wantsYaml } from './http.js';
+import type { Socket } from 'node:net';
+import { bodyKind, decodeBody, renderError, wantsYaml } from './http.js';
+import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
+import { ParsePool } from './parse-pool.js';
 import { metaRoutes } from './routes/meta.js';
 import { routeModules, type RouteModule } from './routes/index.js';
 import { stringify as stringifyYaml } from 'yaml';
 
-export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_BODY_LIMIT = DEFAULT_LIMITS.bodyLimit;
 
 export interface RegistryAppOptions {
   store: Store;
   auth: AuthConfig;
-  /** Maximum request body in bytes (413 above); default 1 MiB. */
+  /** Maximum request body in bytes (413 above); default 1 MiB. Same as limits.bodyLimit (which wins). */
   bodyLimit?: number | undefined;
+  /** Per-request limits (./limits.ts); defaults for those not given. */
+  limits?: Partial<ServerLimits> | undefined;
   /** Route modules; default: routes/index.ts's list. /healthz and /openapi.json are always added. */
   routes?: readonly RouteModule[] | undefined;
   /** Extra route modules added after `routes`. */
@@ -32,10 +37,76 @@ declare module 'fastify' {
   }
 }
 
+function errorJson(status: number, code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+/** A URL with the values of its query string removed (`/x?reveal=…`), for logs. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const names = url
+    .slice(q + 1)
+    .split('&')
+    .filter((p) => p !== '')
+    .map((p) => `${p.split('=')[0]?.slice(0, 60) ?? ''}=…`);
+  return `${url.slice(0, q)}?${names.join('&')}`;
+}
+
+/** Node's client errors (bad request line, header overflow, request timeout) in the registry's error format. */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // A response already under way on this connection (e.g. a 401 sent before the body arrived): just close.
+  const inFlight = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  let status = 400;
+  let body = errorJson(400, 'BAD_REQUEST', 'malformed HTTP request');
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    body = errorJson(408, 'REQUEST_TIMEOUT', 'the request (headers and body) was not received in time');
+  } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    body = errorJson(431, 'HEADERS_TOO_LARGE', 'the request headers are too large');
+  }
+  const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status];
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
+/** Matches a concrete path against route patterns (`/extensions/:id`), for 405's Allow header. */
+function patternRegex(url: string): RegExp {
+  const parts = url.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  return new RegExp(`^${parts.join('/')}/?$`);
+}
+
 export async function createRegistryApp(options: RegistryAppOptions): Promise<FastifyInstance> {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }), ...stripUndefined(options.limits ?? {}) };
+  const pool = new ParsePool(limits, limits.parseTimeoutMs);
   const app = Fastify({
-    logger: options.logger ? { level: 'info', stream: process.stderr } : false,
-    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    logger: options.logger
+      ? {
+          level: 'info',
+          stream: process.stderr,
+          serializers: {
+            // Never headers, bodies or query values (a query may carry a value worth hiding).
+            req: (r: { method: string; url: string; ip?: string }) => ({ method: r.method, url: redactUrl(r.url), remoteAddress: r.ip }),
+          },
+        }
+      : false,
+    bodyLimit: limits.bodyLimit,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      maxHeaderSize: limits.maxHeaderBytes,
+      // How often Node checks the two timeouts above (its default, 30 s, would stretch them by as much).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+    },
+    clientErrorHandler,
     exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
     return503OnClosing: true,
@@ -47,30 +118,35 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
         .send(JSON.stringify(r.body));
     },
   });
+  app.decorate('registryLimits', limits);
+  app.decorate('parsePool', pool);
+  app.addHook('onClose', async () => pool.close());
   const registry = new Registry(options.store);
   const modules = [...(options.routes ?? routeModules), ...(options.extraRoutes ?? [])];
   const all: RouteModule[] = [];
   all.push(metaRoutes((): readonly RouteModule[] => all), ...modules);
 
   app.decorateRequest('principal', undefined as never);
-  // Every route registered, for the OpenAPI coverage test (and introspection).
+  // Every route registered, for the OpenAPI coverage test (and introspection), and for 405's Allow header.
   const registered: Array<{ method: string; url: string }> = [];
+  const patterns: Array<{ method: string; re: RegExp }> = [];
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) registered.push({ method: String(method), url: r.url });
+    for (const method of [r.method].flat()) {
+      registered.push({ method: String(method), url: r.url });
+      patterns.push({ method: String(method), re: patternRegex(r.url) });
+    }
   });
   app.decorate('registryRoutes', registered);
 
-  // Bodies: JSON or YAML by Content-Type; YAML when none. Everything else: 415.
+  // Bodies: JSON or YAML by Content-Type (YAML when none), UTF-8 only; everything else: 415. Parsed with the
+  // limits, large bodies off the event loop (./parse-pool.ts).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
-    try {
-      done(null, parseBody(req.headers['content-type'], body as string));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, async (req: FastifyRequest, body: Buffer) => {
+    return pool.parse(bodyKind(req.headers['content-type']), decodeBody(body));
   });
 
-  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const bodyLimit = limits.bodyLimit;
+  const inFlight = new Map<string, number>();
   app.addHook('onRequest', async (req, reply) => {
     // A declared body over the limit: answer 413 at once, keeping the connection so Node drains the upload
     // (closing it with unread data makes the client see a reset instead of the 413).
@@ -80,15 +156,32 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
       return reply
         .code(413)
         .type('application/json; charset=utf-8')
-        .send(JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: `request body is too large (limit ${bodyLimit} bytes)` } }));
+        .send(errorJson(413, 'PAYLOAD_TOO_LARGE', `request body is too large (limit ${bodyLimit} bytes)`));
     }
     if ((req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
+    if (req.routeOptions.url === undefined) return; // no route: 404/405 below, no token needed to learn that
     const r = authenticate(options.auth, req.headers.authorization);
     if (!r.ok) {
       reply.header('www-authenticate', 'Bearer realm="fuseml-registry"');
-      return reply.code(r.status).type('application/json; charset=utf-8').send(JSON.stringify({ error: { code: 'UNAUTHORIZED', message: r.message } }));
+      return reply.code(r.status).type('application/json; charset=utf-8').send(errorJson(r.status, 'UNAUTHORIZED', r.message));
     }
     req.principal = r.principal;
+    // Per-token concurrency (callers without a token: per client address).
+    const key = req.headers.authorization ? `token:${r.principal.name}` : `anonymous:${req.ip}`;
+    const n = inFlight.get(key) ?? 0;
+    if (n >= limits.perTokenConcurrency) {
+      reply.header('retry-after', '1');
+      return reply
+        .code(429)
+        .type('application/json; charset=utf-8')
+        .send(errorJson(429, 'TOO_MANY_REQUESTS', `more than ${limits.perTokenConcurrency} requests in flight for this token; retry later`));
+    }
+    inFlight.set(key, n + 1);
+    reply.raw.once('close', () => {
+      const left = (inFlight.get(key) ?? 1) - 1;
+      if (left <= 0) inFlight.delete(key);
+      else inFlight.set(key, left);
+    });
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -100,10 +193,20 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
   });
 
   app.setNotFoundHandler((req, reply) => {
-    return reply.code(404).type('application/json; charset=utf-8').send(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+    const path = req.url.split('?')[0] ?? '';
+    const allow = [...new Set(patterns.filter((p) => p.re.test(path)).map((p) => p.method))];
+    if (allow.length > 0) {
+      reply.header('allow', allow.join(', '));
+      return reply.code(405).type('application/json; charset=utf-8').send(errorJson(405, 'METHOD_NOT_ALLOWED', `${req.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)}; allowed: ${allow.join(', ')}`));
+    }
+    return reply.code(404).type('application/json; charset=utf-8').send(errorJson(404, 'NOT_FOUND', `no route ${req.method.slice(0, 20)} ${path.slice(0, 200)}`));
   });
 
   const ctx = { registry, store: options.store, auth: options.auth };
   for (const m of all) await m.register(app, ctx);
   return app;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -5,71 +5,93 @@
  * details), auth helpers.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { parseDocument, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
 import { FusemlError, type ErrorCode } from '../../core/errors.js';
 import type { Principal } from '../auth.js';
 import { canWrite, revealScope } from '../auth.js';
 import { PreconditionFailedError } from '../errors.js';
 import type { Reveal } from '../registry.js';
 import { parseIfMatch } from '../registry.js';
+import { parseBodyText, type BodyKind, type ParseLimits } from './body.js';
+import { DEFAULT_LIMITS } from './limits.js';
+import type { ParsePool } from './parse-pool.js';
+import type { ServerLimits } from './limits.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
   }
+  interface FastifyInstance {
+    registryLimits: ServerLimits;
+    parsePool: ParsePool;
+  }
 }
 
+/** The request media types the registry parses; everything else is refused with 415. No Content-Type: YAML. */
 export const JSON_TYPES = ['application/json'];
-export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+export const BODY_TYPES = [...JSON_TYPES, ...YAML_TYPES];
 
-/** Parses a request body: JSON for application/json (and +json), YAML for YAML types or no type. */
-export function parseBody(contentType: string | undefined, text: string): unknown {
-  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (text.trim() === '') return undefined;
-  if (type === 'application/json' || type.endsWith('+json')) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (err) {
-      // V8's message may quote part of the body (which may hold secrets): keep only the position.
-      const pos = /position (\d+)/.exec((err as Error).message)?.[1];
-      throw new FusemlError('VALIDATION', `malformed JSON body${pos === undefined ? '' : ` at position ${pos}`}`);
+function unsupported(message: string): Error {
+  return Object.assign(new Error(message), { statusCode: 415 });
+}
+
+/**
+ * Which parser a Content-Type asks for: JSON, YAML (also when there is no Content-Type), or a 415 for any
+ * other type and for a charset other than UTF-8.
+ */
+export function bodyKind(contentType: string | undefined): BodyKind {
+  const [rawType, ...params] = (contentType ?? '').split(';');
+  const type = (rawType ?? '').trim().toLowerCase();
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    if (eq < 0) continue;
+    const name = p.slice(0, eq).trim().toLowerCase();
+    const value = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    if (name === 'charset' && value !== 'utf-8' && value !== 'utf8') {
+      throw unsupported(`unsupported charset ${JSON.stringify(value.slice(0, 40))}: send UTF-8`);
     }
   }
-  if (type === '' || YAML_TYPES.includes(type) || type === 'text/plain') {
-    let doc;
-    try {
-      // logLevel silent: problems become 400s, not warnings the client could make the server print.
-      doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'silent' });
-    } catch (err) {
-      throw new FusemlError('VALIDATION', `malformed YAML body: ${(err as Error).message.split('\n')[0]}`);
-    }
-    const problem = doc.errors[0] ?? doc.warnings[0];
-    if (problem) throw new FusemlError('VALIDATION', `malformed YAML body: ${problem.message.split('\n')[0]}`);
-    try {
-      return doc.toJS({ maxAliasCount: 100 }) as unknown;
-    } catch (err) {
-      throw new FusemlError('VALIDATION', `malformed YAML body: ${(err as Error).message.split('\n')[0]}`);
-    }
+  if (JSON_TYPES.includes(type)) return 'json';
+  if (type === '' || YAML_TYPES.includes(type)) return 'yaml';
+  throw unsupported(`unsupported Content-Type ${JSON.stringify(type.slice(0, 80))}: send ${BODY_TYPES.join(', ')}`);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body's text; bytes that are not UTF-8 are a 400 (never silently replaced). */
+export function decodeBody(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new FusemlError('VALIDATION', 'the body is not valid UTF-8');
   }
-  throw Object.assign(new Error(`unsupported Content-Type ${type}: send application/json or application/yaml`), { statusCode: 415 });
+}
+
+/** Parses a request body in place (no worker): JSON or YAML by Content-Type, with the given limits. */
+export function parseBody(contentType: string | undefined, text: string, limits: ParseLimits = DEFAULT_LIMITS): unknown {
+  return parseBodyText(bodyKind(contentType), text, limits);
 }
 
 /**
  * Fastify does not parse bodies of GET requests; fuseml-core's query sends one. Reads and parses it
- * (same rules as other bodies, same size limit). Undefined when there is none.
+ * (same rules as other bodies, same limits). Undefined when there is none.
  */
-export async function readGetBody(req: FastifyRequest, limit: number): Promise<unknown> {
+export async function readGetBody(req: FastifyRequest): Promise<unknown> {
   const len = req.headers['content-length'];
   if ((len === undefined || len === '0') && req.headers['transfer-encoding'] === undefined) return undefined;
-  if (len !== undefined && Number(len) > limit) throw Object.assign(new Error('request body is too large'), { statusCode: 413 });
+  const kind = bodyKind(req.headers['content-type']);
+  const limit = req.server.registryLimits.bodyLimit;
+  const tooLarge = (): Error => Object.assign(new Error(`request body is too large (limit ${limit} bytes)`), { statusCode: 413 });
+  if (len !== undefined && Number(len) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req.raw) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw Object.assign(new Error('request body is too large'), { statusCode: 413 });
+    if (size > limit) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
-  return parseBody(req.headers['content-type'], Buffer.concat(chunks).toString('utf8'));
+  return req.server.parsePool.parse(kind, decodeBody(Buffer.concat(chunks)));
 }
 
 export function wantsYaml(req: FastifyRequest): boolean {
@@ -99,6 +121,7 @@ const CODE_OF_STATUS: Record<number, string> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
   406: 'NOT_ACCEPTABLE',
   409: 'CONFLICT',
   412: 'PRECONDITION_FAILED',
@@ -160,9 +183,17 @@ export function revealFor(req: FastifyRequest): Reveal {
   return scope === 'all' ? { kind: 'all' } : { kind: 'scope', scope };
 }
 
+/**
+ * The revision an If-Match header asks for. If-Match uses the strong comparison (RFC 9110 §13.1.1): a weak
+ * entity tag (W/"3") never matches, so the precondition fails (412).
+ */
 export function ifMatch(req: FastifyRequest): number | undefined {
-  const h = req.headers['if-match'];
-  return parseIfMatch(Array.isArray(h) ? h[0] : h);
+  const raw = req.headers['if-match'];
+  const h = Array.isArray(raw) ? raw[0] : raw;
+  if (h !== undefined && /^\s*W\//.test(h)) {
+    throw new PreconditionFailedError('If-Match: a weak entity tag (W/"…") never matches (strong comparison, RFC 9110 §13.1.1); send the ETag as given, e.g. "3"');
+  }
+  return parseIfMatch(h);
 }
 
 /** Rejects query parameters a route does not know. */

@@ -47,7 +47,7 @@ export const extensionRoutes: RouteModule = {
     });
 
     app.get('/extensions', async (req, reply) => {
-      const body = await readGetBody(req, app.initialConfig.bodyLimit ?? 1024 * 1024);
+      const body = await readGetBody(req);
       const query = listQuery(checkQuery(req, [...QUERY_FIELDS, 'reveal']), body);
       const reveal = revealFor(req);
       if (reveal.kind === 'none' && !wantsYaml(req)) {

@@ -55,6 +55,25 @@ function parseRequest(body: unknown): ResolveBody {
   return { workflow: b.workflow as Workflow, context };
 }
 
+/** steps × requirements (all steps' `extensions`): what one resolve costs, bounded by --resolve-limit. */
+export function resolveSize(workflow: unknown): number {
+  const steps = (workflow as { steps?: unknown } | null)?.steps;
+  if (!Array.isArray(steps)) return 0;
+  let requirements = 0;
+  for (const s of steps) {
+    const ext = (s as { extensions?: unknown } | null)?.extensions;
+    if (Array.isArray(ext)) requirements += ext.length;
+  }
+  return steps.length * requirements;
+}
+
+function checkResolveSize(workflow: unknown, limit: number): void {
+  const size = resolveSize(workflow);
+  if (size > limit) {
+    throw Object.assign(new Error(`the workflow is too large to resolve: steps × requirements = ${size}, limit ${limit}`), { statusCode: 413 });
+  }
+}
+
 /** Admin: anyone. Resolver: only projects and users its token lists. Others: no. */
 function authorize(p: Principal, ctx: ResolveContext): void {
   if (p.role === 'admin') return;
@@ -92,6 +111,7 @@ export const workflowRoutes: RouteModule = {
       checkQuery(req, []);
       const { workflow, context } = parseRequest(req.body);
       authorize(req.principal, context);
+      checkResolveSize(workflow, app.registryLimits.resolveLimit);
       const issues = workflowDataIssues(workflow, 'workflow');
       if (issues.length > 0) {
         return reply
@@ -142,7 +162,13 @@ export const workflowRoutes: RouteModule = {
             '400': { description: 'Invalid body or workflow (error.issues)' },
             '401': { description: 'No or invalid token' },
             '403': { description: 'The token may not resolve for this project or user' },
+            '408': { $ref: '#/components/responses/Error' },
+            '413': { description: 'The body, or the workflow (steps × requirements), is over a limit', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+            '415': { $ref: '#/components/responses/Error' },
             '422': { description: 'Unresolvable requirements: no match, ambiguous, env collisions (error.issues, all at once)' },
+            '429': { $ref: '#/components/responses/TooManyRequests' },
+            '431': { $ref: '#/components/responses/Error' },
+            '500': { $ref: '#/components/responses/Error' },
           },
         },
       },
