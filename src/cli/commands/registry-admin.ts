@@ -108,7 +108,7 @@ export async function rotateKey(opts: RotateOptions): Promise<void> {
     // The new key: read from the file, or generated into it when it does not exist yet.
     const next = await loadOrCreateKey({ keyFile: opts.newKeyFile, env: {} });
     generated = next.generated;
-    process.stderr.write(`fuseml-registry: rotate-key: re-encrypting ${dbPath} to key ${keyFingerprint(next.key)}${generated ? ` (generated in ${opts.newKeyFile})` : ''}\n`);
+    process.stderr.write(`fuseml-registry: rotate-key (pid ${process.pid}): re-encrypting ${dbPath} to key ${keyFingerprint(next.key)}${generated ? ` (generated in ${opts.newKeyFile})` : ''}\n`);
     const r = store.rotateKey(next.key, (n) => process.stderr.write(`fuseml-registry: rotate-key: ${n} credential set(s) re-encrypted (not committed yet)\n`));
     generated = false;
     process.stdout.write(`re-encrypted ${r.credentials} credential set(s) in ${r.extensions} extension(s); the database now needs the key in ${opts.newKeyFile}\n`);
