@@ -37,6 +37,7 @@ function writeKey(file: string, key = randomBytes(32)): Buffer {
   return key;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience: JSON bodies read by path
 async function call(reg: RegistryProcess, method: string, path: string, body?: unknown): Promise<{ status: number; json: any; text: string }> {
   const headers: Record<string, string> = { authorization: `Bearer ${reg.adminToken}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
