@@ -162,7 +162,7 @@ describe('key safety', () => {
     expect(existsSync(reg.keyFile)).toBe(false);
   }, 60_000);
 
-  test('a directory, a group-readable file, a wrong length, a wrong key: exit 2 with the reason', async () => {
+  test('a directory, a group-readable file, a wrong length, a path through a file, a wrong key: exit 2 with the reason', async () => {
     const dir = tempDir();
     const reg = await startRegistry({ dir });
     await reg.cleanup();
@@ -180,6 +180,9 @@ describe('key safety', () => {
     writeFileSync(short, randomBytes(16).toString('base64'), { mode: 0o600 });
     r = await serve(dir, short);
     expect([r.exitCode, r.stderr]).toEqual([2, expect.stringContaining('not a 256-bit key')]);
+    const through = join(short, 'key');
+    r = await serve(dir, through);
+    expect([r.exitCode, r.stderr]).toEqual([2, expect.stringContaining(`key file ${through} is not reachable (a part of its path is not a directory)`)]);
     const wrong = join(dir, 'wrong.key');
     writeKey(wrong);
     r = await serve(dir, wrong);
