@@ -241,8 +241,8 @@ describe('re-scoping credentials needs their values or the right to read them (i
 });
 
 describe('--anonymous roles', () => {
-  test('anonymous reader: reads without values, 403 on reveal and resolve', async () => {
-    const anon = await startRegistry({ args: ['--anonymous', 'reader'] });
+  test.each(['reader', 'writer'])('anonymous %s: reads without values, 403 on reveal and resolve', async (role) => {
+    const anon = await startRegistry({ args: ['--anonymous', role] });
     try {
       expect((await call(anon, anon.adminToken, 'PUT', '/extensions/ext/record', RECORD)).status).toBe(201);
       for (const route of readRoutes(false)) expect(leaked((await call(anon, undefined, 'GET', route)).text)).toEqual([]);
@@ -262,6 +262,17 @@ describe('--anonymous roles', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`--anonymous ${role}: this role can read credential values`));
     expect(r.stderr).toMatch(/--anonymous-reveal/);
+  });
+
+  test('--anonymous admin --anonymous-reveal: warns; callers without a token read everything', async () => {
+    const anon = await startRegistry({ args: ['--anonymous', 'admin', '--anonymous-reveal'] });
+    try {
+      expect(anon.stderr.join('\n')).toMatch(/warning: --anonymous admin --anonymous-reveal: callers WITHOUT a token may read credential values \(all of them\)/);
+      expect((await call(anon, undefined, 'PUT', '/extensions/ext/record', RECORD)).status).toBe(201);
+      expect(leaked((await call(anon, undefined, 'GET', '/extensions/ext?reveal=true')).text)).toEqual(SET_IDS);
+    } finally {
+      await anon.cleanup();
+    }
   });
 
   test('--anonymous resolver --anonymous-reveal: warns; callers without a token read global values only', async () => {
