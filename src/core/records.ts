@@ -82,6 +82,8 @@ export interface ServiceStatus {
 export interface CredentialsStatus {
   created?: string;
   updated?: string;
+  /** Set on reads only (never stored): `undecryptable` when the stored values fail to decrypt. */
+  state?: 'undecryptable';
 }
 
 export interface ExtensionStatus {

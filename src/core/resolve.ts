@@ -5,20 +5,20 @@
  * caller) and gets a plain result or one ResolutionError listing every problem.
  *
  * Rules, in order (docs/workflows.md):
- *  1. selectors: every field the requirement gives must match (version: exact or semver range);
+ *  1. selectors: every field the requirement gives must match (version: ./version.ts, the grammar the
+ *     registry's ?version= query uses; a malformed one is a problem of the workflow);
  *  2. zone: a service whose extension is in the caller's zone ranks first and is reached
  *     through an internal endpoint (external if it has none); a service elsewhere is
  *     reachable only through an external endpoint. Without a caller zone, zones are no
  *     criterion: every service counts as local (internal endpoint preferred);
  *  3. the default instance (service.default) ranks next;
- *  4. credentials: user-scoped (user listed) over project-scoped (project listed) over
- *     global; within one scope the `default` credentials; a service that needs
+ *  4. credentials usable by the caller (./scope.ts, the one scope rule): user-scoped over
+ *     project-scoped over global; within one scope the `default` credentials; a service that needs
  *     credentials (auth_required, or any registered) and has none usable is skipped;
  *  5. several candidates still equally good → error listing them; none → error saying
  *     what was asked and why the near misses were skipped.
  * Credential values never appear in messages.
  */
-import semver from 'semver';
 import { ValidationError, type Issue } from './errors.js';
 import {
   HIDDEN,
@@ -31,7 +31,9 @@ import {
   type ServiceRecord,
 } from './records.js';
 import { displayUrl } from './redact.js';
+import { scopeAllows } from './scope.js';
 import { render, TemplateError, type Lookup } from './template.js';
+import { versionMatches, versionSelectorProblem } from './version.js';
 import { REQUIREMENT_SELECTORS, type ExtensionRequirement, type Workflow, type WorkflowStep } from './workflow.js';
 
 /** Who asks, and from where. */
@@ -138,33 +140,8 @@ export function prefixedEnvName(requirement: string, key: string): string {
   return `${ENV_PREFIX}${envToken(requirement)}_${envToken(key)}`;
 }
 
-/** Exact string match, else a semver range (`>=1.0,<1.1`, `^2`, `1.19`) against the version. */
-export function versionMatches(actual: string | undefined, wanted: string): boolean {
-  if (actual === undefined) return false;
-  if (actual === wanted) return true;
-  const range = semver.validRange(wanted.trim().replace(/\s*,\s*/g, ' '), { loose: true });
-  if (range === null) return false;
-  const version = semver.valid(actual, { loose: true }) ?? semver.coerce(actual)?.version ?? null;
-  return version !== null && semver.satisfies(version, range, { loose: true });
-}
-
-/** Whether the caller may use these credentials (scope only; see credentialsUsable for values). */
-export function scopeAllows(c: CredentialsRecord, ctx: ResolveContext): boolean {
-  switch (c.scope) {
-    case 'global':
-      return true;
-    case 'project':
-      return (c.projects ?? []).includes(ctx.project);
-    case 'user':
-      return (
-        ctx.user !== undefined &&
-        (c.users ?? []).includes(ctx.user) &&
-        ((c.projects ?? []).length === 0 || (c.projects ?? []).includes(ctx.project))
-      );
-    default:
-      return false;
-  }
-}
+export { versionMatches } from './version.js';
+export { scopeAllows } from './scope.js';
 
 /** Scope allows it and its values are visible (not `<hidden>`) to this caller. */
 export function credentialsUsable(c: CredentialsRecord, ctx: ResolveContext): boolean {
@@ -231,7 +208,9 @@ function pickEndpoint(c: Candidate, ctx: ResolveContext): void {
 
 function pickCredentials(c: Candidate, ctx: ResolveContext): void {
   const all = c.service.credentials ?? [];
-  const usable = all.filter((cr) => credentialsUsable(cr, ctx));
+  // A set the caller may use whose stored values cannot be decrypted stays a candidate, so that choosing it
+  // fails naming it (rather than silently falling back to another set).
+  const usable = all.filter((cr) => credentialsUsable(cr, ctx) || (scopeAllows(cr, ctx) && isUndecryptable(cr)));
   const needs = c.service.auth_required === true || (c.service.auth_required !== false && all.length > 0);
   if (usable.length === 0) {
     c.credRank = 0;
@@ -245,6 +224,16 @@ function pickCredentials(c: Candidate, ctx: ResolveContext): void {
   if (top.length === 1) c.credentials = top[0];
   else if (defaults.length === 1) c.credentials = defaults[0];
   else c.credentialsTie = defaults.length > 1 ? defaults : top;
+  const broken = c.credentials ? [c.credentials] : (c.credentialsTie ?? []).filter(isUndecryptable);
+  if (broken.length > 0 && broken.every(isUndecryptable)) {
+    const ids = broken.map((cr) => cr.id).join(', ');
+    c.excluded = `${c.label}: the stored values of credentials ${ids} cannot be decrypted (corrupted data or a wrong key; run fuseml-registry doctor)`;
+  }
+}
+
+/** Set by the registry's stores on a credential set whose stored values fail to decrypt. */
+export function isUndecryptable(c: CredentialsRecord): boolean {
+  return c.status?.state === 'undecryptable';
 }
 
 function rankKey(c: Candidate): number[] {
@@ -394,6 +383,8 @@ export function checkWorkflow(workflow: Workflow): ResolutionProblem[] {
     const reqs = step.extensions ?? [];
     const byToken = new Map<string, string>();
     reqs.forEach((req, i) => {
+      const bad = req.version === undefined ? undefined : versionSelectorProblem(req.version);
+      if (bad !== undefined) add({ kind: 'invalid', requirement: req.name, pointer: `/steps/${s}/extensions/${i}/version`, message: bad });
       const token = envToken(req.name);
       const other = byToken.get(token);
       if (other !== undefined) {

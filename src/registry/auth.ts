@@ -4,13 +4,19 @@
  *   admin     everything, and may read credential values (explicitly asked for)
  *   writer    register / update / deregister; reads with credential values masked
  *   reader    list / get with credential values masked
- *   resolver  like reader, and may read the values of credentials in its scope: global ones, and those
- *             listing one of the token's projects or users (the workflow resolver's token)
+ *   resolver  like reader, and may read the values of credentials in its scope: those usable in one of the
+ *             token's (project, user) contexts by the one scope rule, src/core/scope.ts (the workflow
+ *             resolver's token)
+ *
+ * `anonymous` gives callers without a token a role; a role that can read values (admin, resolver) only
+ * with an explicit opt-in (serve --anonymous-reveal).
  *
  * Tokens are kept only as SHA-256 digests and compared in constant time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { FusemlError } from '../core/errors.js';
+import type { CredentialsRecord } from '../core/records.js';
+import { grantAllows } from '../core/scope.js';
 import type { CredentialScopeFilter } from './store/types.js';
 
 export const ROLES = ['admin', 'writer', 'reader', 'resolver'] as const;
@@ -67,8 +73,19 @@ export function authenticate(config: AuthConfig, authorization: string | undefin
   return { ok: true, principal: { name: found.name, role: found.role, projects: found.projects, users: found.users } };
 }
 
+/** Roles that can read credential values (in some scope). */
+export function canReveal(role: Role): boolean {
+  return role === 'admin' || role === 'resolver';
+}
+
 export function canWrite(p: Principal): boolean {
   return p.role === 'admin' || p.role === 'writer';
+}
+
+/** `p` as a writer: its name, and whether it may read a credential set's values (the scope rule of src/core/scope.ts). */
+export function actorOf(p: Principal): { name: string; mayReveal(c: CredentialsRecord): boolean } {
+  const scope = revealScope(p);
+  return { name: p.name, mayReveal: (c) => scope === 'all' || (scope !== undefined && grantAllows(c, scope)) };
 }
 
 /** Which credential values `p` may see when it asks for them; undefined: none. */

@@ -4,6 +4,7 @@
  *   db: /var/lib/fuseml/registry.db          # optional
  *   key_file: /var/lib/fuseml/registry.key   # optional, default next to db
  *   anonymous: reader                        # optional role for callers without a token
+ *   anonymous_reveal: false                  # needed for anonymous resolver / admin (they read values)
  *   body_limit: 1048576                      # optional, bytes
  *   tokens:
  *     - name: installer
@@ -26,6 +27,7 @@ export interface RegistryConfig {
   db?: string | undefined;
   key_file?: string | undefined;
   anonymous?: Role | 'none' | undefined;
+  anonymous_reveal?: boolean | undefined;
   body_limit?: number | undefined;
   tokens: TokenEntry[];
 }
@@ -37,6 +39,7 @@ const schema = {
     db: { type: 'string', minLength: 1 },
     key_file: { type: 'string', minLength: 1 },
     anonymous: { enum: [...ROLES, 'none'] },
+    anonymous_reveal: { type: 'boolean' },
     body_limit: { type: 'integer', minimum: 1024, maximum: 104857600 },
     tokens: {
       type: 'array',
@@ -89,7 +92,7 @@ export async function loadConfig(file: string): Promise<RegistryConfig> {
     const msgs = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}`);
     throw new FusemlError('VALIDATION', `${file}: ${[...new Set(msgs)].join('; ')}`);
   }
-  const cfg = raw as { db?: string; key_file?: string; anonymous?: Role | 'none'; body_limit?: number; tokens?: RawToken[] };
+  const cfg = raw as { db?: string; key_file?: string; anonymous?: Role | 'none'; anonymous_reveal?: boolean; body_limit?: number; tokens?: RawToken[] };
   const base = dirname(resolve(file));
   const tokens: TokenEntry[] = [];
   for (const t of cfg.tokens ?? []) {
@@ -114,6 +117,7 @@ export async function loadConfig(file: string): Promise<RegistryConfig> {
     db: cfg.db === undefined ? undefined : resolve(base, cfg.db),
     key_file: cfg.key_file === undefined ? undefined : resolve(base, cfg.key_file),
     anonymous: cfg.anonymous,
+    anonymous_reveal: cfg.anonymous_reveal,
     body_limit: cfg.body_limit,
     tokens,
   };

@@ -9,7 +9,6 @@
  * revision covers its endpoints and credentials; an extension's covers all).
  */
 import { randomBytes } from 'node:crypto';
-import semver from 'semver';
 import { FusemlError } from '../core/errors.js';
 import {
   HIDDEN,
@@ -19,14 +18,36 @@ import {
   type ExtensionRecord,
   type ServiceRecord,
 } from '../core/records.js';
+import { describeScope, grantAllows, sameScope } from '../core/scope.js';
+import { versionMatcher } from '../core/version.js';
 import { PreconditionFailedError } from './errors.js';
-import { credentialsInScope, type CredentialScopeFilter, type ReadOptions, type Store, type StoreFilter } from './store/types.js';
+import { type CredentialScopeFilter, type ReadOptions, type Store, type StoreFilter } from './store/types.js';
 import { PATCHABLE, checkDefaults, validateRecord } from './validate.js';
 
 export interface RegistryQuery extends StoreFilter {
-  /** Exact version, or a semver range such as `>=1.0,<1.1` (commas mean AND). */
+  /** A version selector (src/core/version.ts): `1.19.2`, `1.19` (1.19.x), `>=1.0,<1.1`; malformed → VALIDATION. */
   version?: string | undefined;
 }
+
+/** Who writes: named in audit lines; `mayReveal` says whether it may read a credential set's values. */
+export interface Actor {
+  name: string;
+  mayReveal(credentials: CredentialsRecord): boolean;
+}
+
+/** One audit line: a credential set's scope, users or projects changed (names only, never values). */
+export interface AuditEvent {
+  action: 'credentials-rescope';
+  actor: string;
+  extension_id: string;
+  service_id: string;
+  credentials_id: string;
+  from: string;
+  to: string;
+}
+
+/** Writes made by the registry itself or by tests without a caller: may do anything. */
+const SYSTEM: Actor = { name: 'system', mayReveal: () => true };
 
 export const QUERY_FIELDS = ['extension_id', 'product', 'version', 'zone', 'service_id', 'service_resource', 'service_category'] as const;
 
@@ -36,32 +57,8 @@ export const REVEAL_NONE: Reveal = { kind: 'none' };
 
 function readOptions(reveal: Reveal): ReadOptions {
   if (reveal.kind === 'all') return { reveal: true };
-  if (reveal.kind === 'scope') return { reveal: (c) => credentialsInScope(c, reveal.scope) };
+  if (reveal.kind === 'scope') return { reveal: (c) => grantAllows(c, reveal.scope) };
   return { reveal: false };
-}
-
-const RANGE_CHARS = /[<>=~^*xX|, ]|\s-\s/;
-
-/**
- * A matcher for an exact version or a semver range (commas mean AND), parsed once per query.
- * Throws VALIDATION when `wanted` looks like a range but is not one.
- */
-export function versionMatcher(wanted: string): (recordVersion: string | undefined) => boolean {
-  if (!RANGE_CHARS.test(wanted)) return (v) => v === wanted;
-  const text = semver.validRange(wanted.replace(/\s*,\s*/g, ' '), { loose: true });
-  if (text === null) throw new FusemlError('VALIDATION', `version ${JSON.stringify(wanted)} is neither a version nor a semver range`);
-  const range = new semver.Range(text, { loose: true });
-  return (recordVersion) => {
-    if (recordVersion === undefined) return false;
-    if (recordVersion === wanted) return true;
-    const v = semver.valid(recordVersion, { loose: true }) ?? semver.coerce(recordVersion)?.version;
-    return v !== undefined && v !== null && range.test(v);
-  };
-}
-
-/** Matches a record version against an exact version or a semver range. */
-export function versionMatches(recordVersion: string | undefined, wanted: string): boolean {
-  return versionMatcher(wanted)(recordVersion);
 }
 
 /** Parses an If-Match header (`"3"`, `W/"3"`, `3` or `*`) into a revision; undefined for none or `*`. */
@@ -86,7 +83,8 @@ export function generateId(base: string | undefined, fallback: string): string {
   return `${slug(base, fallback)}-${randomBytes(3).toString('hex')}`;
 }
 
-const STATUS_TIMES = ['registered', 'created', 'updated'];
+/** Status fields the registry sets (times, and `state` on reads): never taken from input. */
+const STATUS_TIMES = ['registered', 'created', 'updated', 'state'];
 
 /** A record's `status` without the registry-set times (undefined when nothing else is left). */
 function userStatus(status: unknown): Record<string, unknown> | undefined {
@@ -144,7 +142,47 @@ function mergeHidden(submitted: Configuration | undefined, stored: Configuration
   return out;
 }
 
-type Stamp = { now: string };
+/** Whether a submitted configuration carries values (not only `<hidden>` placeholders): such a write always counts as a change. */
+function submitsValues(submitted: Configuration | undefined): boolean {
+  return submitted !== undefined && Object.values(submitted).some((v) => v !== HIDDEN);
+}
+
+/**
+ * The rule for changing who may use a credential set (docs/registry.md, "Re-scoping credentials"): a new scope,
+ * users or projects that would keep the stored values (not all of them sent again) needs an actor that may read
+ * those values; every accepted change is audited.
+ */
+interface ScopeChange {
+  prev: CredentialsRecord;
+  next: CredentialsRecord;
+  /** The new record keeps (some of) the stored values rather than carrying only values sent with the write. */
+  keepsStoredValues: boolean;
+  extId: string;
+  serviceId: string;
+}
+
+type Stamp = { now: string; actor: Actor; audits: AuditEvent[] };
+
+function checkScopeChange(c: ScopeChange, s: Stamp): void {
+  if (sameScope(c.prev, c.next)) return;
+  const storedValues = Object.keys(c.prev.configuration ?? {}).length > 0;
+  if (storedValues && c.keepsStoredValues && !s.actor.mayReveal(c.prev)) {
+    throw new FusemlError(
+      'FORBIDDEN',
+      `credentials ${c.prev.id} of service ${c.serviceId}: changing scope, users or projects (${describeScope(c.prev)} → ${describeScope(c.next)}) needs the right to read their values, or all values sent again`,
+      { hint: 'send every configuration value with the change, or ask an admin' },
+    );
+  }
+  s.audits.push({
+    action: 'credentials-rescope',
+    actor: s.actor.name,
+    extension_id: c.extId,
+    service_id: c.serviceId,
+    credentials_id: c.prev.id,
+    from: describeScope(c.prev),
+    to: describeScope(c.next),
+  });
+}
 
 /** Bookkeeping for a record in a new document, given its previous version (if any). */
 function stamp<T extends { revision?: number; created?: string; updated?: string; status?: object }>(
@@ -190,7 +228,8 @@ function buildService(extId: string, input: ServiceRecord, prev: ServiceRecord |
       const cr: CredentialsRecord = { ...stripMeta(c), extension_id: extId, service_id: svc.id };
       const cfg = mergeHidden(c.configuration, p?.configuration, `credentials ${c.id}`);
       if (cfg !== undefined) cr.configuration = cfg;
-      const changed = !p || content(p) !== content(cr);
+      if (p) checkScopeChange({ prev: p, next: cr, keepsStoredValues: Object.values(c.configuration ?? {}).includes(HIDDEN), extId, serviceId: svc.id }, s);
+      const changed = !p || submitsValues(c.configuration) || content(p) !== content(cr);
       childChanged ||= changed;
       return stamp(cr, p, changed, s, 'credentials');
     });
@@ -256,6 +295,8 @@ export class Registry {
   constructor(
     readonly store: Store,
     private readonly clock: () => string = () => new Date().toISOString(),
+    /** Receives an audit event after each accepted scope change of a credential set. */
+    private readonly audit?: (event: AuditEvent) => void,
   ) {}
 
   // ---- reads ---------------------------------------------------------------------------------
@@ -362,25 +403,31 @@ export class Registry {
     }
   }
 
-  async #mutate(extId: string, change: (doc: ExtensionRecord, s: Stamp) => boolean): Promise<ExtensionRecord> {
-    return this.#serialized(extId, () => this.#mutateNow(extId, change));
+  async #mutate(extId: string, change: (doc: ExtensionRecord, s: Stamp) => boolean, actor: Actor = SYSTEM): Promise<ExtensionRecord> {
+    return this.#serialized(extId, () => this.#mutateNow(extId, change, actor));
   }
 
-  async #mutateNow(extId: string, change: (doc: ExtensionRecord, s: Stamp) => boolean): Promise<ExtensionRecord> {
+  async #mutateNow(extId: string, change: (doc: ExtensionRecord, s: Stamp) => boolean, actor: Actor): Promise<ExtensionRecord> {
     for (let attempt = 0; ; attempt++) {
       const doc = await this.store.get(extId, { reveal: true });
       if (!doc) throw new FusemlError('NOT_FOUND', `extension ${extId} not found`);
-      const s = { now: this.clock() };
+      const s: Stamp = { now: this.clock(), actor, audits: [] };
       const next = structuredClone(doc);
       if (!change(next, s)) return this.#masked(doc);
       touch(next, s);
       try {
-        return this.#masked(await this.store.put(next, doc.revision ?? 1));
+        const stored = this.#masked(await this.store.put(next, doc.revision ?? 1));
+        this.#emit(s);
+        return stored;
       } catch (err) {
         if (err instanceof PreconditionFailedError && attempt < 4) continue;
         throw err;
       }
     }
+  }
+
+  #emit(s: Stamp): void {
+    for (const e of s.audits) this.audit?.(e);
   }
 
   #masked(r: ExtensionRecord): ExtensionRecord {
@@ -395,7 +442,7 @@ export class Registry {
   async createExtension(body: unknown): Promise<ExtensionRecord> {
     const input = this.#withNestedIds(this.#withId(body, (b) => generateId(b.product as string | undefined, 'extension')));
     validateRecord('extension', input);
-    const rec = this.#build(input as ExtensionRecord, undefined).record;
+    const rec = this.#build(input as ExtensionRecord, undefined, SYSTEM).record;
     const stored = await this.#serialized(rec.id, async () => this.#masked(await this.store.put(rec, null)));
     await this.#clearOtherDefaults(stored);
     return stored;
@@ -445,7 +492,7 @@ export class Registry {
   }
 
   /** Creates or replaces the whole record (services, endpoints, credentials) in one transaction. */
-  async upsertExtension(id: string, body: unknown, ifMatch?: number): Promise<UpsertResult> {
+  async upsertExtension(id: string, body: unknown, ifMatch?: number, actor: Actor = SYSTEM): Promise<UpsertResult> {
     if (body && typeof body === 'object' && !Array.isArray(body) && (body as Record<string, unknown>).id === undefined) {
       body = { id, ...body };
     }
@@ -453,20 +500,21 @@ export class Registry {
     const input = body as ExtensionRecord;
     checkPathField(input as unknown as Record<string, unknown>, 'id', id);
     const expected = ifMatch ?? input.revision;
-    const result = await this.#serialized(id, () => this.#upsertNow(id, input, expected));
+    const result = await this.#serialized(id, () => this.#upsertNow(id, input, expected, actor));
     if (result.changed) await this.#clearOtherDefaults(result.record);
     return result;
   }
 
-  async #upsertNow(id: string, input: ExtensionRecord, expected: number | undefined): Promise<UpsertResult> {
+  async #upsertNow(id: string, input: ExtensionRecord, expected: number | undefined, actor: Actor): Promise<UpsertResult> {
     for (let attempt = 0; ; attempt++) {
       const prev = await this.store.get(id, { reveal: true });
       if (!prev && expected !== undefined) throw new PreconditionFailedError(`extension ${id} does not exist (a revision was expected)`);
       if (prev) checkRevision(`extension ${id}`, prev.revision, expected);
-      const { record, changed } = this.#build(input, prev ?? undefined);
+      const { record, changed, stamp: s } = this.#build(input, prev ?? undefined, actor);
       if (prev && !changed) return { record: this.#masked(prev), created: false, changed: false };
       try {
         const stored = await this.store.put(record, prev ? (prev.revision ?? 1) : null);
+        this.#emit(s);
         return { record: this.#masked(stored), created: !prev, changed: true };
       } catch (err) {
         const raced = err instanceof PreconditionFailedError || (err instanceof FusemlError && (err.code === 'CONFLICT' || err.code === 'NOT_FOUND'));
@@ -476,8 +524,8 @@ export class Registry {
     }
   }
 
-  #build(input: ExtensionRecord, prev: ExtensionRecord | undefined): { record: ExtensionRecord; changed: boolean } {
-    const s = { now: this.clock() };
+  #build(input: ExtensionRecord, prev: ExtensionRecord | undefined, actor: Actor): { record: ExtensionRecord; changed: boolean; stamp: Stamp } {
+    const s: Stamp = { now: this.clock(), actor, audits: [] };
     const rec: ExtensionRecord = { ...stripMeta(input) };
     let childChanged = false;
     if (input.services !== undefined) {
@@ -489,7 +537,7 @@ export class Registry {
     }
     const removed = (prev?.services ?? []).some((p) => !(rec.services ?? []).some((x) => x.id === p.id));
     const changed = !prev || childChanged || removed || content(prev) !== content(rec);
-    return { record: stamp(rec, prev, changed, s, 'extension'), changed };
+    return { record: stamp(rec, prev, changed, s, 'extension'), changed, stamp: s };
   }
 
   async deleteExtension(id: string, ifMatch?: number): Promise<void> {
@@ -628,13 +676,14 @@ export class Registry {
     return findService(doc, serviceId).credentials?.find((c) => c.id === input.id) as CredentialsRecord;
   }
 
-  async updateCredentials(extId: string, serviceId: string, id: string, body: unknown, ifMatch?: number): Promise<CredentialsRecord> {
+  async updateCredentials(extId: string, serviceId: string, id: string, body: unknown, ifMatch?: number, actor: Actor = SYSTEM): Promise<CredentialsRecord> {
     validateRecord('credentials', body, 'patch');
     const patch = { ...(body as Record<string, unknown>) };
     checkPathField(patch, 'id', id);
     checkPathField(patch, 'extension_id', extId);
     checkPathField(patch, 'service_id', serviceId);
     const expected = ifMatch ?? (patch.revision as number | undefined);
+    const sent = patch.configuration as Configuration | undefined;
     const doc = await this.#mutate(extId, (d, s) => {
       const svc = findService(d, serviceId);
       const cr = findCredentials(svc, id);
@@ -642,16 +691,20 @@ export class Registry {
       if (patch.configuration !== undefined) {
         patch.configuration = mergeHidden(patch.configuration as Configuration, cr.configuration, `credentials ${id}`);
       }
-      const changed = applyPatch(cr, patch, PATCHABLE.credentials);
+      const prev = structuredClone(cr);
+      // A write that sends values counts as a change even when they equal the stored ones: the revision must
+      // not tell a writer whether a guessed value was right.
+      const changed = applyPatch(cr, patch, PATCHABLE.credentials) || submitsValues(sent);
       // The merged record must still be valid (e.g. scope project needs projects).
       validateRecord('credentials', stripMeta(cr));
+      checkScopeChange({ prev, next: cr, keepsStoredValues: sent === undefined || Object.values(sent).includes(HIDDEN), extId, serviceId }, s);
       checkDefaults(svc);
       if (changed) {
         touch(cr, s);
         touch(svc, s);
       }
       return changed;
-    });
+    }, actor);
     return findCredentials(findService(doc, serviceId), id);
   }
 

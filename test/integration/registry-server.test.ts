@@ -113,7 +113,9 @@ describe('fuseml-registry serve over a real socket', () => {
     await expectError(w.getEndpoint('mlflow', 'extra', url), 404);
 
     expect((await w.addCredentials('mlflow', 'extra', { id: 'c', scope: 'user', users: ['bob'], configuration: { T: 'x' } })).configuration).toEqual({ T: '<hidden>' });
-    expect((await w.updateCredentials('mlflow', 'extra', 'c', { users: ['bob', 'carol'] })).users).toEqual(['bob', 'carol']);
+    // a writer may widen a set only when it sends its values again (docs/registry.md, "Re-scoping credentials")
+    await expectError(w.updateCredentials('mlflow', 'extra', 'c', { users: ['bob', 'carol'] }), 403);
+    expect((await w.updateCredentials('mlflow', 'extra', 'c', { users: ['bob', 'carol'], configuration: { T: 'y' } })).users).toEqual(['bob', 'carol']);
     expect((await w.getCredentials('mlflow', 'extra', 'c')).id).toBe('c');
     expect(await w.listCredentials('mlflow', 'extra')).toHaveLength(1);
     await w.deleteCredentials('mlflow', 'extra', 'c');

@@ -158,7 +158,9 @@ describe('extensions', () => {
     expect(await ids('?product=mlflow')).toEqual(['mlflow', 'mlflow-old']);
     expect(await ids('?product=mlflow&zone=prod')).toEqual(['mlflow-old']);
     expect(await ids('?version=1.0.3')).toEqual(['mlflow-old']);
-    expect(await ids('?version=1.0')).toEqual([]);
+    // one grammar with workflow requirements (src/core/version.ts): a partial version is a wildcard
+    expect(await ids('?version=1.0')).toEqual(['mlflow-old']);
+    expect(await ids('?version=1.1')).toEqual([]);
     expect(await ids(`?version=${encodeURIComponent('>=1.0,<1.1')}`)).toEqual(['mlflow-old']);
     expect(await ids(`?version=${encodeURIComponent('>=1.0')}&product=mlflow`)).toEqual(['mlflow', 'mlflow-old']);
     expect(await ids(`?version=${encodeURIComponent('>=v1.1,<v2.5')}`)).toEqual(['mlflow']);
@@ -277,21 +279,30 @@ describe('auth, roles and masking', () => {
 });
 
 describe('upsert (PUT /extensions/{id}/record)', () => {
-  test('creates (201), is idempotent (200, same revision), replaces the whole record', async () => {
+  test('creates (201), is idempotent (200, same content), replaces the whole record', async () => {
     const body = parse(MLFLOW);
     const c = await req({ method: 'PUT', url: '/extensions/mlflow/record', payload: body });
     expect(c.status).toBe(201);
     const again = await req({ method: 'PUT', url: '/extensions/mlflow/record', payload: body });
     expect(again.status).toBe(200);
-    expect(again.body.revision).toBe(1);
-    expect(again.body.updated).toBe(c.body.updated);
+    // It sends credential values: always a new revision (equal values must not be told apart by the revision).
+    expect(again.body.revision).toBe(2);
+    expect(again.body.services[0].revision).toBe(1);
+    expect(again.body.services[1].credentials[0].revision).toBe(2);
+    expect({ ...again.body.services[0] }).toEqual(c.body.services[0]);
+    // Sent back as read (values <hidden>): nothing changes, same revision.
+    const masked = (await req({ method: 'GET', url: '/extensions/mlflow' })).body;
+    const same = await req({ method: 'PUT', url: '/extensions/mlflow/record', payload: masked });
+    expect(same.status).toBe(200);
+    expect(same.body.revision).toBe(2);
+    expect(same.body.updated).toBe(again.body.updated);
 
     const changed = structuredClone(body);
     changed.services = [changed.services[0]];
     changed.services[0].endpoints[0].configuration.MLFLOW_TRACKING_URI = 'http://new:5000';
     const r = await req({ method: 'PUT', url: '/extensions/mlflow/record', payload: changed });
     expect(r.status).toBe(200);
-    expect(r.body.revision).toBe(2);
+    expect(r.body.revision).toBe(3);
     expect(r.body.services).toHaveLength(1);
     expect(r.body.services[0].revision).toBe(2);
     expect(r.body.services[0].created).toBe(c.body.services[0].created);

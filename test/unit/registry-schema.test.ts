@@ -23,7 +23,7 @@ import { extensionRecordSchema, validateRecord } from '../../src/registry/valida
 
 const now = '2026-01-01T00:00:00.000Z';
 const serviceStatus: Required<ServiceStatus> = { registered: now, updated: now };
-const credentialsStatus: Required<CredentialsStatus> = { created: now, updated: now };
+const credentialsStatus: Required<CredentialsStatus> = { created: now, updated: now, state: 'undecryptable' };
 const endpoint: Required<EndpointRecord> = {
   url: 'http://mlflow.mlflow.svc:5000',
   extension_id: 'mlflow',

@@ -67,7 +67,11 @@ describe('SqliteStore', () => {
     db.close();
     const moved = new SqliteStore({ path, key });
     expect((await moved.get('ext'))?.services?.[0]?.credentials?.[0]?.configuration).toEqual({ KEY: '<hidden>' });
-    await expect(moved.get('ext', { reveal: true })).rejects.toThrow(/cannot be decrypted/);
+    // Reported on that set, not thrown for the whole document (fault isolation).
+    const revealed = (await moved.get('ext', { reveal: true }))?.services?.[0]?.credentials?.[0];
+    expect(revealed?.configuration).toEqual({ KEY: '<hidden>' });
+    expect(revealed?.status?.state).toBe('undecryptable');
+    expect(moved.undecryptable()).toEqual([{ extension_id: 'ext', service_id: 's', credentials_id: 'd' }]);
     await moved.close();
   });
 

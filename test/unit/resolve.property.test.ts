@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CredentialsRecord, ExtensionRecord } from '../../src/core/records.js';
-import { prefixedEnvName, ResolutionError, resolveWorkflow, scopeAllows, type Resolution, type ResolveContext } from '../../src/core/resolve.js';
+import { prefixedEnvName, ResolutionError, resolveWorkflow, type Resolution, type ResolveContext } from '../../src/core/resolve.js';
 import type { Workflow } from '../../src/core/workflow.js';
 
 const PROJECTS = ['A', 'B', 'C'];
@@ -69,6 +69,30 @@ function attempt(exts: readonly ExtensionRecord[], ctx: ResolveContext): Resolut
   }
 }
 
+/**
+ * The oracle: who may use a credential set, written out from the table in docs/registry.md ("Credential
+ * scope") as the set of (project, user) pairs of this test's universe it admits — independent of
+ * src/core/scope.ts, which the resolver uses.
+ */
+function admittedPairs(c: CredentialsRecord): Set<string> {
+  const out = new Set<string>();
+  for (const project of PROJECTS) {
+    for (const user of [...USERS, undefined]) {
+      const inProjects = (c.projects ?? []).includes(project);
+      const inUsers = user !== undefined && (c.users ?? []).includes(user);
+      const noProjects = (c.projects ?? []).length === 0;
+      const admitted =
+        c.scope === 'global' ? true : c.scope === 'project' ? inProjects : c.scope === 'user' ? inUsers && (noProjects || inProjects) : false;
+      if (admitted) out.add(`${project}|${user ?? ''}`);
+    }
+  }
+  return out;
+}
+
+function oracleAllows(c: CredentialsRecord, ctx: ResolveContext): boolean {
+  return admittedPairs(c).has(`${ctx.project}|${ctx.user ?? ''}`);
+}
+
 function allCredentials(exts: readonly ExtensionRecord[]): CredentialsRecord[] {
   return exts.flatMap((e) => (e.services ?? []).flatMap((s) => s.credentials ?? []));
 }
@@ -78,7 +102,7 @@ describe('resolution properties', () => {
     fc.assert(
       fc.property(fc.array(extensionArb, { maxLength: 5 }), contextArb, (exts, ctx) => {
         const r = attempt(exts, ctx);
-        const forbidden = allCredentials(exts).filter((c) => !scopeAllows(c, ctx));
+        const forbidden = allCredentials(exts).filter((c) => !oracleAllows(c, ctx));
         const text = JSON.stringify(r instanceof ResolutionError ? { m: r.message, p: r.problems } : r);
         for (const c of forbidden) {
           expect(text).not.toContain(`${c.id}-secret`);
@@ -88,9 +112,20 @@ describe('resolution properties', () => {
           for (const choice of r.steps.flatMap((s) => s.choices)) {
             if (choice.credentials_id === undefined) continue;
             const c = allCredentials(exts).find((x) => x.id === choice.credentials_id) as CredentialsRecord;
-            expect(scopeAllows(c, ctx)).toBe(true);
+            expect(oracleAllows(c, ctx)).toBe(true);
           }
         }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a credential set the oracle admits and that is the only one of its service is used', () => {
+    fc.assert(
+      fc.property(credentialsArb, contextArb, (c, ctx) => {
+        const ext: ExtensionRecord = { id: unique('ext'), services: [{ id: 'svc', resource: 's3', endpoints: [{ url: 'http://x', type: 'internal' }], credentials: [c] }] };
+        const r = attempt([ext], { ...ctx, zone: undefined });
+        expect(r instanceof ResolutionError ? undefined : r.steps[0]?.choices[0]?.credentials_id).toBe(oracleAllows(c, ctx) ? c.id : undefined);
       }),
       { numRuns: 300 },
     );

@@ -27,7 +27,7 @@ export function extensionCommand(): Command {
     .description('list registered extensions, optionally filtered (a query)')
     .option('--id <id>', 'extension id')
     .option('-p, --product <product>', 'product, e.g. mlflow')
-    .option('--version <version>', 'exact version, or a semver range such as ">=1.0,<1.1"')
+    .option('--version <version>', 'a version (1.19.2), a partial version (1.19 means 1.19.x) or a semver range such as ">=1.0,<1.1"; malformed: exit 3')
     .option('-z, --zone <zone>', 'zone')
     .option('--service-id <id>', 'service id')
     .option('--service-resource <resource>', 'service resource, e.g. s3')

@@ -8,6 +8,8 @@ export interface ServeOptions {
   config?: string;
   keyFile?: string;
   anonymous?: string;
+  /** Needed for an --anonymous role that can read credential values (admin, resolver). */
+  anonymousReveal?: boolean;
   bodyLimit?: string;
   /** Per-request limits (see src/registry/server/limits.ts), by option name: parsedLimit, maxKeys, … */
   [limit: string]: string | boolean | undefined;
@@ -114,7 +116,7 @@ function signalHooks(): ServeHooks {
 
 export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Promise<void> {
   const storeKind = checkStoreFlags(opts);
-  const [{ loadConfig }, { ROLES, tokenEntry }, { loadOrCreateKey, KEY_ENV }, paths, { SqliteStore }, { createRegistryApp }] = await Promise.all([
+  const [{ loadConfig }, { ROLES, canReveal, tokenEntry }, { loadOrCreateKey, KEY_ENV }, paths, { SqliteStore }, { createRegistryApp }] = await Promise.all([
     import('../../registry/config.js'),
     import('../../registry/auth.js'),
     import('../../registry/crypto.js'),
@@ -123,7 +125,7 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
     import('../../registry/server/app.js'),
   ]);
   const port = parsePort(opts.port);
-  const config = opts.config ? await loadConfig(opts.config) : { tokens: [] as import('../../registry/auth.js').TokenEntry[], db: undefined, key_file: undefined, anonymous: undefined, body_limit: undefined };
+  const config = opts.config ? await loadConfig(opts.config) : { tokens: [] as import('../../registry/auth.js').TokenEntry[], db: undefined, key_file: undefined, anonymous: undefined, anonymous_reveal: undefined, body_limit: undefined };
   const tokens = [...config.tokens];
   const adminToken = process.env.FUSEML_REGISTRY_ADMIN_TOKEN;
   if (adminToken) tokens.push(tokenEntry({ name: 'env-admin', role: 'admin' }, adminToken));
@@ -131,6 +133,16 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
   const anonymous = opts.anonymous ?? config.anonymous ?? 'none';
   if (anonymous !== 'none' && !(ROLES as readonly string[]).includes(anonymous)) {
     throw new FusemlError('USAGE', `--anonymous ${anonymous}: not a role`, { hint: `use one of none, ${ROLES.join(', ')}` });
+  }
+  if (anonymous !== 'none' && canReveal(anonymous as (typeof ROLES)[number])) {
+    if (opts.anonymousReveal !== true && config.anonymous_reveal !== true) {
+      throw new FusemlError('USAGE', `--anonymous ${anonymous}: this role can read credential values, so anyone without a token could read them`, {
+        hint: `add --anonymous-reveal if that is truly meant (e.g. a private test setup), or use --anonymous reader`,
+      });
+    }
+    process.stderr.write(`fuseml-registry: warning: --anonymous ${anonymous} --anonymous-reveal: callers WITHOUT a token may read credential values${anonymous === 'admin' ? ' (all of them) and change everything' : ' (the global ones)'}\n`);
+  } else if (opts.anonymousReveal === true || config.anonymous_reveal === true) {
+    throw new FusemlError('USAGE', '--anonymous-reveal is for an --anonymous role that can read credential values (resolver, admin)');
   }
   const { resolveLimits } = await import('../../registry/server/limits.js');
   const limits = resolveLimits(opts, process.env, { bodyLimit: config.body_limit });
@@ -146,7 +158,7 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
       });
     }
   }
-  const key = await loadOrCreateKey({ keyFile });
+  const key = await loadOrCreateKey({ keyFile, database: storeKind === 'sqlite' ? dbPath : undefined });
   if (key.generated) process.stderr.write(`fuseml-registry: generated a new encryption key in ${keyFile} (keep it with the database)\n`);
   let store: import('../../registry/store/types.js').Store;
   let where: string;
@@ -156,7 +168,13 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
     store = k;
     where = `store kubernetes ${k.api.server} namespace ${k.api.namespace}`;
   } else {
-    store = new SqliteStore({ path: dbPath, key: key.key });
+    try {
+      store = new SqliteStore({ path: dbPath, key: key.key });
+    } catch (err) {
+      // A key generated for a database that could not be opened would be left behind for nothing.
+      if (key.generated) (await import('node:fs')).rmSync(keyFile, { force: true });
+      throw err;
+    }
     where = `db ${dbPath}`;
   }
   if (tokens.length === 0 && anonymous === 'none') {
@@ -168,6 +186,8 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
     auth: { tokens, anonymous: anonymous === 'none' ? undefined : (anonymous as (typeof ROLES)[number]) },
     limits,
     logger: opts.log === true,
+    // Audit lines always go to stderr: who changed which credential set's scope (names only, never values).
+    audit: (e) => process.stderr.write(`fuseml-registry: audit: ${JSON.stringify(e)}\n`),
   });
   try {
     await app.listen({ port, host: opts.host });

@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { authenticate, type AuthConfig } from '../auth.js';
-import { Registry } from '../registry.js';
+import { Registry, type AuditEvent } from '../registry.js';
 import type { Store } from '../store/types.js';
 import type { Socket } from 'node:net';
 import { bodyKind, decodeBody, renderError, wantsYaml } from './http.js';
@@ -27,6 +27,8 @@ export interface RegistryAppOptions {
   routes?: readonly RouteModule[] | undefined;
   /** Extra route modules added after `routes`. */
   extraRoutes?: readonly RouteModule[] | undefined;
+  /** Receives audit events (credential scope changes; names only, never values). Default: none. */
+  audit?: ((event: AuditEvent) => void) | undefined;
   /** Log requests (pino, to stderr); never logs headers or bodies. */
   logger?: boolean | undefined;
 }
@@ -121,7 +123,7 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
   app.decorate('registryLimits', limits);
   app.decorate('parsePool', pool);
   app.addHook('onClose', async () => pool.close());
-  const registry = new Registry(options.store);
+  const registry = new Registry(options.store, undefined, options.audit);
   const modules = [...(options.routes ?? routeModules), ...(options.extraRoutes ?? [])];
   const all: RouteModule[] = [];
   all.push(metaRoutes((): readonly RouteModule[] => all), ...modules);

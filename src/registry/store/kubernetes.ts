@@ -208,7 +208,14 @@ export class KubernetesStore implements Store {
     const values: Record<string, string> = {};
     for (const s of masked.services ?? []) {
       for (const c of s.credentials ?? []) {
+        if (c.status?.state !== undefined) {
+          const { state: _state, ...status } = c.status;
+          c.status = status;
+        }
         if (!c.configuration || Object.keys(c.configuration).length === 0) continue;
+        if (Object.values(c.configuration).includes(HIDDEN)) {
+          throw new FusemlError('VALIDATION', `credentials ${c.id} of service ${s.id} in extension ${record.id}: the stored values cannot be decrypted; send new values or delete the credentials first`);
+        }
         values[`${s.id}/${c.id}`] = this.#cipher.encrypt(JSON.stringify(c.configuration), this.#aad(record.id, s.id, c.id));
         c.configuration = Object.fromEntries(Object.keys(c.configuration).map((k) => [k, HIDDEN]));
       }
@@ -264,7 +271,12 @@ export class KubernetesStore implements Store {
     for (const [serviceId, c] of shown) {
       const sealed = entry.values[`${serviceId}/${c.id}`];
       if (sealed === undefined) throw new FusemlError('INTERNAL', `extension ${doc.id}: stored credentials ${serviceId}/${c.id} are missing`);
-      c.configuration = JSON.parse(this.#cipher.decrypt(sealed, this.#aad(doc.id, serviceId, c.id))) as Configuration;
+      try {
+        c.configuration = JSON.parse(this.#cipher.decrypt(sealed, this.#aad(doc.id, serviceId, c.id))) as Configuration;
+      } catch {
+        // One bad ciphertext must not fail the whole document: the set reads as undecryptable (values hidden).
+        c.status = { ...c.status, state: 'undecryptable' };
+      }
     }
     return doc;
   }

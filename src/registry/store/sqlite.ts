@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FusemlError } from '../../core/errors.js';
 import { HIDDEN, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../core/records.js';
-import { Cipher } from '../crypto.js';
+import { Cipher, keyFingerprint } from '../crypto.js';
 import { PreconditionFailedError } from '../errors.js';
 import { listInScope, type CredentialScopeFilter, type MaskedRow, type ReadOptions, type Store, type StoreFilter } from './types.js';
 
@@ -72,6 +72,13 @@ interface SealedCredentials extends Omit<CredentialsRecord, 'configuration'> {
 
 const KEY_CHECK = 'fuseml-registry key check';
 
+/** A credential set whose stored values fail to decrypt. */
+export interface UndecryptableRecord {
+  extension_id: string;
+  service_id: string;
+  credentials_id: string;
+}
+
 export interface SqliteStoreOptions {
   /** Database file; ':memory:' for tests. */
   path: string;
@@ -82,11 +89,15 @@ export class SqliteStore implements Store {
   readonly path: string;
   readonly #db: Database.Database;
   readonly #cipher: Cipher;
+  readonly #key: Buffer;
+  /** The key check row as this process found it: a write refuses when another process re-keyed the database. */
+  #keyCheck = '';
   readonly #statements = new Map<string, Database.Statement>();
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
     this.#cipher = new Cipher(options.key);
+    this.#key = Buffer.from(options.key);
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
     try {
       this.#db = new Database(options.path);
@@ -130,9 +141,11 @@ export class SqliteStore implements Store {
   #checkKey(): void {
     const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'key_check'").get() as { value: string } | undefined;
     if (!row) {
-      this.#db.prepare("INSERT INTO meta (key, value) VALUES ('key_check', ?)").run(this.#cipher.encrypt(KEY_CHECK, 'key_check'));
+      this.#keyCheck = this.#cipher.encrypt(KEY_CHECK, 'key_check');
+      this.#db.prepare("INSERT INTO meta (key, value) VALUES ('key_check', ?)").run(this.#keyCheck);
       return;
     }
+    this.#keyCheck = row.value;
     let ok = false;
     try {
       ok = this.#cipher.decrypt(row.value, 'key_check') === KEY_CHECK;
@@ -140,9 +153,87 @@ export class SqliteStore implements Store {
       ok = false;
     }
     if (!ok) {
-      throw new FusemlError('USAGE', `the encryption key does not match the registry database ${this.path}`, {
+      const rotated = this.#db.prepare("SELECT value FROM meta WHERE key = 'key_rotated'").get() as { value: string } | undefined;
+      const note = rotated ? `; the database was re-encrypted by rotate-key (${rotated.value}): use the new key` : '';
+      throw new FusemlError('USAGE', `the encryption key does not match the registry database ${this.path} (this key: fingerprint ${keyFingerprint(this.#key)})${note}`, {
         hint: 'start with the key the database was created with (--key-file or FUSEML_REGISTRY_KEY)',
       });
+    }
+  }
+
+  /** Every credential set whose stored values do not decrypt with this store's key (fuseml-registry doctor). */
+  undecryptable(): UndecryptableRecord[] {
+    const out: UndecryptableRecord[] = [];
+    for (const row of this.#db.prepare('SELECT id, doc FROM extensions ORDER BY id').iterate() as Iterable<{ id: string; doc: string }>) {
+      const doc = JSON.parse(row.doc) as ExtensionRecord;
+      for (const s of doc.services ?? []) {
+        for (const c of (s.credentials ?? []) as SealedCredentials[]) {
+          if (!c.sealed) continue;
+          try {
+            JSON.parse(this.#cipher.decrypt(c.sealed.value, this.#aad(row.id, s.id, c.id)));
+          } catch {
+            out.push({ extension_id: row.id, service_id: s.id, credentials_id: c.id });
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Re-encrypts every credential value with `newKey` and replaces the key check, in ONE transaction: a
+   * process killed midway leaves the database entirely under the old key (nothing committed) or entirely
+   * under the new one. Refuses (nothing changed) when a value does not decrypt with the current key.
+   * `progress` is called inside the transaction every `every` credential sets. The store is closed after.
+   */
+  rotateKey(newKey: Buffer, progress?: (done: number) => void, every = 100): { extensions: number; credentials: number } {
+    const next = new Cipher(newKey);
+    const broken = this.undecryptable();
+    if (broken.length > 0) {
+      const list = broken.slice(0, 5).map((b) => `${b.extension_id}/${b.service_id}/${b.credentials_id}`).join(', ');
+      throw new FusemlError('VALIDATION', `cannot rotate the key: ${broken.length} credential set(s) do not decrypt with the current key (${list}${broken.length > 5 ? ', …' : ''})`, {
+        hint: 'run fuseml-registry doctor; re-send or delete those credentials first',
+      });
+    }
+    let extensions = 0;
+    let credentials = 0;
+    this.#db.transaction(() => {
+      const update = this.#db.prepare('UPDATE extensions SET doc = ? WHERE id = ?');
+      const rows = this.#db.prepare('SELECT id, doc FROM extensions ORDER BY id').all() as { id: string; doc: string }[];
+      for (const row of rows) {
+        const doc = JSON.parse(row.doc) as ExtensionRecord;
+        for (const s of doc.services ?? []) {
+          for (const c of (s.credentials ?? []) as SealedCredentials[]) {
+            if (!c.sealed) continue;
+            const aad = this.#aad(row.id, s.id, c.id);
+            c.sealed = { keys: c.sealed.keys, value: next.encrypt(this.#cipher.decrypt(c.sealed.value, aad), aad) };
+            credentials++;
+            if (progress && credentials % every === 0) progress(credentials);
+          }
+        }
+        update.run(JSON.stringify(doc), row.id);
+        extensions++;
+      }
+      this.#db.prepare("UPDATE meta SET value = ? WHERE key = 'key_check'").run(next.encrypt(KEY_CHECK, 'key_check'));
+      this.#db
+        .prepare("INSERT INTO meta (key, value) VALUES ('key_rotated', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        .run(`${new Date().toISOString()}, from key ${keyFingerprint(this.#key)} to key ${keyFingerprint(newKey)}`);
+    })();
+    this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    this.#db.close();
+    return { extensions, credentials };
+  }
+
+  /** SQLite's own integrity check: `ok` or the problems it lists. */
+  integrityCheck(): string[] {
+    return (this.#db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check);
+  }
+
+  /** Inside a write transaction: the database is still under this process's key (rotate-key did not run meanwhile). */
+  #assertKeyCurrent(): void {
+    const row = this.#stmt("SELECT value FROM meta WHERE key = 'key_check'").get() as { value: string } | undefined;
+    if (row?.value !== this.#keyCheck) {
+      throw new FusemlError('CONFLICT', `the registry database ${this.path} was re-encrypted with another key (rotate-key) while this server ran: restart it with the new key`);
     }
   }
 
@@ -159,19 +250,45 @@ export class SqliteStore implements Store {
     return `${extensionId}/${serviceId}/${credentialsId}`;
   }
 
-  #seal(record: ExtensionRecord): string {
+  /**
+   * The stored form of `record`: credential values sealed. A credential whose configuration still holds
+   * `<hidden>` values is one whose stored values could not be decrypted (the registry substitutes every other
+   * `<hidden>`): its previous ciphertext, from `previous` (the stored document), is kept as it was, so a write
+   * that does not touch it neither fails nor destroys it.
+   */
+  #seal(record: ExtensionRecord, previous: string | undefined, cipher: Cipher = this.#cipher): string {
+    let kept: Map<string, SealedCredentials['sealed']> | undefined;
+    const previousSealed = (serviceId: string, id: string): SealedCredentials['sealed'] => {
+      if (!kept) {
+        kept = new Map();
+        const doc = previous === undefined ? undefined : (JSON.parse(previous) as ExtensionRecord);
+        for (const ps of doc?.services ?? []) {
+          for (const pc of (ps.credentials ?? []) as SealedCredentials[]) if (pc.sealed) kept.set(`${ps.id}/${pc.id}`, pc.sealed);
+        }
+      }
+      return kept.get(`${serviceId}/${id}`);
+    };
     const doc = {
       ...record,
       services: record.services?.map((s) => ({
         ...s,
         credentials: s.credentials?.map((c): SealedCredentials => {
           const { configuration, ...rest } = c;
+          if (rest.status?.state !== undefined) {
+            const { state: _state, ...status } = rest.status;
+            rest.status = status;
+          }
           if (configuration === undefined) return rest;
+          if (Object.values(configuration).includes(HIDDEN)) {
+            const old = previousSealed(s.id, c.id);
+            if (!old) throw new FusemlError('VALIDATION', `credentials ${c.id} of service ${s.id}: a value is "${HIDDEN}" and none is stored`);
+            return { ...rest, sealed: old };
+          }
           return {
             ...rest,
             sealed: {
               keys: Object.keys(configuration),
-              value: this.#cipher.encrypt(JSON.stringify(configuration), this.#aad(record.id, s.id, c.id)),
+              value: cipher.encrypt(JSON.stringify(configuration), this.#aad(record.id, s.id, c.id)),
             },
           };
         }),
@@ -180,6 +297,11 @@ export class SqliteStore implements Store {
     return JSON.stringify(doc);
   }
 
+  /**
+   * The record of a stored document; the credentials `reveal` accepts in clear. A credential whose values fail
+   * to decrypt reads as `<hidden>` values with `status.state: undecryptable` instead of failing the whole
+   * document (fuseml-registry doctor lists them).
+   */
   #unseal(json: string, reveal: ReadOptions['reveal']): ExtensionRecord {
     const doc = JSON.parse(json) as ExtensionRecord;
     for (const s of doc.services ?? []) {
@@ -188,13 +310,13 @@ export class SqliteStore implements Store {
         const { sealed, ...rest } = c;
         if (!sealed) return rest;
         const shown = typeof reveal === 'function' ? reveal(rest) : reveal === true;
-        let configuration: Configuration;
-        if (shown) {
-          configuration = JSON.parse(this.#cipher.decrypt(sealed.value, this.#aad(doc.id, s.id, c.id))) as Configuration;
-        } else {
-          configuration = Object.fromEntries(sealed.keys.map((k) => [k, HIDDEN]));
+        const hidden = (): Configuration => Object.fromEntries(sealed.keys.map((k) => [k, HIDDEN]));
+        if (!shown) return { ...rest, configuration: hidden() };
+        try {
+          return { ...rest, configuration: JSON.parse(this.#cipher.decrypt(sealed.value, this.#aad(doc.id, s.id, c.id))) as Configuration };
+        } catch {
+          return { ...rest, configuration: hidden(), status: { ...rest.status, state: 'undecryptable' as const } };
         }
-        return { ...rest, configuration };
       });
     }
     return doc;
@@ -247,10 +369,11 @@ export class SqliteStore implements Store {
   }
 
   async put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
-    const doc = this.#seal(record);
-    const masked = JSON.stringify(this.#unseal(doc, false));
     this.#db.transaction(() => {
-      const current = this.#stmt('SELECT revision FROM extensions WHERE id = ?').get(record.id) as { revision: number } | undefined;
+      this.#assertKeyCurrent();
+      const current = this.#stmt('SELECT revision, doc FROM extensions WHERE id = ?').get(record.id) as { revision: number; doc: string } | undefined;
+      const doc = this.#seal(record, current?.doc);
+      const masked = JSON.stringify(this.#unseal(doc, false));
       if (expectedRevision === null) {
         if (current) throw new FusemlError('CONFLICT', `extension ${record.id} already exists`);
         this.#stmt('INSERT INTO extensions (id, product, version, zone, revision, doc, masked) VALUES (?, ?, ?, ?, ?, ?, ?)').run(

@@ -7,6 +7,7 @@
  * the semantics of fuseml-core's routes live above, in ../registry.ts.
  */
 import type { CredentialsRecord, ExtensionRecord } from '../../core/records.js';
+import { grantAllows, type ScopeGrant } from '../../core/scope.js';
 
 /** Exact-match filters a store applies itself (version ranges are applied above). */
 export interface StoreFilter {
@@ -18,11 +19,8 @@ export interface StoreFilter {
   service_category?: string | undefined;
 }
 
-/** Who a credential's values may be revealed to, for the workflow resolver. */
-export interface CredentialScopeFilter {
-  projects: readonly string[];
-  users: readonly string[];
-}
+/** Whose credential values a scoped read may return: a grant (projects × users), see src/core/scope.ts. */
+export type CredentialScopeFilter = ScopeGrant;
 
 export interface ReadOptions {
   /**
@@ -48,7 +46,7 @@ export interface Store {
   list(filter: StoreFilter, options?: ReadOptions): Promise<ExtensionRecord[]>;
   /**
    * For the workflow resolver: extensions matching `filter`, each service carrying only the credentials usable
-   * in `scope` (scope global, or a listed project / user), with their values in clear.
+   * in `scope` (the one rule of src/core/scope.ts), with their values in clear.
    */
   listForResolver(filter: StoreFilter, scope: CredentialScopeFilter): Promise<ExtensionRecord[]>;
   /**
@@ -70,29 +68,15 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** True when `credentials` may be used in `scope`. */
-export function credentialsInScope(credentials: CredentialsRecord, scope: CredentialScopeFilter): boolean {
-  switch (credentials.scope) {
-    case 'global':
-      return true;
-    case 'project':
-      return (credentials.projects ?? []).some((p) => scope.projects.includes(p));
-    case 'user':
-      return (credentials.users ?? []).some((u) => scope.users.includes(u));
-    default:
-      return false;
-  }
-}
-
 /**
  * `listForResolver` in terms of `list`, for stores with nothing faster: values revealed and
  * credentials kept only where usable in `scope`.
  */
 export async function listInScope(store: Pick<Store, 'list'>, filter: StoreFilter, scope: CredentialScopeFilter): Promise<ExtensionRecord[]> {
-  const records = await store.list(filter, { reveal: (c) => credentialsInScope(c, scope) });
+  const records = await store.list(filter, { reveal: (c) => grantAllows(c, scope) });
   for (const r of records) {
     for (const s of r.services ?? []) {
-      if (s.credentials) s.credentials = s.credentials.filter((c) => credentialsInScope(c, scope));
+      if (s.credentials) s.credentials = s.credentials.filter((c) => grantAllows(c, scope));
     }
   }
   return records;

@@ -1,4 +1,5 @@
 /** /extensions/{extension_id}/services/{service_id}/credentials[/{id}] (fuseml-core). Values masked unless revealed. */
+import { actorOf } from '../../auth.js';
 import { checkId } from '../../validate.js';
 import { checkQuery, ifMatch, requireWrite, revealFor, send } from '../http.js';
 import { serviceIds as ids, type ServicePath as P, type RouteModule } from './types.js';
@@ -29,7 +30,7 @@ export const credentialRoutes: RouteModule = {
     app.put<{ Params: PI }>(`${base}/:id`, async (req, reply) => {
       checkQuery(req, []);
       requireWrite(req);
-      const cr = await registry.updateCredentials(...ids(req.params), checkId(req.params.id, 'credentials id'), req.body, ifMatch(req));
+      const cr = await registry.updateCredentials(...ids(req.params), checkId(req.params.id, 'credentials id'), req.body, ifMatch(req), actorOf(req.principal));
       return send(req, reply, 200, cr, cr.revision);
     });
     app.delete<{ Params: PI }>(`${base}/:id`, async (req, reply) => {

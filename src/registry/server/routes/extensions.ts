@@ -8,6 +8,7 @@
  *   PUT    /extensions/{id}/record     create (201) or replace (200) the whole record, one transaction
  */
 import { FusemlError } from '../../../core/errors.js';
+import { actorOf } from '../../auth.js';
 import { QUERY_FIELDS, type RegistryQuery } from '../../registry.js';
 import { checkId } from '../../validate.js';
 import { checkQuery, ifMatch, readGetBody, requireWrite, revealFor, send, wantsYaml } from '../http.js';
@@ -80,7 +81,7 @@ export const extensionRoutes: RouteModule = {
     app.put<{ Params: IdParams }>('/extensions/:id/record', async (req, reply) => {
       checkQuery(req, []);
       requireWrite(req);
-      const r = await registry.upsertExtension(checkId(req.params.id, 'extension id'), req.body, ifMatch(req));
+      const r = await registry.upsertExtension(checkId(req.params.id, 'extension id'), req.body, ifMatch(req), actorOf(req.principal));
       return send(req, reply, r.created ? 201 : 200, r.record, r.record.revision);
     });
   },

@@ -16,7 +16,7 @@
  */
 import { FusemlError } from '../../../core/errors.js';
 import { HIDDEN, type ExtensionRecord } from '../../../core/records.js';
-import { ResolutionError, resolveWorkflow, type ResolveContext } from '../../../core/resolve.js';
+import { checkWorkflow, ResolutionError, resolveWorkflow, type ResolveContext } from '../../../core/resolve.js';
 import type { Workflow } from '../../../core/workflow.js';
 import { workflowDataIssues } from '../../../workflow/load.js';
 import type { Principal } from '../../auth.js';
@@ -112,7 +112,10 @@ export const workflowRoutes: RouteModule = {
       const { workflow, context } = parseRequest(req.body);
       authorize(req.principal, context);
       checkResolveSize(workflow, app.registryLimits.resolveLimit);
+      // Schema problems, then problems of the workflow itself (names, references, malformed version selectors):
+      // all 400, before the registry is read.
       const issues = workflowDataIssues(workflow, 'workflow');
+      if (issues.length === 0) issues.push(...checkWorkflow(workflow).map(({ pointer, message }) => ({ file: 'workflow', pointer, message })));
       if (issues.length > 0) {
         return reply
           .code(400)
