@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { FusemlError } from '../core/errors.js';
+import { BadRequestError } from './errors.js';
 import { ID_MAX, ID_PATTERN, type ExtensionRecord, type ServiceRecord } from '../core/records.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -70,18 +71,35 @@ function describe(e: ErrorObject): string {
   return `${at}: ${e.message ?? 'invalid'}`;
 }
 
+/** goa's validation error name for an ajv keyword (what fuseml-core's goa server answers for the same fault). */
+const GOA_NAME: Record<string, string> = {
+  required: 'missing_field',
+  type: 'invalid_field_type',
+  enum: 'invalid_enum_value',
+  const: 'invalid_enum_value',
+  format: 'invalid_format',
+  pattern: 'invalid_pattern',
+  maxLength: 'invalid_length',
+  minLength: 'invalid_length',
+  maxItems: 'invalid_length',
+  minItems: 'invalid_length',
+  maxProperties: 'invalid_length',
+  minimum: 'invalid_range',
+  maximum: 'invalid_range',
+};
+
 /** Throws VALIDATION listing every problem (up to 20) when `body` is not a valid record of `kind`. */
 export function validateRecord(kind: RecordKind, body: unknown, mode: 'create' | 'patch' = 'create'): void {
   const v = validators()[mode === 'patch' ? `patch:${kind}` : kind];
   if (!v) throw new FusemlError('INTERNAL', `no validator for ${kind}`);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new FusemlError('VALIDATION', `the body must be a ${kind} object`);
-  }
+  if (body === undefined || body === null) throw new BadRequestError('missing_payload', `a ${kind} body is required`);
+  if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('decode_payload', `the body must be a ${kind} object`);
   if (!v(body)) {
     const errors = (v.errors ?? []).filter((e) => e.keyword !== 'if');
     const msgs = [...new Set(errors.map(describe))];
     const more = msgs.length > 20 ? `; and ${msgs.length - 20} more` : '';
-    throw new FusemlError('VALIDATION', `invalid ${kind}: ${msgs.slice(0, 20).join('; ')}${more}`);
+    const name = GOA_NAME[errors[0]?.keyword ?? ''] ?? 'BadRequest';
+    throw new BadRequestError(name, `invalid ${kind}: ${msgs.slice(0, 20).join('; ')}${more}`);
   }
   if (kind === 'extension') checkExtension(body as ExtensionRecord);
   if (kind === 'service') checkService(body as ServiceRecord, 'body');

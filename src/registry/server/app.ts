@@ -2,14 +2,14 @@
  * The registry's Fastify app over a Store. Usable in memory (`app.inject`) and
  * over a real socket (`app.listen`). Route groups live in ./routes/*.ts.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { authenticate, type AuthConfig } from '../auth.js';
 import { Registry } from '../registry.js';
 import type { Store } from '../store/types.js';
-import { parseBody, renderError, wantsYaml } from './http.js';
+import { parseBody, renderError, sendError } from './http.js';
 import { metaRoutes } from './routes/meta.js';
 import { routeModules, type RouteModule } from './routes/index.js';
-import { stringify as stringifyYaml } from 'yaml';
+import { errorBody } from './wire.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -38,13 +38,11 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
-    return503OnClosing: true,
+    // Our own 503 while closing (below), so that it has the same error body as every other error.
+    return503OnClosing: false,
     frameworkErrors: (err, req, reply) => {
       const r = renderError(err.statusCode && err.statusCode < 500 ? err : Object.assign(err, { statusCode: 400 }));
-      void (reply as unknown as { code(n: number): { type(t: string): { send(b: string): unknown } } })
-        .code(r.status)
-        .type('application/json; charset=utf-8')
-        .send(JSON.stringify(r.body));
+      void sendError(undefined, reply as unknown as FastifyReply, r.status, r.body);
     },
   });
   const registry = new Registry(options.store);
@@ -71,22 +69,27 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
   });
 
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (req, reply) => {
+    if (closing) {
+      reply.header('connection', 'close');
+      return sendError(req, reply, 503, errorBody(503, 'UNAVAILABLE', 'the registry is shutting down'));
+    }
     // A declared body over the limit: answer 413 at once, keeping the connection so Node drains the upload
     // (closing it with unread data makes the client see a reset instead of the 413).
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > bodyLimit) {
       if (declared > 64 * 1024 * 1024) reply.header('connection', 'close'); // not worth draining
-      return reply
-        .code(413)
-        .type('application/json; charset=utf-8')
-        .send(JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: `request body is too large (limit ${bodyLimit} bytes)` } }));
+      return sendError(req, reply, 413, errorBody(413, 'PAYLOAD_TOO_LARGE', `request body is too large (limit ${bodyLimit} bytes)`));
     }
     if ((req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
     const r = authenticate(options.auth, req.headers.authorization);
     if (!r.ok) {
       reply.header('www-authenticate', 'Bearer realm="fuseml-registry"');
-      return reply.code(r.status).type('application/json; charset=utf-8').send(JSON.stringify({ error: { code: 'UNAUTHORIZED', message: r.message } }));
+      return sendError(req, reply, r.status, errorBody(r.status, 'UNAUTHORIZED', r.message));
     }
     req.principal = r.principal;
   });
@@ -94,13 +97,11 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
   app.setErrorHandler((err, req, reply) => {
     const r = renderError(err);
     if (r.internal) req.log.error({ err }, 'internal error');
-    reply.code(r.status);
-    if (wantsYaml(req)) return reply.type('application/yaml; charset=utf-8').send(stringifyYaml(r.body));
-    return reply.type('application/json; charset=utf-8').send(JSON.stringify(r.body));
+    return sendError(req, reply, r.status, r.body);
   });
 
   app.setNotFoundHandler((req, reply) => {
-    return reply.code(404).type('application/json; charset=utf-8').send(JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+    return sendError(req, reply, 404, errorBody(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
   const ctx = { registry, store: options.store, auth: options.auth };

@@ -9,9 +9,10 @@ import { parseDocument, stringify as stringifyYaml } from 'yaml';
 import { FusemlError, type ErrorCode } from '../../core/errors.js';
 import type { Principal } from '../auth.js';
 import { canWrite, revealScope } from '../auth.js';
-import { PreconditionFailedError } from '../errors.js';
+import { BadRequestError, PreconditionFailedError } from '../errors.js';
 import type { Reveal } from '../registry.js';
 import { parseIfMatch } from '../registry.js';
+import { errorBody, type ErrorBody } from './wire.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,7 +33,7 @@ export function parseBody(contentType: string | undefined, text: string): unknow
     } catch (err) {
       // V8's message may quote part of the body (which may hold secrets): keep only the position.
       const pos = /position (\d+)/.exec((err as Error).message)?.[1];
-      throw new FusemlError('VALIDATION', `malformed JSON body${pos === undefined ? '' : ` at position ${pos}`}`);
+      throw new BadRequestError('decode_payload', `malformed JSON body${pos === undefined ? '' : ` at position ${pos}`}`);
     }
   }
   if (type === '' || YAML_TYPES.includes(type) || type === 'text/plain') {
@@ -41,14 +42,14 @@ export function parseBody(contentType: string | undefined, text: string): unknow
       // logLevel silent: problems become 400s, not warnings the client could make the server print.
       doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'silent' });
     } catch (err) {
-      throw new FusemlError('VALIDATION', `malformed YAML body: ${(err as Error).message.split('\n')[0]}`);
+      throw new BadRequestError('decode_payload', `malformed YAML body: ${(err as Error).message.split('\n')[0]}`);
     }
     const problem = doc.errors[0] ?? doc.warnings[0];
-    if (problem) throw new FusemlError('VALIDATION', `malformed YAML body: ${problem.message.split('\n')[0]}`);
+    if (problem) throw new BadRequestError('decode_payload', `malformed YAML body: ${problem.message.split('\n')[0]}`);
     try {
       return doc.toJS({ maxAliasCount: 100 }) as unknown;
     } catch (err) {
-      throw new FusemlError('VALIDATION', `malformed YAML body: ${(err as Error).message.split('\n')[0]}`);
+      throw new BadRequestError('decode_payload', `malformed YAML body: ${(err as Error).message.split('\n')[0]}`);
     }
   }
   throw Object.assign(new Error(`unsupported Content-Type ${type}: send application/json or application/yaml`), { statusCode: 415 });
@@ -111,28 +112,39 @@ const CODE_OF_STATUS: Record<number, string> = {
 
 export interface RenderedError {
   status: number;
-  body: { error: { code: string; message: string } };
+  body: ErrorBody;
   internal: boolean;
 }
 
-/** Turns any error into a status and a body. Unknown errors: 500 and no detail. */
+/** Turns any error into a status and a body (ours plus goa's fields, see ./wire.ts). Unknown errors: 500 and no detail. */
 export function renderError(err: unknown): RenderedError {
   if (err instanceof PreconditionFailedError) {
-    return { status: 412, body: { error: { code: 'PRECONDITION_FAILED', message: err.message } }, internal: false };
+    return { status: 412, body: errorBody(412, 'PRECONDITION_FAILED', err.message), internal: false };
   }
   if (err instanceof FusemlError) {
     const status = STATUS_OF[err.code];
-    if (status) return { status, body: { error: { code: err.code, message: err.message } }, internal: false };
+    const name = err instanceof BadRequestError ? err.goaName : undefined;
+    if (status) return { status, body: errorBody(status, err.code, err.message, { name }), internal: false };
   }
   const statusCode = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     const fst = (err as { code?: string }).code;
     let message = (err as Error).message || 'bad request';
+    let name: string | undefined;
     if (fst === 'FST_ERR_CTP_BODY_TOO_LARGE') message = 'request body is too large';
     if (fst === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = 'unsupported Content-Type: send application/json or application/yaml';
-    return { status: statusCode, body: { error: { code: CODE_OF_STATUS[statusCode] ?? 'BAD_REQUEST', message } }, internal: false };
+    if (fst === 'FST_ERR_CTP_EMPTY_JSON_BODY') name = 'missing_payload';
+    if (fst === 'FST_ERR_CTP_INVALID_JSON_BODY') name = 'decode_payload';
+    return { status: statusCode, body: errorBody(statusCode, CODE_OF_STATUS[statusCode] ?? 'BAD_REQUEST', message, { name }), internal: false };
   }
-  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } }, internal: true };
+  return { status: 500, body: errorBody(500, 'INTERNAL', 'internal error'), internal: true };
+}
+
+/** Sends an error body (JSON, or YAML when the client asks for YAML only) with goa's `goa-error` header. */
+export function sendError(req: FastifyRequest | undefined, reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
+  reply.code(status).header('goa-error', body.name);
+  if (req && wantsYaml(req)) return reply.type('application/yaml; charset=utf-8').send(stringifyYaml(body));
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
 export function forbidden(message: string): FusemlError {
