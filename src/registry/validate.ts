@@ -92,7 +92,7 @@ const GOA_NAME: Record<string, string> = {
 export function validateRecord(kind: RecordKind, body: unknown, mode: 'create' | 'patch' = 'create'): void {
   const v = validators()[mode === 'patch' ? `patch:${kind}` : kind];
   if (!v) throw new FusemlError('INTERNAL', `no validator for ${kind}`);
-  if (body === undefined || body === null) throw new BadRequestError('missing_payload', `a ${kind} body is required`);
+  if (body === undefined || body === null) throw new BadRequestError('missing_payload', `the request has no body: send the ${kind} as JSON or YAML`);
   if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('decode_payload', `the body must be a ${kind} object`);
   if (!v(body)) {
     const errors = (v.errors ?? []).filter((e) => e.keyword !== 'if');
@@ -143,6 +143,26 @@ export function checkId(id: string, what: string): string {
     throw new FusemlError('VALIDATION', `${what} ${JSON.stringify(id.slice(0, 120))} is not a valid id (1-${ID_MAX} letters, digits, _ and -, not starting with -)`);
   }
   return id;
+}
+
+const TWICE_ESCAPED = /^[A-Za-z][A-Za-z0-9+.-]*%3A/i;
+
+/**
+ * The endpoint URL of a path segment that the router has decoded once. Clients escape it once
+ * (`http%3A%2F%2Fmlflow`) or, as fuseml-core's Go client does, twice (`http%253A%252F%252Fmlflow`:
+ * query-escaped, then path-escaped again). The rule is unambiguous: after one decoding, a URL escaped
+ * once starts with `scheme:`, one escaped twice with `scheme%3A` (a scheme is never followed by `%`);
+ * only the latter is decoded once more, with query rules (`+` is a space), as fuseml-core does.
+ */
+export function endpointUrlFromPath(segment: string): string {
+  if (!TWICE_ESCAPED.test(segment)) return checkEndpointUrl(segment);
+  let url: string;
+  try {
+    url = decodeURIComponent(segment.replace(/\+/g, ' '));
+  } catch {
+    throw new FusemlError('VALIDATION', 'the endpoint url in the path is not a valid URL');
+  }
+  return checkEndpointUrl(url);
 }
 
 /** An endpoint url taken from a path: must be an absolute URL without control characters. */

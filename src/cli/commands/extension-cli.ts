@@ -32,6 +32,12 @@ export function extensionCommand(): Command {
     .option('--service-id <id>', 'service id')
     .option('--service-resource <resource>', 'service resource, e.g. s3')
     .option('--service-category <category>', 'service category, e.g. model-store')
+    .addOption(
+      new Option('--server-kind <kind>', 'how to send the query: fuseml-registry (query parameters), fuseml-core (a JSON body of the GET), auto (detected on the first call)')
+        .choices(['auto', 'fuseml-core', 'fuseml-registry'])
+        .env('FUSEML_SERVER_KIND')
+        .default('auto'),
+    )
     .addOption(showSecrets())
     .addOption(outputOption())
     .action(act((i, g) => i.listExtensions(g)));
