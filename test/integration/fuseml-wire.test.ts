@@ -99,7 +99,9 @@ function goRequest(base: string, method: string, path: string, body?: unknown, t
 
 // ---- what the Go client can decode ----------------------------------------------------------------
 
-const ID = /^[A-Za-z0-9_-]*$/;
+// design/common.go: identifierPattern (references, configuration keys) and optionalIdentifierPattern (ids)
+const IDENT = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+const ID = /^([A-Za-z0-9_][A-Za-z0-9_-]*)*$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 type Problems = string[];
 
@@ -119,7 +121,10 @@ function obj(p: Problems, v: unknown, at: string): v is Record<string, unknown> 
 function config(p: Problems, v: Record<string, unknown>, at: string): void {
   if (v.configuration === undefined) return;
   if (!obj(p, v.configuration, `${at}.configuration`)) return;
-  for (const [k, x] of Object.entries(v.configuration)) if (typeof x !== 'string') p.push(`${at}.configuration.${k}: not a string`);
+  for (const [k, x] of Object.entries(v.configuration)) {
+    if (typeof x !== 'string') p.push(`${at}.configuration.${k}: not a string`);
+    if (!IDENT.test(k)) p.push(`${at}.configuration: key ${k} does not match ${IDENT}`);
+  }
 }
 function status(p: Problems, v: Record<string, unknown>, at: string, times: string[]): void {
   if (v.status === undefined) return;
@@ -136,8 +141,8 @@ function arr(p: Problems, v: Record<string, unknown>, k: string, at: string, eac
 function endpoint(p: Problems, v: unknown, at = 'endpoint'): void {
   if (!obj(p, v, at)) return;
   str(p, v, 'url', at, 200, /^[A-Za-z][A-Za-z0-9+.-]*:/);
-  str(p, v, 'extension_id', at, 100, ID);
-  str(p, v, 'service_id', at, 100, ID);
+  str(p, v, 'extension_id', at, 100, IDENT);
+  str(p, v, 'service_id', at, 100, IDENT);
   str(p, v, 'type', at, undefined, /^(internal|external)$/);
   config(p, v, at);
   status(p, v, at, []);
@@ -145,8 +150,8 @@ function endpoint(p: Problems, v: unknown, at = 'endpoint'): void {
 function credentials(p: Problems, v: unknown, at = 'credentials'): void {
   if (!obj(p, v, at)) return;
   str(p, v, 'id', at, 100, ID);
-  str(p, v, 'extension_id', at, 100, ID);
-  str(p, v, 'service_id', at, 100, ID);
+  str(p, v, 'extension_id', at, 100, IDENT);
+  str(p, v, 'service_id', at, 100, IDENT);
   bool(p, v, 'default', at);
   str(p, v, 'scope', at, undefined, /^(global|project|user)$/);
   for (const k of ['projects', 'users']) arr(p, v, k, at, (pp, x, a) => void (typeof x !== 'string' && pp.push(`${a}: not a string`)));
@@ -156,7 +161,7 @@ function credentials(p: Problems, v: unknown, at = 'credentials'): void {
 function service(p: Problems, v: unknown, at = 'service'): void {
   if (!obj(p, v, at)) return;
   str(p, v, 'id', at, 100, ID);
-  str(p, v, 'extension_id', at, 100, ID);
+  str(p, v, 'extension_id', at, 100, IDENT);
   str(p, v, 'resource', at, 100);
   str(p, v, 'category', at, 100);
   bool(p, v, 'auth_required', at);
