@@ -32,7 +32,7 @@
  *                                           give the rest.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RegistryClient, RegistryError } from '../../src/registry/client.js';
 import { randomToken, runFuseml, startRegistry, type RegistryProcess } from '../helpers/registry.js';
@@ -94,6 +94,18 @@ function goRequest(base: string, method: string, path: string, body?: unknown, t
     req.on('error', reject);
     if (body !== undefined) req.write(`${JSON.stringify(body)}\n`); // json.Encoder adds a newline
     req.end();
+  });
+}
+
+/** Writes raw bytes to the server and reads everything until it closes the connection. */
+function rawExchange(base: string, raw: string): Promise<string> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const sock = connect(Number(u.port), u.hostname, () => sock.write(raw));
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(err)));
+    sock.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
 }
 
@@ -428,6 +440,17 @@ describe.each(variants)('fuseml-core Go CLI requests against fuseml-registry ser
     expectGoaError(await go('GET', '/extensions/a/b/c/d'), 404, 'NotFound', /no route/);
     expectGoaError(await go('POST', '/extensions'), 400, 'missing_payload');
     if (tok) expectGoaError(await goRequest(reg.url, 'GET', '/extensions/mlflow-0001'), 401, 'unauthorized', /authentication required/);
+    // errors of Node's HTTP parser, before there is a request: the same body
+    for (const [raw, status, name] of [
+      ['NOT HTTP AT ALL\r\n\r\n', 400, 'BadRequest'],
+      [`GET /extensions HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`, 431, 'headers_too_large'],
+    ] as const) {
+      const text = await rawExchange(reg.url, raw);
+      expect(text.split('\r\n')[0]).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+      expect(text).toMatch(new RegExp(`goa-error: ${name}`, 'i'));
+      const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+      expect(body).toMatchObject({ name, message: expect.any(String), temporary: false, timeout: false, fault: false, error: { code: expect.any(String) } });
+    }
   });
 });
 

@@ -9,7 +9,7 @@ import type { Store } from '../store/types.js';
 import { parseBody, renderError, sendError } from './http.js';
 import { metaRoutes } from './routes/meta.js';
 import { routeModules, type RouteModule } from './routes/index.js';
-import { errorBody } from './wire.js';
+import { clientErrorHandler, errorBody } from './wire.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -40,6 +40,8 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
     // Our own 503 while closing (below), so that it has the same error body as every other error.
     return503OnClosing: false,
+    // Errors of Node's HTTP parser (before there is a request): the same error body as everything else.
+    clientErrorHandler,
     frameworkErrors: (err, req, reply) => {
       const r = renderError(err.statusCode && err.statusCode < 500 ? err : Object.assign(err, { statusCode: 400 }));
       void sendError(undefined, reply as unknown as FastifyReply, r.status, r.body);

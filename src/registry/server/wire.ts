@@ -14,6 +14,7 @@
  * their own. The name is also sent in the `goa-error` header, as goa servers do.
  */
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 
 /** goa's error names that this registry sends. */
 export type GoaErrorName =
@@ -87,4 +88,28 @@ export function errorBody(status: number, code: string, message: string, options
     timeout: status === 408 || status === 504,
     fault: status >= 500 && status !== 503 && status !== 504,
   };
+}
+
+/**
+ * A whole raw HTTP error response, for errors Node's parser raises before there is a request
+ * (malformed HTTP 400, request timeout 408, headers too large 431): written to the socket, which then closes.
+ */
+export function rawErrorResponse(status: number, code: string, message: string): string {
+  const body = JSON.stringify(errorBody(status, code, message));
+  const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status] ?? 'Error';
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\ngoa-error: ${goaNameFor(status)}\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+/** Fastify's clientErrorHandler with our error body (same statuses as Fastify's own). */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.write(rawErrorResponse(408, 'TIMEOUT', 'the request was not received in time'));
+    else if (err.code === 'HPE_HEADER_OVERFLOW') socket.write(rawErrorResponse(431, 'HEADERS_TOO_LARGE', 'the request headers are too large'));
+    else socket.write(rawErrorResponse(400, 'BAD_REQUEST', 'malformed HTTP request'));
+  }
+  socket.destroy(err);
 }
