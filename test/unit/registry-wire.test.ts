@@ -21,12 +21,13 @@ import { endpointUrlFromPath } from '../../src/registry/validate.js';
 const openapi = parse(readFileSync(new URL('../../schemas/openapi.yaml', import.meta.url), 'utf8')) as { components: { schemas: { Error: object } } };
 const validateError = new Ajv2020({ strict: false }).compile(openapi.components.schemas.Error);
 const TOKEN = 'writer-token-0123456789';
+const READER = 'reader-token-0123456789';
 
 let store: SqliteStore;
 let app: FastifyInstance;
 beforeEach(async () => {
   store = new SqliteStore({ path: ':memory:', key: randomBytes(32) });
-  app = await createRegistryApp({ store, auth: { tokens: [tokenEntry({ name: 'w', role: 'writer' }, TOKEN)] }, bodyLimit: 4096 });
+  app = await createRegistryApp({ store, auth: { tokens: [tokenEntry({ name: 'w', role: 'writer' }, TOKEN), tokenEntry({ name: 'r', role: 'reader' }, READER)] }, bodyLimit: 4096 });
 });
 afterEach(async () => {
   await app.close();
@@ -37,6 +38,7 @@ const H = { authorization: `Bearer ${TOKEN}` };
 describe('every error response has the one body: ours plus goa fields, valid against the OpenAPI Error schema', () => {
   const cases: Array<[string, () => Promise<{ statusCode: number; headers: Record<string, unknown>; body: string }>, number, string]> = [
     ['no token (401, from the auth hook)', () => app.inject({ method: 'GET', url: '/extensions' }), 401, 'unauthorized'],
+    ['a reader writes (403)', () => app.inject({ method: 'POST', url: '/extensions', headers: { authorization: `Bearer ${READER}` }, payload: { id: 'x' } }), 403, 'forbidden'],
     ['unknown route (404, not-found handler)', () => app.inject({ method: 'GET', url: '/nope', headers: H }), 404, 'NotFound'],
     ['unknown record (404)', () => app.inject({ method: 'GET', url: '/extensions/nope', headers: H }), 404, 'NotFound'],
     ['malformed JSON (400)', () => app.inject({ method: 'POST', url: '/extensions', headers: { ...H, 'content-type': 'application/json' }, payload: '{"id":' }), 400, 'decode_payload'],
@@ -74,7 +76,17 @@ describe('every error response has the one body: ours plus goa fields, valid aga
     expect(validateError(parse(r.body))).toBe(true);
   });
 
-  test('500 without details, fault: true; 503 while closing, temporary: true', async () => {
+  test('503 while the server closes, temporary: true', async () => {
+    const closing = app.close();
+    const r = await app.inject({ method: 'GET', url: '/extensions', headers: H });
+    await closing;
+    expect(r.statusCode).toBe(503);
+    const body = JSON.parse(r.body) as Record<string, unknown>;
+    expect(validateError(body)).toBe(true);
+    expect(body).toMatchObject({ name: 'unavailable', temporary: true, fault: false });
+  });
+
+  test('500 without details, fault: true', async () => {
     expect(errorBody(500, 'INTERNAL', 'internal error')).toMatchObject({ name: 'fault', fault: true, temporary: false, timeout: false });
     expect(errorBody(503, 'UNAVAILABLE', 'x')).toMatchObject({ name: 'unavailable', fault: false, temporary: true });
     expect(errorBody(408, 'TIMEOUT', 'x')).toMatchObject({ name: 'request_timeout', timeout: true });
