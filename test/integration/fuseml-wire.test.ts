@@ -561,7 +561,7 @@ describe('our client against a fuseml-core stand-in (GET bodies for list, goa er
         expect(core.seen).toHaveLength(kind === 'auto' ? 2 : 1);
       }
     }
-    const every = ['--version', '1.19.0', '-z', 'dev', '--service-id', 's3-bcdfghjk', '--service-category', 'model-store'];
+    const every = ['--version', '1.19.0', '-z', 'dev', '--service-id', 's3-bcdfghjk', '-c', 'model-store']; // fuseml-core's short flags
     core.seen.length = 0;
     const r = await runFuseml(['extension', 'list', '--server-kind', 'fuseml-core', '-o', 'json', ...every], { url: core.url });
     expect(r.exitCode, r.stderr).toBe(0);
