@@ -346,6 +346,9 @@ describe.each(variants)('fuseml-core Go CLI requests against fuseml-registry ser
       expect(decodes(list(extension), r.json)).toEqual([]);
       expect((r.json as Array<{ id: string }>).some((e) => e.id === 'mlflow-0001'), `${field}=${value}`).toBe(hit);
     }
+    // our client in fuseml-core mode (a JSON GET body) gets the same from this registry
+    const ours = new RegistryClient({ url: reg.url, token: tok, retries: 0, serverKind: 'fuseml-core' });
+    expect((await ours.listExtensions({ product: 'mlflow', service_resource: 's3' })).map((e) => e.id)).toEqual(['mlflow-0001']);
   });
 
   test('extension service add / update / list / delete', async () => {
