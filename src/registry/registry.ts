@@ -121,13 +121,14 @@ function inputDefaults(kind: Kind, body: unknown): unknown {
 
 /**
  * What fuseml-core always sends where we would leave a field out: `services`, `endpoints`, `credentials`
- * as arrays, `auth_required` and credentials' `default` as booleans, an endpoint's `status` as `{}`.
+ * as arrays, credentials' `default` as a boolean, an endpoint's `status` as `{}`. Not `auth_required`:
+ * absent means "needed when credentials are registered" (fuseml-core's rule) and `false` "optional"
+ * to the resolver (src/core/resolve.ts), so an absent value is never turned into `false`.
  */
 function outputDefaults<T extends object>(r: T, kind: Kind): T {
   const o = r as Record<string, unknown>;
   if (kind === 'extension') o.services ??= [];
   if (kind === 'service') {
-    o.auth_required ??= false;
     o.endpoints ??= [];
     o.credentials ??= [];
   }

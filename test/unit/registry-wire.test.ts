@@ -148,7 +148,9 @@ describe("fuseml-core's ids and defaults", () => {
     expect(e.services[1].credentials[0].id).toMatch(/^creds-\w{8}$/);
     // fuseml-core's defaults: scope global, endpoint type external; what it always sends
     expect(e.services[0].credentials[0]).toMatchObject({ scope: 'global', default: false });
-    expect(e.services[1]).toMatchObject({ auth_required: false, endpoints: [] });
+    expect(e.services[1]).toMatchObject({ endpoints: [] });
+    // auth_required stays absent unless given: to the resolver absent ≠ false (see outputDefaults)
+    expect(e.services[1]).not.toHaveProperty('auth_required');
     const ep = JSON.parse((await app.inject({ method: 'POST', url: `/extensions/${e.id}/services/${e.services[0].id}/endpoints`, headers: H, payload: { url: 'http://minio:9000' } })).body);
     expect(ep).toMatchObject({ type: 'external', status: {} });
     // the installer's whole-record write generates nothing: ids stay required there
