@@ -230,24 +230,27 @@ export class RegistryClient {
 
   // extensions
   async listExtensions(query: RegistryQuery = {}, o: ReadOpts = {}): Promise<ExtensionRecord[]> {
-    if (this.#serverKind === 'fuseml-core') return this.#listWithBody(query);
+    if (this.#serverKind === 'fuseml-core') return this.#listWithBody(query, o);
     try {
       return await this.#body<ExtensionRecord[]>('GET', '/extensions', { query: { ...query, reveal: o.reveal } });
     } catch (err) {
       // fuseml-core reads the query only from a GET body and answers goa's 400 without one: switch, once.
       if (this.#serverKind === 'auto' && err instanceof RegistryError && err.status === 400 && GOA_PAYLOAD_ERRORS.has(err.serverCode ?? '')) {
         this.#serverKind = 'fuseml-core';
-        return this.#listWithBody(query);
+        return this.#listWithBody(query, o);
       }
       throw err;
     }
   }
 
-  /** fuseml-core's list: every query field in a JSON body of the GET (empty strings for no filter, as its Go client sends). */
-  #listWithBody(query: RegistryQuery): Promise<ExtensionRecord[]> {
+  /**
+   * fuseml-core's list: every query field in a JSON body of the GET (empty strings for no filter, as its Go
+   * client sends). `reveal` stays a query parameter: fuseml-core ignores it, fuseml-registry honours it.
+   */
+  #listWithBody(query: RegistryQuery, o: ReadOpts): Promise<ExtensionRecord[]> {
     const body: Record<string, string> = {};
     for (const k of ['extension_id', 'product', 'version', 'zone', 'service_id', 'service_resource', 'service_category'] as const) body[k] = query[k] ?? '';
-    return this.#body('GET', '/extensions', { body, getBody: true });
+    return this.#body('GET', '/extensions', { body, getBody: true, query: { reveal: o.reveal } });
   }
   /** Same as listExtensions: fuseml-core's query by extension/product/version (range)/zone/service fields. */
   query(query: RegistryQuery, o: ReadOpts = {}): Promise<ExtensionRecord[]> {

@@ -350,6 +350,9 @@ describe.each(variants)('fuseml-core Go CLI requests against fuseml-registry ser
     // our client in fuseml-core mode (a JSON GET body) gets the same from this registry
     const ours = new RegistryClient({ url: reg.url, token: tok, retries: 0, serverKind: 'fuseml-core' });
     expect((await ours.listExtensions({ product: 'mlflow', service_resource: 's3' })).map((e) => e.id)).toEqual(['mlflow-0001']);
+    // ?reveal=true stays a query parameter: honoured here (a writer may not read values: 403), ignored by fuseml-core
+    const reveal = await ours.listExtensions({ product: 'mlflow' }, { reveal: true }).catch((e: unknown) => e);
+    expect((reveal as RegistryError).status).toBe(403);
   });
 
   test('extension service add / update / list / delete', async () => {
