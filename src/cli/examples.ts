@@ -102,4 +102,13 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'FUSEML_REGISTRY_KEY=… fuseml-registry serve --store kubernetes --store-namespace fuseml',
   ],
   'fuseml-registry hash-token': ['printf %s "$TOKEN" | fuseml-registry hash-token'],
+  'fuseml-registry doctor': [
+    'fuseml-registry doctor',
+    'fuseml-registry doctor --db /var/lib/fuseml/registry.db --key-file /etc/fuseml/registry.key',
+    'FUSEML_REGISTRY_KEY=… fuseml-registry doctor --store kubernetes --store-namespace fuseml',
+  ],
+  'fuseml-registry rotate-key': [
+    '# stop the server first; the new key file is created (0600) when it does not exist',
+    'fuseml-registry rotate-key --db /var/lib/fuseml/registry.db --new-key-file /etc/fuseml/registry.key.new',
+  ],
 };

@@ -4,6 +4,11 @@
  * with exponential backoff on 5xx and connection errors only (a POST only when
  * it surely was not processed: connection refused or 503); typed errors that
  * carry the HTTP status and the server's message, never the token.
+ *
+ * It also talks to fuseml-core itself: error bodies in goa's shape
+ * (`{name, id, message, …}`) are read as well as ours, and the extension list
+ * query goes as a JSON body of the GET when the server wants it that way
+ * (fuseml-core reads it only from there; see `serverKind`).
  */
 import { FusemlError, type ErrorCode } from '../core/errors.js';
 import type { CredentialsRecord, EndpointRecord, ExtensionRecord, ServiceRecord } from '../core/records.js';
@@ -28,10 +33,21 @@ export interface RegistryClientOptions {
   retries?: number | undefined;
   /** First backoff delay; doubled each retry (with jitter). Default 200 ms. */
   backoffMs?: number | undefined;
+  /**
+   * `fuseml-registry` sends the list query as query parameters; `fuseml-core` as a JSON body of the GET
+   * (the only place fuseml-core reads it from). `auto` (default): query parameters first; a goa 400
+   * (`missing_payload`, `decode_payload`) switches this client to the GET body, once.
+   */
+  serverKind?: ServerKind | undefined;
 }
+
+export const SERVER_KINDS = ['auto', 'fuseml-core', 'fuseml-registry'] as const;
+export type ServerKind = (typeof SERVER_KINDS)[number];
 
 export interface RequestOptions {
   body?: unknown;
+  /** Send `body` with a GET (fuseml-core's list query). */
+  getBody?: boolean | undefined;
   query?: Record<string, string | boolean | undefined> | undefined;
   ifMatch?: number | undefined;
 }
@@ -77,6 +93,27 @@ const RETRY_STATUS = new Set([500, 502, 503, 504]);
 
 const seg = (s: string): string => encodeURIComponent(s);
 
+/**
+ * The message and code of an error body: ours (`{"error":{"code","message"}}`), goa's
+ * (`{"name","id","message",…}`, what fuseml-core sends: the code is goa's `name`), or short text.
+ */
+export function errorOf(body: unknown, status: number): { message: string; serverCode: string | undefined } {
+  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    const b = body as { error?: { code?: unknown; message?: unknown }; name?: unknown; message?: unknown };
+    if (b.error && typeof b.error.message === 'string') {
+      return { message: b.error.message, serverCode: typeof b.error.code === 'string' ? b.error.code : undefined };
+    }
+    if (typeof b.message === 'string' && b.message !== '') {
+      return { message: b.message, serverCode: typeof b.name === 'string' ? b.name : undefined };
+    }
+  }
+  if (typeof body === 'string' && body.trim() !== '' && body.length < 300) return { message: body.trim(), serverCode: undefined };
+  return { message: `HTTP ${status}`, serverCode: undefined };
+}
+
+/** goa's names for a request it could not decode: the server wants the payload in the body. */
+const GOA_PAYLOAD_ERRORS = new Set(['missing_payload', 'decode_payload']);
+
 type Got = typeof import('got').default;
 let gotPromise: Promise<Got> | undefined;
 
@@ -86,6 +123,7 @@ export class RegistryClient {
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #backoffMs: number;
+  #serverKind: ServerKind;
 
   constructor(options: RegistryClientOptions) {
     let u: URL;
@@ -100,6 +138,12 @@ export class RegistryClient {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retries = options.retries ?? 3;
     this.#backoffMs = options.backoffMs ?? 200;
+    this.#serverKind = options.serverKind ?? 'auto';
+  }
+
+  /** The server kind in use: `auto` until a list call has detected fuseml-core. */
+  get serverKind(): ServerKind {
+    return this.#serverKind;
   }
 
   /** Any route, e.g. one added by another module: `client.request('POST', '/workflows/resolve', { body })`. */
@@ -124,6 +168,7 @@ export class RegistryClient {
           headers,
           searchParams,
           ...(options.body === undefined ? {} : { json: options.body }),
+          ...(options.getBody ? { allowGetBody: true } : {}),
           throwHttpErrors: false,
           retry: { limit: 0 },
           timeout: { request: this.#timeoutMs },
@@ -168,11 +213,10 @@ export class RegistryClient {
         const rev = etag ? Number(/(\d+)/.exec(etag)?.[1]) : undefined;
         return { status: st, body: body as T, revision: Number.isFinite(rev) ? rev : undefined };
       }
-      const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-      const message = e?.message ?? (typeof body === 'string' && body.length < 300 ? body : `HTTP ${st}`);
+      const { message, serverCode } = errorOf(body, st);
       const hint =
         st === 401 ? 'give a token with --token or FUSEML_TOKEN' : st === 412 ? 'the record changed since you read it: read it again and retry' : undefined;
-      throw new RegistryError(codeFor(st), `registry: ${what}: ${st} ${message}`, st, e?.code, hint ? { hint } : {});
+      throw new RegistryError(codeFor(st), `registry: ${what}: ${st} ${message}`, st, serverCode, hint ? { hint } : {});
     }
   }
 
@@ -185,8 +229,28 @@ export class RegistryClient {
   }
 
   // extensions
-  listExtensions(query: RegistryQuery = {}, o: ReadOpts = {}): Promise<ExtensionRecord[]> {
-    return this.#body('GET', '/extensions', { query: { ...query, reveal: o.reveal } });
+  async listExtensions(query: RegistryQuery = {}, o: ReadOpts = {}): Promise<ExtensionRecord[]> {
+    if (this.#serverKind === 'fuseml-core') return this.#listWithBody(query, o);
+    try {
+      return await this.#body<ExtensionRecord[]>('GET', '/extensions', { query: { ...query, reveal: o.reveal } });
+    } catch (err) {
+      // fuseml-core reads the query only from a GET body and answers goa's 400 without one: switch, once.
+      if (this.#serverKind === 'auto' && err instanceof RegistryError && err.status === 400 && GOA_PAYLOAD_ERRORS.has(err.serverCode ?? '')) {
+        this.#serverKind = 'fuseml-core';
+        return this.#listWithBody(query, o);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * fuseml-core's list: every query field in a JSON body of the GET (empty strings for no filter, as its Go
+   * client sends). `reveal` stays a query parameter: fuseml-core ignores it, fuseml-registry honours it.
+   */
+  #listWithBody(query: RegistryQuery, o: ReadOpts): Promise<ExtensionRecord[]> {
+    const body: Record<string, string> = {};
+    for (const k of ['extension_id', 'product', 'version', 'zone', 'service_id', 'service_resource', 'service_category'] as const) body[k] = query[k] ?? '';
+    return this.#body('GET', '/extensions', { body, getBody: true, query: { reveal: o.reveal } });
   }
   /** Same as listExtensions: fuseml-core's query by extension/product/version (range)/zone/service fields. */
   query(query: RegistryQuery, o: ReadOpts = {}): Promise<ExtensionRecord[]> {

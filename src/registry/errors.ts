@@ -9,3 +9,16 @@ export class PreconditionFailedError extends FusemlError {
     this.name = 'PreconditionFailedError';
   }
 }
+
+/**
+ * Bad input (HTTP 400) with the goa error name fuseml-core's server would use for it
+ * (`missing_payload`, `decode_payload`, `missing_field`, `invalid_pattern`, …; see server/wire.ts).
+ */
+export class BadRequestError extends FusemlError {
+  readonly goaName: string;
+  constructor(goaName: string, message: string, options: ErrorOptions = {}) {
+    super('VALIDATION', message, options);
+    this.name = 'BadRequestError';
+    this.goaName = goaName;
+  }
+}

@@ -75,12 +75,63 @@ function checkRevision(what: string, current: number | undefined, expected: numb
   }
 }
 
-function slug(text: string | undefined, fallback: string): string {
-  const s = (text ?? '').toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-]+|[-]+$/g, '').slice(0, 80);
-  return s || fallback;
+function slug(text: string | undefined): string {
+  return (text ?? '').toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-_]+|[-]+$/g, '').slice(0, 80);
 }
-export function generateId(base: string | undefined, fallback: string): string {
-  return `${slug(base, fallback)}-${randomBytes(3).toString('hex')}`;
+
+/** fuseml-core's random id suffix: 8 characters of Kubernetes' random-name alphabet (lowercase, no vowels). */
+const ID_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+function randomSuffix(): string {
+  const bytes = randomBytes(16);
+  let out = '';
+  // 27 letters: take bytes below 243 (9 × 27) so that every letter is equally likely.
+  for (const b of bytes) {
+    if (b < 243) out += ID_ALPHABET[b % 27];
+    if (out.length === 8) return out;
+  }
+  return out + randomSuffix().slice(0, 8 - out.length);
+}
+
+/**
+ * A generated id in fuseml-core's format: `<prefix>-<8 random characters>`, or the 8 characters alone when
+ * there is no prefix. fuseml-core's prefixes: the product for an extension; the resource (else
+ * `<product>-service`) for a service; the service's resource (else `creds`) for credentials.
+ */
+export function generateId(prefix: string | undefined): string {
+  const p = slug(prefix);
+  return p ? `${p}-${randomSuffix()}` : randomSuffix();
+}
+
+type Kind = 'extension' | 'service' | 'endpoint' | 'credentials';
+
+/**
+ * fuseml-core's input defaults, where it is looser than our schema: credentials without a scope are
+ * global, endpoints without a type are external.
+ */
+function inputDefaults(kind: Kind, body: unknown): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
+  const b = body as Record<string, unknown>;
+  if (kind === 'credentials' && b.scope === undefined) return { ...b, scope: 'global' };
+  if (kind === 'endpoint' && b.type === undefined) return { ...b, type: 'external' };
+  return body;
+}
+
+/**
+ * What fuseml-core always sends where we would leave a field out: `services`, `endpoints`, `credentials`
+ * as arrays, credentials' `default` as a boolean, an endpoint's `status` as `{}`. Not `auth_required`:
+ * absent means "needed when credentials are registered" (fuseml-core's rule) and `false` "optional"
+ * to the resolver (src/core/resolve.ts), so an absent value is never turned into `false`.
+ */
+function outputDefaults<T extends object>(r: T, kind: Kind): T {
+  const o = r as Record<string, unknown>;
+  if (kind === 'extension') o.services ??= [];
+  if (kind === 'service') {
+    o.endpoints ??= [];
+    o.credentials ??= [];
+  }
+  if (kind === 'endpoint') o.status ??= {};
+  if (kind === 'credentials') o.default ??= false;
+  return r;
 }
 
 /** Status fields the registry sets (times, and `state` on reads): never taken from input. */
@@ -119,11 +170,12 @@ function stripMeta<T extends object>(r: T): T {
   return out as T;
 }
 
-type Kind = 'extension' | 'service' | 'endpoint' | 'credentials';
-
 /** fuseml-core's status times, mirrored from created / updated. */
 function setStatusTimes(r: { created?: string; updated?: string; status?: object }, kind: Kind): void {
-  if (kind === 'endpoint') return;
+  if (kind === 'endpoint') {
+    r.status ??= {};
+    return;
+  }
   const first = kind === 'credentials' ? 'created' : 'registered';
   r.status = { ...userStatus(r.status), [first]: r.created, updated: r.updated };
 }
@@ -209,14 +261,14 @@ function stamp<T extends { revision?: number; created?: string; updated?: string
 
 /** Builds a whole new service (with endpoints and credentials) from input, reusing bookkeeping of `prev`. */
 function buildService(extId: string, input: ServiceRecord, prev: ServiceRecord | undefined, s: Stamp): { service: ServiceRecord; changed: boolean } {
-  const svc: ServiceRecord = { ...stripMeta(input), extension_id: extId };
+  const svc: ServiceRecord = outputDefaults({ ...stripMeta(input), extension_id: extId }, 'service');
   let childChanged = false;
   const prevEndpoints = new Map((prev?.endpoints ?? []).map((e) => [e.url, e]));
   const prevCreds = new Map((prev?.credentials ?? []).map((c) => [c.id, c]));
   if (input.endpoints !== undefined) {
     svc.endpoints = input.endpoints.map((e) => {
       const p = prevEndpoints.get(e.url);
-      const ep: EndpointRecord = { ...stripMeta(e), extension_id: extId, service_id: svc.id };
+      const ep: EndpointRecord = outputDefaults({ ...stripMeta(e), extension_id: extId, service_id: svc.id }, 'endpoint');
       const changed = !p || content(p) !== content(ep);
       childChanged ||= changed;
       return stamp(ep, p, changed, s, 'endpoint');
@@ -225,7 +277,7 @@ function buildService(extId: string, input: ServiceRecord, prev: ServiceRecord |
   if (input.credentials !== undefined) {
     svc.credentials = input.credentials.map((c) => {
       const p = prevCreds.get(c.id);
-      const cr: CredentialsRecord = { ...stripMeta(c), extension_id: extId, service_id: svc.id };
+      const cr: CredentialsRecord = outputDefaults({ ...stripMeta(c), extension_id: extId, service_id: svc.id }, 'credentials');
       const cfg = mergeHidden(c.configuration, p?.configuration, `credentials ${c.id}`);
       if (cfg !== undefined) cr.configuration = cfg;
       if (p) checkScopeChange({ prev: p, next: cr, keepsStoredValues: Object.values(c.configuration ?? {}).includes(HIDDEN), extId, serviceId: svc.id }, s);
@@ -440,7 +492,7 @@ export class Registry {
   }
 
   async createExtension(body: unknown): Promise<ExtensionRecord> {
-    const input = this.#withNestedIds(this.#withId(body, (b) => generateId(b.product as string | undefined, 'extension')));
+    const input = this.#withNestedIds(this.#withId(body, (b) => generateId(typeof b.product === 'string' ? b.product : undefined)));
     validateRecord('extension', input);
     const rec = this.#build(input as ExtensionRecord, undefined, SYSTEM).record;
     const stored = await this.#serialized(rec.id, async () => this.#masked(await this.store.put(rec, null)));
@@ -496,6 +548,8 @@ export class Registry {
     if (body && typeof body === 'object' && !Array.isArray(body) && (body as Record<string, unknown>).id === undefined) {
       body = { id, ...body };
     }
+    // Whole-record writes are idempotent: fuseml-core's input defaults, but no generated ids.
+    body = this.#withNestedIds(body, undefined, false);
     validateRecord('extension', body);
     const input = body as ExtensionRecord;
     checkPathField(input as unknown as Record<string, unknown>, 'id', id);
@@ -526,7 +580,7 @@ export class Registry {
 
   #build(input: ExtensionRecord, prev: ExtensionRecord | undefined, actor: Actor): { record: ExtensionRecord; changed: boolean; stamp: Stamp } {
     const s: Stamp = { now: this.clock(), actor, audits: [] };
-    const rec: ExtensionRecord = { ...stripMeta(input) };
+    const rec: ExtensionRecord = outputDefaults({ ...stripMeta(input) }, 'extension');
     let childChanged = false;
     if (input.services !== undefined) {
       rec.services = input.services.map((svc) => {
@@ -544,18 +598,26 @@ export class Registry {
     await this.#serialized(id, () => this.store.delete(id, ifMatch));
   }
 
-  /** Generated ids for services and credentials given without one, inside a whole record. */
-  #withNestedIds(body: unknown): unknown {
+  /**
+   * fuseml-core's input defaults and generated ids (for services and credentials given without one) inside
+   * a whole extension body; `product` is the extension's product (for service ids without a resource).
+   */
+  #withNestedIds(body: unknown, product?: string, generate = true): unknown {
     if (!body || typeof body !== 'object' || Array.isArray(body)) return body;
     const services = (body as Record<string, unknown>).services;
     if (!Array.isArray(services)) return body;
+    const prod = product ?? ((body as Record<string, unknown>).product as string | undefined);
     return {
       ...body,
       services: services.map((svc: unknown) => {
-        const withId = this.#withId(svc, (b) => generateId(b.resource as string | undefined, 'service'));
-        if (!withId || typeof withId !== 'object' || !Array.isArray((withId as Record<string, unknown>).credentials)) return withId;
-        const creds = (withId as { credentials: unknown[] }).credentials.map((c) => this.#withId(c, () => generateId(undefined, 'credentials')));
-        return { ...withId, credentials: creds };
+        const withId = !generate ? svc : this.#withId(svc, (b) => generateId(typeof b.resource === 'string' && b.resource ? b.resource : prod ? `${prod}-service` : undefined));
+        if (!withId || typeof withId !== 'object') return withId;
+        const w = withId as Record<string, unknown>;
+        const resource = typeof w.resource === 'string' && w.resource ? w.resource : 'creds';
+        const out: Record<string, unknown> = { ...w };
+        if (Array.isArray(w.endpoints)) out.endpoints = w.endpoints.map((e: unknown) => inputDefaults('endpoint', e));
+        if (Array.isArray(w.credentials)) out.credentials = w.credentials.map((c: unknown) => inputDefaults('credentials', generate ? this.#withId(c, () => generateId(resource)) : c));
+        return out;
       }),
     };
   }
@@ -570,7 +632,9 @@ export class Registry {
   }
 
   async addService(extId: string, body: unknown): Promise<ServiceRecord> {
-    const input = this.#withNestedIds({ services: [body] }) as { services: unknown[] };
+    const needsProduct = body !== null && typeof body === 'object' && !(body as Record<string, unknown>).id && !(body as Record<string, unknown>).resource;
+    const product = needsProduct ? (await this.store.get(extId))?.product : undefined;
+    const input = this.#withNestedIds({ services: [body] }, product) as { services: unknown[] };
     validateRecord('service', input.services[0]);
     const svc = input.services[0] as ServiceRecord;
     checkPathField(svc as unknown as Record<string, unknown>, 'extension_id', extId);
@@ -610,6 +674,7 @@ export class Registry {
   }
 
   async addEndpoint(extId: string, serviceId: string, body: unknown): Promise<EndpointRecord> {
+    body = inputDefaults('endpoint', body);
     validateRecord('endpoint', body);
     const input = body as EndpointRecord;
     checkPathField(input as unknown as Record<string, unknown>, 'extension_id', extId);
@@ -617,7 +682,7 @@ export class Registry {
     const doc = await this.#mutate(extId, (d, s) => {
       const svc = findService(d, serviceId);
       if (svc.endpoints?.some((e) => e.url === input.url)) throw new FusemlError('CONFLICT', `endpoint ${input.url} already exists in service ${serviceId}`);
-      const ep = stamp({ ...stripMeta(input), extension_id: extId, service_id: serviceId }, undefined, true, s, 'endpoint');
+      const ep = stamp(outputDefaults({ ...stripMeta(input), extension_id: extId, service_id: serviceId }, 'endpoint'), undefined, true, s, 'endpoint');
       svc.endpoints = [...(svc.endpoints ?? []), ep];
       touch(svc, s);
       return true;
@@ -658,7 +723,9 @@ export class Registry {
   }
 
   async addCredentials(extId: string, serviceId: string, body: unknown): Promise<CredentialsRecord> {
-    const input0 = this.#withId(body, () => generateId(undefined, 'credentials'));
+    const needsId = body !== null && typeof body === 'object' && !(body as Record<string, unknown>).id;
+    const resource = needsId ? (await this.store.get(extId))?.services?.find((x) => x.id === serviceId)?.resource : undefined;
+    const input0 = inputDefaults('credentials', this.#withId(body, () => generateId(resource || 'creds')));
     validateRecord('credentials', input0);
     const input = input0 as CredentialsRecord;
     checkPathField(input as unknown as Record<string, unknown>, 'extension_id', extId);
@@ -667,7 +734,7 @@ export class Registry {
     const doc = await this.#mutate(extId, (d, s) => {
       const svc = findService(d, serviceId);
       if (svc.credentials?.some((c) => c.id === input.id)) throw new FusemlError('CONFLICT', `credentials ${input.id} already exist in service ${serviceId}`);
-      const cr = stamp({ ...stripMeta(input), extension_id: extId, service_id: serviceId }, undefined, true, s, 'credentials');
+      const cr = stamp(outputDefaults({ ...stripMeta(input), extension_id: extId, service_id: serviceId }, 'credentials'), undefined, true, s, 'credentials');
       svc.credentials = [...(svc.credentials ?? []), cr];
       checkDefaults(svc);
       touch(svc, s);

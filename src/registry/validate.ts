@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { FusemlError } from '../core/errors.js';
+import { BadRequestError } from './errors.js';
 import { ID_MAX, ID_PATTERN, type ExtensionRecord, type ServiceRecord } from '../core/records.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -70,18 +71,35 @@ function describe(e: ErrorObject): string {
   return `${at}: ${e.message ?? 'invalid'}`;
 }
 
+/** goa's validation error name for an ajv keyword (what fuseml-core's goa server answers for the same fault). */
+const GOA_NAME: Record<string, string> = {
+  required: 'missing_field',
+  type: 'invalid_field_type',
+  enum: 'invalid_enum_value',
+  const: 'invalid_enum_value',
+  format: 'invalid_format',
+  pattern: 'invalid_pattern',
+  maxLength: 'invalid_length',
+  minLength: 'invalid_length',
+  maxItems: 'invalid_length',
+  minItems: 'invalid_length',
+  maxProperties: 'invalid_length',
+  minimum: 'invalid_range',
+  maximum: 'invalid_range',
+};
+
 /** Throws VALIDATION listing every problem (up to 20) when `body` is not a valid record of `kind`. */
 export function validateRecord(kind: RecordKind, body: unknown, mode: 'create' | 'patch' = 'create'): void {
   const v = validators()[mode === 'patch' ? `patch:${kind}` : kind];
   if (!v) throw new FusemlError('INTERNAL', `no validator for ${kind}`);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new FusemlError('VALIDATION', `the body must be a ${kind} object`);
-  }
+  if (body === undefined || body === null) throw new BadRequestError('missing_payload', `the request has no body: send the ${kind} as JSON or YAML`);
+  if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('decode_payload', `the body must be a ${kind} object`);
   if (!v(body)) {
     const errors = (v.errors ?? []).filter((e) => e.keyword !== 'if');
     const msgs = [...new Set(errors.map(describe))];
     const more = msgs.length > 20 ? `; and ${msgs.length - 20} more` : '';
-    throw new FusemlError('VALIDATION', `invalid ${kind}: ${msgs.slice(0, 20).join('; ')}${more}`);
+    const name = GOA_NAME[errors[0]?.keyword ?? ''] ?? 'BadRequest';
+    throw new BadRequestError(name, `invalid ${kind}: ${msgs.slice(0, 20).join('; ')}${more}`);
   }
   if (kind === 'extension') checkExtension(body as ExtensionRecord);
   if (kind === 'service') checkService(body as ServiceRecord, 'body');
@@ -125,6 +143,26 @@ export function checkId(id: string, what: string): string {
     throw new FusemlError('VALIDATION', `${what} ${JSON.stringify(id.slice(0, 120))} is not a valid id (1-${ID_MAX} letters, digits, _ and -, not starting with -)`);
   }
   return id;
+}
+
+const TWICE_ESCAPED = /^[A-Za-z][A-Za-z0-9+.-]*%3A/i;
+
+/**
+ * The endpoint URL of a path segment that the router has decoded once. Clients escape it once
+ * (`http%3A%2F%2Fmlflow`) or, as fuseml-core's Go client does, twice (`http%253A%252F%252Fmlflow`:
+ * query-escaped, then path-escaped again). The rule is unambiguous: after one decoding, a URL escaped
+ * once starts with `scheme:`, one escaped twice with `scheme%3A` (a scheme is never followed by `%`);
+ * only the latter is decoded once more, with query rules (`+` is a space), as fuseml-core does.
+ */
+export function endpointUrlFromPath(segment: string): string {
+  if (!TWICE_ESCAPED.test(segment)) return checkEndpointUrl(segment);
+  let url: string;
+  try {
+    url = decodeURIComponent(segment.replace(/\+/g, ' '));
+  } catch {
+    throw new FusemlError('VALIDATION', 'the endpoint url in the path is not a valid URL');
+  }
+  return checkEndpointUrl(url);
 }
 
 /** An endpoint url taken from a path: must be an absolute URL without control characters. */

@@ -30,8 +30,14 @@ export function extensionCommand(): Command {
     .option('--version <version>', 'a version (1.19.2), a partial version (1.19 means 1.19.x) or a semver range such as ">=1.0,<1.1"; malformed: exit 3')
     .option('-z, --zone <zone>', 'zone')
     .option('--service-id <id>', 'service id')
-    .option('--service-resource <resource>', 'service resource, e.g. s3')
-    .option('--service-category <category>', 'service category, e.g. model-store')
+    .option('-r, --service-resource <resource>', 'service resource, e.g. s3')
+    .option('-c, --service-category <category>', 'service category, e.g. model-store')
+    .addOption(
+      new Option('--server-kind <kind>', 'how to send the query: fuseml-registry (query parameters), fuseml-core (a JSON body of the GET), auto (detected on the first call)')
+        .choices(['auto', 'fuseml-core', 'fuseml-registry'])
+        .env('FUSEML_SERVER_KIND')
+        .default('auto'),
+    )
     .addOption(showSecrets())
     .addOption(outputOption())
     .action(act((i, g) => i.listExtensions(g)));

@@ -8,10 +8,11 @@ import { parseFormat, printResult, type Column } from '../output.js';
 type G = Record<string, unknown>;
 
 async function client(g: G): Promise<RegistryClient> {
-  const { RegistryClient } = await import('../../registry/client.js');
+  const { RegistryClient, SERVER_KINDS } = await import('../../registry/client.js');
   const timeout = Number(g.timeout ?? 10);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new FusemlError('USAGE', `--timeout ${String(g.timeout)}: not a number of seconds`);
-  return new RegistryClient({ url: String(g.url), token: typeof g.token === 'string' ? g.token : undefined, timeoutMs: timeout * 1000 });
+  const serverKind = SERVER_KINDS.find((k) => k === g.serverKind);
+  return new RegistryClient({ url: String(g.url), token: typeof g.token === 'string' ? g.token : undefined, timeoutMs: timeout * 1000, serverKind });
 }
 
 async function readRecordFile(path: string): Promise<unknown> {

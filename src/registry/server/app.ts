@@ -2,17 +2,16 @@
  * The registry's Fastify app over a Store. Usable in memory (`app.inject`) and
  * over a real socket (`app.listen`). Route groups live in ./routes/*.ts.
  */
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authenticate, type AuthConfig } from '../auth.js';
 import { Registry, type AuditEvent } from '../registry.js';
 import type { Store } from '../store/types.js';
-import type { Socket } from 'node:net';
-import { bodyKind, decodeBody, renderError, wantsYaml } from './http.js';
+import { bodyKind, decodeBody, renderError, sendError } from './http.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { ParsePool } from './parse-pool.js';
 import { metaRoutes } from './routes/meta.js';
 import { routeModules, type RouteModule } from './routes/index.js';
-import { stringify as stringifyYaml } from 'yaml';
+import { clientErrorHandler, errorBody } from './wire.js';
 
 export const DEFAULT_BODY_LIMIT = DEFAULT_LIMITS.bodyLimit;
 
@@ -39,10 +38,6 @@ declare module 'fastify' {
   }
 }
 
-function errorJson(status: number, code: string, message: string): string {
-  return JSON.stringify({ error: { code, message } });
-}
-
 /** A URL with the values of its query string removed (`/x?reveal=…`), for logs. */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
@@ -53,31 +48,6 @@ export function redactUrl(url: string): string {
     .filter((p) => p !== '')
     .map((p) => `${p.split('=')[0]?.slice(0, 60) ?? ''}=…`);
   return `${url.slice(0, q)}?${names.join('&')}`;
-}
-
-/** Node's client errors (bad request line, header overflow, request timeout) in the registry's error format. */
-function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  // A response already under way on this connection (e.g. a 401 sent before the body arrived): just close.
-  const inFlight = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (inFlight?.headersSent) {
-    socket.destroy();
-    return;
-  }
-  let status = 400;
-  let body = errorJson(400, 'BAD_REQUEST', 'malformed HTTP request');
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    status = 408;
-    body = errorJson(408, 'REQUEST_TIMEOUT', 'the request (headers and body) was not received in time');
-  } else if (err.code === 'HPE_HEADER_OVERFLOW') {
-    status = 431;
-    body = errorJson(431, 'HEADERS_TOO_LARGE', 'the request headers are too large');
-  }
-  const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status];
-  if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-  }
-  socket.destroy();
 }
 
 /** Matches a concrete path against route patterns (`/extensions/:id`), for 405's Allow header. */
@@ -108,16 +78,15 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
       // How often Node checks the two timeouts above (its default, 30 s, would stretch them by as much).
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
     },
-    clientErrorHandler,
     exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
-    return503OnClosing: true,
+    // Our own 503 while closing (below), so that it has the same error body as every other error.
+    return503OnClosing: false,
+    // Errors of Node's HTTP parser (before there is a request): the same error body as everything else.
+    clientErrorHandler,
     frameworkErrors: (err, req, reply) => {
       const r = renderError(err.statusCode && err.statusCode < 500 ? err : Object.assign(err, { statusCode: 400 }));
-      void (reply as unknown as { code(n: number): { type(t: string): { send(b: string): unknown } } })
-        .code(r.status)
-        .type('application/json; charset=utf-8')
-        .send(JSON.stringify(r.body));
+      void sendError(undefined, reply as unknown as FastifyReply, r.status, r.body);
     },
   });
   app.decorate('registryLimits', limits);
@@ -149,23 +118,28 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
 
   const bodyLimit = limits.bodyLimit;
   const inFlight = new Map<string, number>();
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (req, reply) => {
+    if (closing) {
+      reply.header('connection', 'close');
+      return sendError(req, reply, 503, errorBody(503, 'UNAVAILABLE', 'the registry is shutting down'));
+    }
     // A declared body over the limit: answer 413 at once, keeping the connection so Node drains the upload
     // (closing it with unread data makes the client see a reset instead of the 413).
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > bodyLimit) {
       if (declared > 64 * 1024 * 1024) reply.header('connection', 'close'); // not worth draining
-      return reply
-        .code(413)
-        .type('application/json; charset=utf-8')
-        .send(errorJson(413, 'PAYLOAD_TOO_LARGE', `request body is too large (limit ${bodyLimit} bytes)`));
+      return sendError(req, reply, 413, errorBody(413, 'PAYLOAD_TOO_LARGE', `request body is too large (limit ${bodyLimit} bytes)`));
     }
     if ((req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
     if (req.routeOptions.url === undefined) return; // no route: 404/405 below, no token needed to learn that
     const r = authenticate(options.auth, req.headers.authorization);
     if (!r.ok) {
       reply.header('www-authenticate', 'Bearer realm="fuseml-registry"');
-      return reply.code(r.status).type('application/json; charset=utf-8').send(errorJson(r.status, 'UNAUTHORIZED', r.message));
+      return sendError(req, reply, r.status, errorBody(r.status, 'UNAUTHORIZED', r.message));
     }
     req.principal = r.principal;
     // Per-token concurrency (callers without a token: per client address).
@@ -173,10 +147,7 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
     const n = inFlight.get(key) ?? 0;
     if (n >= limits.perTokenConcurrency) {
       reply.header('retry-after', '1');
-      return reply
-        .code(429)
-        .type('application/json; charset=utf-8')
-        .send(errorJson(429, 'TOO_MANY_REQUESTS', `more than ${limits.perTokenConcurrency} requests in flight for this token; retry later`));
+      return sendError(req, reply, 429, errorBody(429, 'TOO_MANY_REQUESTS', `more than ${limits.perTokenConcurrency} requests in flight for this token; retry later`));
     }
     inFlight.set(key, n + 1);
     reply.raw.once('close', () => {
@@ -189,9 +160,7 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
   app.setErrorHandler((err, req, reply) => {
     const r = renderError(err);
     if (r.internal) req.log.error({ err }, 'internal error');
-    reply.code(r.status);
-    if (wantsYaml(req)) return reply.type('application/yaml; charset=utf-8').send(stringifyYaml(r.body));
-    return reply.type('application/json; charset=utf-8').send(JSON.stringify(r.body));
+    return sendError(req, reply, r.status, r.body);
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -199,9 +168,9 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
     const allow = [...new Set(patterns.filter((p) => p.re.test(path)).map((p) => p.method))];
     if (allow.length > 0) {
       reply.header('allow', allow.join(', '));
-      return reply.code(405).type('application/json; charset=utf-8').send(errorJson(405, 'METHOD_NOT_ALLOWED', `${req.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)}; allowed: ${allow.join(', ')}`));
+      return sendError(req, reply, 405, errorBody(405, 'METHOD_NOT_ALLOWED', `${req.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)}; allowed: ${allow.join(', ')}`));
     }
-    return reply.code(404).type('application/json; charset=utf-8').send(errorJson(404, 'NOT_FOUND', `no route ${req.method.slice(0, 20)} ${path.slice(0, 200)}`));
+    return sendError(req, reply, 404, errorBody(404, 'NOT_FOUND', `no route ${req.method.slice(0, 20)} ${path.slice(0, 200)}`));
   });
 
   const ctx = { registry, store: options.store, auth: options.auth };

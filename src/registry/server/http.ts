@@ -9,13 +9,14 @@ import { stringify as stringifyYaml } from 'yaml';
 import { FusemlError, type ErrorCode } from '../../core/errors.js';
 import type { Principal } from '../auth.js';
 import { canWrite, revealScope } from '../auth.js';
-import { PreconditionFailedError } from '../errors.js';
+import { BadRequestError, PreconditionFailedError } from '../errors.js';
 import type { Reveal } from '../registry.js';
 import { parseIfMatch } from '../registry.js';
-import { parseBodyText, type BodyKind, type ParseLimits } from './body.js';
+import { BodyError, parseBodyText, type BodyKind, type ParseLimits } from './body.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { ParsePool } from './parse-pool.js';
 import type { ServerLimits } from './limits.js';
+import { errorBody, type ErrorBody } from './wire.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -134,28 +135,41 @@ const CODE_OF_STATUS: Record<number, string> = {
 
 export interface RenderedError {
   status: number;
-  body: { error: { code: string; message: string } };
+  body: ErrorBody;
   internal: boolean;
 }
 
-/** Turns any error into a status and a body. Unknown errors: 500 and no detail. */
+/** Turns any error into a status and a body (ours plus goa's fields, see ./wire.ts). Unknown errors: 500 and no detail. */
 export function renderError(err: unknown): RenderedError {
   if (err instanceof PreconditionFailedError) {
-    return { status: 412, body: { error: { code: 'PRECONDITION_FAILED', message: err.message } }, internal: false };
+    return { status: 412, body: errorBody(412, 'PRECONDITION_FAILED', err.message), internal: false };
   }
   if (err instanceof FusemlError) {
     const status = STATUS_OF[err.code];
-    if (status) return { status, body: { error: { code: err.code, message: err.message } }, internal: false };
+    const name = err instanceof BadRequestError ? err.goaName : undefined;
+    if (status) return { status, body: errorBody(status, err.code, err.message, { name }), internal: false };
   }
   const statusCode = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     const fst = (err as { code?: string }).code;
     let message = (err as Error).message || 'bad request';
+    let name: string | undefined;
     if (fst === 'FST_ERR_CTP_BODY_TOO_LARGE') message = 'request body is too large';
     if (fst === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = 'unsupported Content-Type: send application/json or application/yaml';
-    return { status: statusCode, body: { error: { code: CODE_OF_STATUS[statusCode] ?? 'BAD_REQUEST', message } }, internal: false };
+    if (fst === 'FST_ERR_CTP_EMPTY_JSON_BODY') name = 'missing_payload';
+    if (fst === 'FST_ERR_CTP_INVALID_JSON_BODY') name = 'decode_payload';
+    // A body the parser refused as malformed (./body.ts): goa's name for an undecodable payload.
+    if (err instanceof BodyError && statusCode === 400) name = 'decode_payload';
+    return { status: statusCode, body: errorBody(statusCode, CODE_OF_STATUS[statusCode] ?? 'BAD_REQUEST', message, { name }), internal: false };
   }
-  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } }, internal: true };
+  return { status: 500, body: errorBody(500, 'INTERNAL', 'internal error'), internal: true };
+}
+
+/** Sends an error body (JSON, or YAML when the client asks for YAML only) with goa's `goa-error` header. */
+export function sendError(req: FastifyRequest | undefined, reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
+  reply.code(status).header('goa-error', body.name);
+  if (req && wantsYaml(req)) return reply.type('application/yaml; charset=utf-8').send(stringifyYaml(body));
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
 export function forbidden(message: string): FusemlError {

@@ -1,5 +1,5 @@
-/** /extensions/{extension_id}/services/{service_id}/endpoints[/{url}] (fuseml-core; the url URL-encoded). */
-import { checkEndpointUrl } from '../../validate.js';
+/** /extensions/{extension_id}/services/{service_id}/endpoints[/{url}] (fuseml-core; the url URL-encoded once or twice, see endpointUrlFromPath). */
+import { endpointUrlFromPath } from '../../validate.js';
 import { checkQuery, ifMatch, requireWrite, send } from '../http.js';
 import { serviceIds as ids, type ServicePath as P, type RouteModule } from './types.js';
 
@@ -23,19 +23,19 @@ export const endpointRoutes: RouteModule = {
     });
     app.get<{ Params: PU }>(`${base}/:url`, async (req, reply) => {
       checkQuery(req, []);
-      const ep = await registry.getEndpoint(...ids(req.params), checkEndpointUrl(req.params.url));
+      const ep = await registry.getEndpoint(...ids(req.params), endpointUrlFromPath(req.params.url));
       return send(req, reply, 200, ep, ep.revision);
     });
     app.put<{ Params: PU }>(`${base}/:url`, async (req, reply) => {
       checkQuery(req, []);
       requireWrite(req);
-      const ep = await registry.updateEndpoint(...ids(req.params), checkEndpointUrl(req.params.url), req.body, ifMatch(req));
+      const ep = await registry.updateEndpoint(...ids(req.params), endpointUrlFromPath(req.params.url), req.body, ifMatch(req));
       return send(req, reply, 200, ep, ep.revision);
     });
     app.delete<{ Params: PU }>(`${base}/:url`, async (req, reply) => {
       checkQuery(req, []);
       requireWrite(req);
-      await registry.deleteEndpoint(...ids(req.params), checkEndpointUrl(req.params.url), ifMatch(req));
+      await registry.deleteEndpoint(...ids(req.params), endpointUrlFromPath(req.params.url), ifMatch(req));
       return send(req, reply, 204);
     });
   },

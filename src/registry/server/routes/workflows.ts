@@ -21,7 +21,8 @@ import type { Workflow } from '../../../core/workflow.js';
 import { workflowDataIssues } from '../../../workflow/load.js';
 import type { Principal } from '../../auth.js';
 import type { Registry } from '../../registry.js';
-import { checkQuery, forbidden, send } from '../http.js';
+import { checkQuery, forbidden, send, sendError } from '../http.js';
+import { errorBody } from '../wire.js';
 import type { RouteModule } from './types.js';
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,252}$/;
@@ -117,10 +118,8 @@ export const workflowRoutes: RouteModule = {
       const issues = workflowDataIssues(workflow, 'workflow');
       if (issues.length === 0) issues.push(...checkWorkflow(workflow).map(({ pointer, message }) => ({ file: 'workflow', pointer, message })));
       if (issues.length > 0) {
-        return reply
-          .code(400)
-          .type('application/json; charset=utf-8')
-          .send(JSON.stringify({ error: { code: 'VALIDATION', message: `invalid workflow: ${issues.length} problem${issues.length === 1 ? '' : 's'}`, issues: issues.map(({ pointer, message }) => ({ pointer: `/workflow${pointer}`, message })) } }));
+        const message = `invalid workflow: ${issues.length} problem${issues.length === 1 ? '' : 's'}`;
+        return sendError(req, reply, 400, errorBody(400, 'VALIDATION', message, { extra: { issues: issues.map(({ pointer, message }) => ({ pointer: `/workflow${pointer}`, message })) } }));
       }
       const records = await candidatesFor(registry, context);
       reply.header('cache-control', 'no-store');
@@ -129,20 +128,10 @@ export const workflowRoutes: RouteModule = {
       } catch (err) {
         if (!(err instanceof ResolutionError)) throw err;
         const lines = err.problems.map((p) => `${p.pointer} ${p.message}`);
-        return reply
-          .code(422)
-          .type('application/json; charset=utf-8')
-          .send(
-            JSON.stringify({
-              error: {
-                code: 'RESOLUTION',
-                // The message carries every problem, for clients that only show messages.
-                message: `${err.message}:\n${lines.join('\n')}`,
-                hint: err.hint,
-                issues: err.problems.map(({ kind, step, requirement, pointer, message, candidates }) => ({ kind, step, requirement, pointer, message, candidates })),
-              },
-            }),
-          );
+        // The message carries every problem, for clients that only show messages.
+        const message = `${err.message}:\n${lines.join('\n')}`;
+        const issues = err.problems.map(({ kind, step, requirement, pointer, message, candidates }) => ({ kind, step, requirement, pointer, message, candidates }));
+        return sendError(req, reply, 422, errorBody(422, 'RESOLUTION', message, { extra: { hint: err.hint, issues } }));
       }
     });
   },
