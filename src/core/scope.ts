@@ -59,6 +59,13 @@ export function grantAllows(c: Scoped, grant: ScopeGrant): boolean {
   return projects.some((project) => users.some((user) => scopeAllows(c, { project, user })));
 }
 
+/** Whether no caller at all may use `c` (a project scope listing no project, a user scope listing no user). */
+export function admitsNobody(c: Scoped): boolean {
+  if (c.scope === 'project') return (c.projects ?? []).length === 0;
+  if (c.scope === 'user') return (c.users ?? []).length === 0;
+  return false;
+}
+
 /** Whether two credential sets have the same scope, users and projects (order and duplicates ignored). */
 export function sameScope(a: Scoped, b: Scoped): boolean {
   const set = (xs: readonly string[] | undefined): string => [...new Set(xs ?? [])].sort().join('\n');

@@ -18,7 +18,7 @@ import {
   type ExtensionRecord,
   type ServiceRecord,
 } from '../core/records.js';
-import { describeScope, grantAllows, sameScope } from '../core/scope.js';
+import { admitsNobody, describeScope, grantAllows, sameScope } from '../core/scope.js';
 import { versionMatcher } from '../core/version.js';
 import { PreconditionFailedError } from './errors.js';
 import { type CredentialScopeFilter, type ReadOptions, type Store, type StoreFilter } from './store/types.js';
@@ -218,7 +218,8 @@ type Stamp = { now: string; actor: Actor; audits: AuditEvent[] };
 function checkScopeChange(c: ScopeChange, s: Stamp): void {
   if (sameScope(c.prev, c.next)) return;
   const storedValues = Object.keys(c.prev.configuration ?? {}).length > 0;
-  if (storedValues && c.keepsStoredValues && !s.actor.mayReveal(c.prev)) {
+  // Narrowing to nobody (as fuseml-core's CLI does with --scope and no list) exposes nothing: allowed.
+  if (storedValues && c.keepsStoredValues && !admitsNobody(c.next) && !s.actor.mayReveal(c.prev)) {
     throw new FusemlError(
       'FORBIDDEN',
       `credentials ${c.prev.id} of service ${c.serviceId}: changing scope, users or projects (${describeScope(c.prev)} → ${describeScope(c.next)}) needs the right to read their values, or all values sent again`,

@@ -431,7 +431,11 @@ describe.each(variants)('fuseml-core Go CLI requests against fuseml-registry ser
     expect(upd.status).toBe(200);
     expect(decodes(credentials, upd.json)).toEqual([]);
     expect(upd.json).toMatchObject({ id: cid, scope: 'user' });
-    const upd2 = await go('PUT', `/extensions/mlflow-0001/services/mlflow-store/credentials/${cid}`, { scope: 'project', projects: ['team-a'] });
+    // Stricter than fuseml-core (docs/fuseml-compatibility.md): a writer widens who may use stored values only by
+    // sending the values again (the writer cannot read them); the refusal is a goa error the Go CLI prints.
+    expectGoaError(await go('PUT', `/extensions/mlflow-0001/services/mlflow-store/credentials/${cid}`, { scope: 'project', projects: ['team-a'] }), 403, 'forbidden', /needs the right to read their values/);
+    const upd2 = await go('PUT', `/extensions/mlflow-0001/services/mlflow-store/credentials/${cid}`, { scope: 'project', projects: ['team-a'], configuration: { AWS_SECRET_ACCESS_KEY: 'planted-y' } });
+    expect(upd2.status).toBe(200);
     expect(upd2.json).toMatchObject({ scope: 'project', projects: ['team-a'] });
     expectGoaError(await go('PUT', '/extensions/mlflow-0001/services/mlflow-store/credentials/nope', { scope: 'global' }), 404, 'NotFound');
 
