@@ -82,8 +82,9 @@ function slug(text: string | undefined, fallback: string): string {
   const s = (text ?? '').toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[-]+|[-]+$/g, '').slice(0, 80);
   return s || fallback;
 }
-export function generateId(base: string | undefined, fallback: string): string {
-  return `${slug(base, fallback)}-${randomBytes(3).toString('hex')}`;
+/** `<slug of base>-xxxxxx`; `base` comes from an unvalidated body, so anything but a string is ignored. */
+export function generateId(base: unknown, fallback: string): string {
+  return `${slug(typeof base === 'string' ? base : undefined, fallback)}-${randomBytes(3).toString('hex')}`;
 }
 
 const STATUS_TIMES = ['registered', 'created', 'updated'];
@@ -393,7 +394,7 @@ export class Registry {
   }
 
   async createExtension(body: unknown): Promise<ExtensionRecord> {
-    const input = this.#withNestedIds(this.#withId(body, (b) => generateId(b.product as string | undefined, 'extension')));
+    const input = this.#withNestedIds(this.#withId(body, (b) => generateId(b.product, 'extension')));
     validateRecord('extension', input);
     const rec = this.#build(input as ExtensionRecord, undefined).record;
     const stored = await this.#serialized(rec.id, async () => this.#masked(await this.store.put(rec, null)));
@@ -504,7 +505,7 @@ export class Registry {
     return {
       ...body,
       services: services.map((svc: unknown) => {
-        const withId = this.#withId(svc, (b) => generateId(b.resource as string | undefined, 'service'));
+        const withId = this.#withId(svc, (b) => generateId(b.resource, 'service'));
         if (!withId || typeof withId !== 'object' || !Array.isArray((withId as Record<string, unknown>).credentials)) return withId;
         const creds = (withId as { credentials: unknown[] }).credentials.map((c) => this.#withId(c, () => generateId(undefined, 'credentials')));
         return { ...withId, credentials: creds };
