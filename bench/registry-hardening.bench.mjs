@@ -9,34 +9,16 @@
  *
  * Run through `npm run bench` (or `node bench/run.mjs registry-hardening`). Knob: BENCH_REPEAT (3).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { aliasBombYaml, deepBlockYaml, deepFlowYaml, deepJson, manyKeysYaml, resolveBody, send, whilePolling } from './hostile.mjs';
+import { startServer } from './serve.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 const TARGET_MS = 100;
 
-const { run } = await import(join(ROOT, 'dist/exec/index.js'));
-const dir = await mkdtemp(join(tmpdir(), 'fuseml-hardening-bench-'));
-const token = randomBytes(24).toString('hex');
-const abort = new AbortController();
-let listening;
-const ready = new Promise((r) => (listening = r));
-const server = run(process.execPath, [join(ROOT, 'dist/cli/bin/fuseml-registry.js'), 'serve', '--port', '0', '--db', join(dir, 'registry.db')], {
-  secretEnv: { FUSEML_REGISTRY_ADMIN_TOKEN: token },
-  timeoutMs: 60 * 60 * 1000,
-  signal: abort.signal,
-  allowFailure: true,
-  onLine: (line) => {
-    const m = /listening on (http:\/\/\S+) \(pid (\d+)/.exec(line);
-    if (m) listening({ url: m[1], pid: Number(m[2]) });
-  },
-}).catch(() => undefined);
-const { url } = await Promise.race([ready, new Promise((_, rej) => setTimeout(() => rej(new Error('server did not start')), 20_000))]);
+const srv = await startServer();
+const { url, token } = srv;
 
 const auth = { authorization: `Bearer ${token}` };
 const yaml = { ...auth, 'content-type': 'application/yaml' };
@@ -55,7 +37,8 @@ let n = 0;
 const cases = [
   { name: 'nothing (noise floor: /healthz alone for 1 s)', work: () => new Promise((r) => setTimeout(() => r({ status: 0 }), 1000)), expect: [0] },
   { name: '80 000-key YAML GET body', body: () => manyKeysYaml(80_000), work: (body) => send(`${url}/extensions`, { headers: yaml, body }), expect: [413] },
-  { name: '16 × 80 000-key YAML GET bodies in parallel', body: () => manyKeysYaml(80_000), work: (body) => Promise.all(Array.from({ length: 16 }, () => send(`${url}/extensions`, { headers: yaml, body }))).then((rs) => ({ status: Math.max(...rs.map((r) => r.status)) })), expect: [413, 429] },
+  // Not a single request: recorded without the single-request target (the per-token limit admits 16 at once).
+  { name: '16 × 80 000-key YAML GET bodies in parallel', many: true, body: () => manyKeysYaml(80_000), work: (body) => Promise.all(Array.from({ length: 16 }, () => send(`${url}/extensions`, { headers: yaml, body }))).then((rs) => ({ status: Math.max(...rs.map((r) => r.status)) })), expect: [413, 429] },
   { name: 'alias bomb (900 KB anchor × 100 aliases)', body: () => aliasBombYaml(), work: (body) => send(`${url}/extensions`, { method: 'POST', headers: yaml, body }), expect: [413] },
   { name: '[ × 500 000', body: () => deepFlowYaml(500_000), work: (body) => send(`${url}/extensions`, { headers: yaml, body }), expect: [413] },
   { name: '"- " × 400 000', body: () => deepBlockYaml(400_000), work: (body) => send(`${url}/extensions`, { method: 'POST', headers: yaml, body }), expect: [413] },
@@ -85,15 +68,13 @@ try {
     all.sort((a, b) => a - b);
     const p99 = all[Math.min(all.length - 1, Math.floor(all.length * 0.99))] ?? 0;
     console.log(`${c.name}: max /healthz wait ${worst.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (${polls} polls)`);
-    figures.push({ name: `max /healthz wait during: ${c.name}`, value: Math.round(worst * 10) / 10, unit: 'ms', target: { max: TARGET_MS } });
+    figures.push({ name: `max /healthz wait during: ${c.name}`, value: Math.round(worst * 10) / 10, unit: 'ms', ...(c.many ? {} : { target: { max: TARGET_MS } }) });
     figures.push({ name: `p99 /healthz wait during: ${c.name}`, value: Math.round(p99 * 10) / 10, unit: 'ms' });
   }
   notes.push(`machine load average (1 min) at the end: ${loadavg()[0]}; on a shared machine the noise floor (first case) bounds what the others can show`);
   notes.push(`each case run ${REPEAT} times; the figure is the longest single /healthz round trip while the request was in flight (one keep-alive connection, polled back to back)`);
 } finally {
-  abort.abort();
-  await server;
-  await rm(dir, { recursive: true, force: true });
+  await srv.stop();
 }
 const result = { name: 'registry-hardening', description: 'fuseml-registry: longest /healthz wait while one hostile (or largest accepted) request is in flight', figures, notes };
 if (process.env.BENCH_RESULT_FILE) await writeFile(process.env.BENCH_RESULT_FILE, JSON.stringify(result, null, 2));

@@ -10,8 +10,9 @@
  * Knobs (env): BENCH_EXTENSIONS (10000), BENCH_RATE (500), BENCH_DURATION (15 s), BENCH_CONNECTIONS (10).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { startServer } from './serve.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -163,22 +164,8 @@ function record(i) {
 
 async function main() {
   const { run } = await import(join(ROOT, 'dist/exec/index.js'));
-  const dir = await mkdtemp(join(tmpdir(), 'fuseml-registry-bench-'));
-  const token = randomBytes(24).toString('hex');
-  const abort = new AbortController();
-  let listening;
-  const ready = new Promise((r) => (listening = r));
-  const server = run(process.execPath, [join(ROOT, 'dist/cli/bin/fuseml-registry.js'), 'serve', '--port', '0', '--db', join(dir, 'registry.db')], {
-    secretEnv: { FUSEML_REGISTRY_ADMIN_TOKEN: token },
-    timeoutMs: 60 * 60 * 1000,
-    signal: abort.signal,
-    allowFailure: true,
-    onLine: (line) => {
-      const m = /listening on (http:\/\/\S+) \(pid (\d+)/.exec(line);
-      if (m) listening({ url: m[1], pid: Number(m[2]) });
-    },
-  }).catch(() => undefined);
-  const { url, pid } = await Promise.race([ready, new Promise((_, rej) => setTimeout(() => rej(new Error('server did not start')), 20_000))]);
+  const srv = await startServer();
+  const { url, pid, token } = srv;
   const figures = [];
   const notes = [];
   try {
@@ -255,10 +242,7 @@ async function main() {
       'VmHWM is reached while loading (10 000 POSTs, 16 in flight); the unfiltered list of everything is outside the target scenario.',
     );
   } finally {
-    process.kill(pid, 'SIGTERM');
-    await server;
-    abort.abort();
-    await rm(dir, { recursive: true, force: true });
+    await srv.stop();
   }
   const result = { name: 'registry', description: 'fuseml-registry (SQLite, 10 000 extensions): query by product and by service_resource at a fixed rate', figures, notes };
   if (process.env.BENCH_RESULT_FILE) await writeFile(process.env.BENCH_RESULT_FILE, JSON.stringify(result, null, 2));

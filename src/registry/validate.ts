@@ -165,10 +165,10 @@ export function endpointUrlFromPath(segment: string): string {
   return checkEndpointUrl(url);
 }
 
-/** An endpoint url taken from a path: must be an absolute URL without control characters. */
+/** An endpoint url taken from a path: an absolute `scheme://` URL (as endpoint urls are) without control characters or spaces. */
 export function checkEndpointUrl(url: string): string {
   // eslint-disable-next-line no-control-regex
-  if (url.length === 0 || url.length > 2048 || /[\u0000-\u001f\u007f\s]/.test(url) || url.includes('\uFFFD')) {
+  if (url.length === 0 || url.length > 2048 || !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) || /[\u0000-\u001f\u007f\s]/.test(url) || url.includes('\uFFFD')) {
     throw new FusemlError('VALIDATION', 'the endpoint url in the path is not a valid URL');
   }
   try {

@@ -116,6 +116,17 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
     return pool.parse(bodyKind(req.headers['content-type']), decodeBody(body));
   });
 
+  /** No route for this method and path: 405 with Allow when the path has other methods, else 404. */
+  const noRoute = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const path = req.url.split('?')[0] ?? '';
+    const allow = [...new Set(patterns.filter((p) => p.re.test(path)).map((p) => p.method))];
+    if (allow.length > 0) {
+      reply.header('allow', allow.join(', '));
+      return sendError(req, reply, 405, errorBody(405, 'METHOD_NOT_ALLOWED', `${req.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)}; allowed: ${allow.join(', ')}`));
+    }
+    return sendError(req, reply, 404, errorBody(404, 'NOT_FOUND', `no route ${req.method.slice(0, 20)} ${path.slice(0, 200)}`));
+  };
+
   const bodyLimit = limits.bodyLimit;
   const inFlight = new Map<string, number>();
   let closing = false;
@@ -135,7 +146,8 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
       return sendError(req, reply, 413, errorBody(413, 'PAYLOAD_TOO_LARGE', `request body is too large (limit ${bodyLimit} bytes)`));
     }
     if ((req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
-    if (req.routeOptions.url === undefined) return; // no route: 404/405 below, no token needed to learn that
+    // No route: 404/405 at once (before any body is read or parsed), no token needed to learn that.
+    if (req.routeOptions.url === undefined) return noRoute(req, reply);
     const r = authenticate(options.auth, req.headers.authorization);
     if (!r.ok) {
       reply.header('www-authenticate', 'Bearer realm="fuseml-registry"');
@@ -163,15 +175,7 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
     return sendError(req, reply, r.status, r.body);
   });
 
-  app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split('?')[0] ?? '';
-    const allow = [...new Set(patterns.filter((p) => p.re.test(path)).map((p) => p.method))];
-    if (allow.length > 0) {
-      reply.header('allow', allow.join(', '));
-      return sendError(req, reply, 405, errorBody(405, 'METHOD_NOT_ALLOWED', `${req.method.slice(0, 20)} is not allowed on ${path.slice(0, 200)}; allowed: ${allow.join(', ')}`));
-    }
-    return sendError(req, reply, 404, errorBody(404, 'NOT_FOUND', `no route ${req.method.slice(0, 20)} ${path.slice(0, 200)}`));
-  });
+  app.setNotFoundHandler((req, reply) => noRoute(req, reply));
 
   const ctx = { registry, store: options.store, auth: options.auth };
   for (const m of all) await m.register(app, ctx);

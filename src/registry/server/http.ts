@@ -184,14 +184,17 @@ function queryRecord(req: FastifyRequest): Record<string, unknown> {
   return (req.query ?? {}) as Record<string, unknown>;
 }
 
-function flag(v: unknown): boolean {
-  return v === '' || v === 'true' || v === '1' || v === true;
+/** A boolean query parameter: `true` or `false` (absent: false); anything else is a 400. */
+function flag(name: string, v: unknown): boolean {
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true') return true;
+  throw new FusemlError('VALIDATION', `query parameter ${name} must be true or false`);
 }
 
 /** What a read returns in clear: nothing unless `?reveal=true` and the token may see values. */
 export function revealFor(req: FastifyRequest): Reveal {
   const q = queryRecord(req);
-  if (!flag(q.reveal)) return { kind: 'none' };
+  if (!flag('reveal', q.reveal)) return { kind: 'none' };
   const scope = revealScope(req.principal);
   if (scope === undefined) throw forbidden(`role ${req.principal.role} may not read credential values`);
   return scope === 'all' ? { kind: 'all' } : { kind: 'scope', scope };
@@ -204,6 +207,7 @@ export function revealFor(req: FastifyRequest): Reveal {
 export function ifMatch(req: FastifyRequest): number | undefined {
   const raw = req.headers['if-match'];
   const h = Array.isArray(raw) ? raw[0] : raw;
+  if (h !== undefined && h.trim() === '') throw new FusemlError('VALIDATION', 'If-Match is empty: send a revision, e.g. "3", or leave the header out');
   if (h !== undefined && /^\s*W\//.test(h)) {
     throw new PreconditionFailedError('If-Match: a weak entity tag (W/"…") never matches (strong comparison, RFC 9110 §13.1.1); send the ETag as given, e.g. "3"');
   }

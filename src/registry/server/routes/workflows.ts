@@ -139,6 +139,7 @@ export const workflowRoutes: RouteModule = {
     paths: {
       '/workflows/resolve': {
         post: {
+          operationId: 'resolveWorkflow',
           summary: 'Resolve the extension requirements of a workflow for a project (and user)',
           description:
             'Picks, per step requirement, one service endpoint and the credentials the caller may use (zone, then default instance, then user > project > global credentials) and returns each step\'s env. The response holds credential values: only admin tokens and resolver tokens listing the project (and user) may call it.',
@@ -172,9 +173,9 @@ export const workflowRoutes: RouteModule = {
         additionalProperties: false,
         properties: {
           workflow: { type: 'object', description: 'A workflow, see schemas/workflow.schema.json' },
-          project: { type: 'string' },
-          user: { type: 'string' },
-          zone: { type: 'string', description: 'The zone the workflow runs in (internal endpoints there are preferred)' },
+          project: { type: 'string', pattern: NAME.source },
+          user: { type: 'string', pattern: NAME.source },
+          zone: { type: 'string', pattern: NAME.source, description: 'The zone the workflow runs in (internal endpoints there are preferred)' },
         },
       },
       WorkflowResolution: {

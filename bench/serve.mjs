@@ -1,0 +1,47 @@
+/**
+ * Starts the real `fuseml-registry serve` (built dist) on a free port with a temp SQLite file, for the benches.
+ * Resolves { url, pid, token, stop() }: the admin token is random and goes through the environment; stop()
+ * sends SIGTERM, waits for the exit and removes the temp directory.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export async function startServer(args = []) {
+  const { run } = await import(join(ROOT, 'dist/exec/index.js'));
+  const dir = await mkdtemp(join(tmpdir(), 'fuseml-registry-bench-'));
+  const token = randomBytes(24).toString('hex');
+  const abort = new AbortController();
+  let listening;
+  const ready = new Promise((r) => (listening = r));
+  const server = run(process.execPath, [join(ROOT, 'dist/cli/bin/fuseml-registry.js'), 'serve', '--port', '0', '--db', join(dir, 'registry.db'), ...args], {
+    secretEnv: { FUSEML_REGISTRY_ADMIN_TOKEN: token },
+    timeoutMs: 60 * 60 * 1000,
+    signal: abort.signal,
+    allowFailure: true,
+    onLine: (line) => {
+      const m = /listening on (http:\/\/\S+) \(pid (\d+)/.exec(line);
+      if (m) listening({ url: m[1], pid: Number(m[2]) });
+    },
+  }).catch(() => undefined);
+  const { url, pid } = await Promise.race([ready, new Promise((_, rej) => setTimeout(() => rej(new Error('server did not start')), 20_000))]);
+  return {
+    url,
+    pid,
+    token,
+    async stop() {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await server;
+      abort.abort();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
