@@ -203,7 +203,7 @@ export class KubernetesStore implements Store {
   }
 
   /** The masked document and the sealed values of `record`; oversized documents are a VALIDATION error. */
-  #split(record: ExtensionRecord): { masked: ExtensionRecord; values: Record<string, string> } {
+  #split(record: ExtensionRecord, kept: Record<string, string> = {}): { masked: ExtensionRecord; values: Record<string, string> } {
     const masked = structuredClone(record);
     const values: Record<string, string> = {};
     for (const s of masked.services ?? []) {
@@ -214,7 +214,12 @@ export class KubernetesStore implements Store {
         }
         if (!c.configuration || Object.keys(c.configuration).length === 0) continue;
         if (Object.values(c.configuration).includes(HIDDEN)) {
-          throw new FusemlError('VALIDATION', `credentials ${c.id} of service ${s.id} in extension ${record.id}: the stored values cannot be decrypted; send new values or delete the credentials first`);
+          // Values that could not be decrypted when read: their stored ciphertext is kept as it is.
+          const old = kept[`${s.id}/${c.id}`];
+          if (old === undefined) throw new FusemlError('VALIDATION', `credentials ${c.id} of service ${s.id} in extension ${record.id}: a value is "${HIDDEN}" and none is stored`);
+          values[`${s.id}/${c.id}`] = old;
+          c.configuration = Object.fromEntries(Object.keys(c.configuration).map((k) => [k, HIDDEN]));
+          continue;
         }
         values[`${s.id}/${c.id}`] = this.#cipher.encrypt(JSON.stringify(c.configuration), this.#aad(record.id, s.id, c.id));
         c.configuration = Object.fromEntries(Object.keys(c.configuration).map((k) => [k, HIDDEN]));
@@ -386,8 +391,8 @@ export class KubernetesStore implements Store {
   }
 
   async #put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
-    const { masked, values } = this.#split(record);
     const name = objectName(record.id);
+    const { masked, values } = this.#split(record, await this.#keptValues(record, name));
     const revision = record.revision ?? (expectedRevision === null ? 1 : expectedRevision + 1);
     const meta = this.#meta(name, record);
 
@@ -438,6 +443,19 @@ export class KubernetesStore implements Store {
     const old = current?.spec.credentialsRef;
     if (typeof old === 'string') await this.#cleanup(name, record.id, [old], ref);
     return structuredClone(record);
+  }
+
+  /**
+   * For a record that carries `<hidden>` values (credentials whose stored values could not be decrypted when
+   * read): the stored sealed values of the current revision, to keep them as they are.
+   */
+  async #keptValues(record: ExtensionRecord, name: string): Promise<Record<string, string>> {
+    const carries = (record.services ?? []).some((s) => (s.credentials ?? []).some((c) => Object.values(c.configuration ?? {}).includes(HIDDEN)));
+    if (!carries) return {};
+    const o = await this.api.getObject(name);
+    const ref = o?.spec.credentialsRef;
+    const raw = typeof ref === 'string' ? (await this.api.getSecret(name))?.data[ref] : undefined;
+    return raw === undefined ? {} : (JSON.parse(raw) as SealedEntry).values;
   }
 
   async delete(id: string, expectedRevision?: number): Promise<void> {
