@@ -21,6 +21,8 @@ export interface WaitFor {
   kind: string;
   name?: string;
   selector?: string;
+  /** Every object of the kind in the namespace (FuseML's `selector: all`). */
+  all?: true;
   namespace?: string;
   condition?: string;
   timeout?: string;
@@ -58,6 +60,11 @@ export interface ScriptStep extends StepBase {
   type: 'script';
   location: string;
   args?: string[];
+}
+
+/** A `location` (or helm `values`) that is an http(s) URL: fetched at install time, through the mirrors. */
+export function isRemoteLocation(location: string): boolean {
+  return /^https?:\/\//i.test(location);
 }
 
 export type Step = HelmStep | ManifestStep | KustomizeStep | ScriptStep;

@@ -4,6 +4,7 @@
  */
 import { run } from '../exec/index.js';
 import type { PlannedKustomize, PlannedManifest } from '../installer/plan.js';
+import { fetchRemote } from './remote.js';
 import { withPrivateFile } from './tempfile.js';
 import type { StepContext, StepRunner, Tools } from './types.js';
 
@@ -33,10 +34,12 @@ export function joinDocuments(step: PlannedManifest): string {
 
 export const manifestRunner: StepRunner<PlannedManifest> = {
   commands(step: PlannedManifest, tools: Tools) {
-    return [[tools.kubectl, ...manifestArgs(step, MANIFEST_PLACEHOLDER)]];
+    // A remote manifest is fetched by the installer, then given to kubectl through the same temp file.
+    return [[tools.kubectl, ...manifestArgs(step, step.url ? `<${step.url}>` : MANIFEST_PLACEHOLDER)]];
   },
   async run(step: PlannedManifest, ctx: StepContext) {
-    await withPrivateFile('manifest.yaml', joinDocuments(step), (file) => kubectl(ctx, manifestArgs(step, file), step.timeoutMs));
+    const content = step.url ? (await fetchRemote(step.url, { signal: ctx.signal })).toString('utf8') : joinDocuments(step);
+    await withPrivateFile('manifest.yaml', content, (file) => kubectl(ctx, manifestArgs(step, file), step.timeoutMs));
     return {};
   },
 };

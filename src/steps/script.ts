@@ -6,11 +6,12 @@
  *   KUBECONFIG, FUSEML_HELM, FUSEML_KUBECTL, and FUSEML_OUTPUTS: a file the
  *   script writes `key=value` lines to (its outputs).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../exec/index.js';
 import { FusemlError } from '../core/errors.js';
 import type { PlannedScript } from '../installer/plan.js';
+import { fetchRemote } from './remote.js';
 import { withPrivateDir } from './tempfile.js';
 import type { StepContext, StepRunner, Tools } from './types.js';
 
@@ -38,12 +39,18 @@ export function parseOutputLines(text: string): { values: Record<string, string>
 
 export const scriptRunner: StepRunner<PlannedScript> = {
   commands(step: PlannedScript) {
-    return [[step.file, ...step.args]];
+    return [[step.url ? `<${step.url}>` : step.file, ...step.args]];
   },
   async run(step: PlannedScript, ctx: StepContext) {
     return withPrivateDir(async (dir) => {
       const outputsFile = join(dir, 'outputs');
-      await run(step.file, step.args, {
+      let file = step.file;
+      if (step.url) {
+        // A remote script (FuseML allows a URL): fetched now into the private folder, executable by us only.
+        file = join(dir, `script-${step.file.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+        await writeFile(file, await fetchRemote(step.url, { signal: ctx.signal }), { mode: 0o700, flag: 'wx' });
+      }
+      await run(file, step.args, {
         cwd: step.cwd,
         env: {
           ...ctx.env,
@@ -63,13 +70,13 @@ export const scriptRunner: StepRunner<PlannedScript> = {
       let text = '';
       try {
         const st = await stat(outputsFile);
-        if (st.size > MAX_OUTPUTS_BYTES) throw new FusemlError('VALIDATION', `${step.file}: the outputs file is ${st.size} bytes (limit ${MAX_OUTPUTS_BYTES})`);
+        if (st.size > MAX_OUTPUTS_BYTES) throw new FusemlError('VALIDATION', `${step.url ?? step.file}: the outputs file is ${st.size} bytes (limit ${MAX_OUTPUTS_BYTES})`);
         text = await readFile(outputsFile, 'utf8');
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
       const { values, problems } = parseOutputLines(text);
-      if (problems.length > 0) throw new FusemlError('VALIDATION', `${step.file} wrote a malformed outputs file ($FUSEML_OUTPUTS): ${problems.join('; ')}`);
+      if (problems.length > 0) throw new FusemlError('VALIDATION', `${step.url ?? step.file} wrote a malformed outputs file ($FUSEML_OUTPUTS): ${problems.join('; ')}`);
       return { outputs: values };
     });
   },
