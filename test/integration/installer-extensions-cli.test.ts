@@ -60,7 +60,7 @@ describe('fuseml-installer extensions (real process)', () => {
 
   it('validate: every FuseML-format fixture passes; remote locations are noted, not fetched', async () => {
     const forms = join(FIX, 'fuseml-forms');
-    const names = ['certs', 'legacy', 'operator', 'seldonish', 'serving', 'tracker'];
+    const names = ['certs', 'legacy', 'operator', 'roles', 'seldonish', 'serving', 'tracker'];
     // As a repository (requires checked against the siblings) and folder by folder.
     for (const args of [[forms], names.map((n) => join(forms, n))]) {
       const r = await cli('fuseml-installer', ['extensions', 'validate', ...args]);

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FusemlError } from '../../src/core/errors.js';
 import { loadExtensionDir, remoteLocations } from '../../src/descriptor/load.js';
 import { loadRepository, type Repository } from '../../src/descriptor/repository.js';
+import { addFusemlExtras, gatewayDocuments, roleDocuments } from '../../src/installer/fuseml-extras.js';
 import { applyMirror, parseChartMirrors, parseMirrors } from '../../src/installer/mirrors.js';
 import { createPlan, type PlannedHelm, type PlannedKustomize, type PlannedManifest, type PlannedScript } from '../../src/installer/plan.js';
 import { kustomizeRunner, manifestRunner } from '../../src/steps/kubectl.js';
@@ -191,5 +192,44 @@ describe('remote locations at install (loopback HTTP)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('gateways and rolerules: generated steps where the cluster allows, warnings where not', () => {
+  const planFor = async (names: string[]) => createPlan(await loadRepository(FORMS), { extensions: names, withDependencies: false });
+
+  it('no Istio, no workloads namespace: nothing added, one warning each, naming what is missing', async () => {
+    const plan = await planFor(['roles', 'tracker']);
+    const before = plan.extensions.get('roles')?.install.length;
+    const warnings = addFusemlExtras(plan, { istio: false, workloadsNamespace: false });
+    expect(plan.extensions.get('roles')?.install.length).toBe(before);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^roles: gateways roles not created: the cluster has no Istio/),
+      expect.stringMatching(/^roles: rolerules not applied: the workloads namespace fuseml-workloads does not exist/),
+      expect.stringMatching(/^tracker: gateways tracker, tracker-minio not created: the cluster has no Istio/),
+    ]);
+    expect(addFusemlExtras(await planFor(['tracker']), { istio: true, workloadsNamespace: false })).toEqual([expect.stringContaining('--gateway-domain')]);
+  });
+
+  it('with Istio, a domain and the workloads namespace: Gateway/VirtualService per namespace, Role + RoleBinding; undone first on uninstall', async () => {
+    const plan = await planFor(['roles', 'tracker']);
+    expect(addFusemlExtras(plan, { istio: true, workloadsNamespace: true }, { gatewayDomain: 'example.test', workloadsNamespace: 'team-workloads' })).toEqual([]);
+    const roles = plan.extensions.get('roles');
+    const ids = roles?.install.map((s) => s.id);
+    expect(ids?.slice(-2)).toEqual(['fuseml-gateways-fuseml-workloads', 'fuseml-rolerules']);
+    expect(roles?.uninstall.slice(0, 2).map((s) => s.id)).toEqual(['undo-fuseml-rolerules', 'undo-fuseml-gateways-fuseml-workloads']);
+    expect(roles?.namespaces).toContain('fuseml-workloads');
+    const gw = roles?.install.at(-2) as PlannedManifest;
+    expect(gw.namespace).toBe('fuseml-workloads');
+    expect(gw.files[0]?.content).toContain('hosts:\n        - "*.roles.example.test"');
+    expect(gw.files[0]?.content).not.toContain('VirtualService'); // no servicehost: the gateway only
+    const role = roles?.install.at(-1) as PlannedManifest;
+    expect(role.namespace).toBe('team-workloads');
+    expect(role.files[0]?.content).toContain('name: system:serviceaccounts:team-workloads');
+    expect(role.files[0]?.content).toMatch(/apiGroups:\n\s+- ""\n\s+resources:\n\s+- configmaps/);
+    const tracker = gatewayDocuments((await load('tracker')), 'tracker', 'example.test');
+    expect(tracker.map((d) => `${String(d.kind)}/${String((d.metadata as { name: string }).name)}`)).toEqual(['Gateway/tracker-gateway', 'VirtualService/tracker', 'Gateway/tracker-minio-gateway', 'VirtualService/tracker-minio']);
+    expect(tracker[3]?.spec).toMatchObject({ hosts: ['tracker-minio.example.test'], http: [{ route: [{ destination: { host: 'tracker-minio', port: { number: 9000 } } }] }] });
+    expect(roleDocuments(await load('roles'), 'w')[0]).toMatchObject({ kind: 'Role', metadata: { name: 'fuseml-ext-roles', namespace: 'w' } });
   });
 });

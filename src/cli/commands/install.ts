@@ -4,6 +4,7 @@ import { MASK, redact } from '../../core/redact.js';
 import { sep } from 'node:path';
 import { DEFAULT_REPOSITORY, loadRepository } from '../../descriptor/repository.js';
 import { InstallerEngine, planCommands, type RunSummary } from '../../installer/engine.js';
+import { addFusemlExtras, probeCluster } from '../../installer/fuseml-extras.js';
 import { parseChartMirrors, parseMirrors } from '../../installer/mirrors.js';
 import { createPlan, previewRegistration, type Plan } from '../../installer/plan.js';
 import { parseFormat, renderData, renderTable, type OutputFormat } from '../output.js';
@@ -27,6 +28,8 @@ export interface InstallFlags extends CommonFlags {
   forceReinstall?: boolean | undefined;
   chartMirror?: string[] | undefined;
   mirror?: string[] | undefined;
+  gatewayDomain?: string | undefined;
+  workloadsNamespace?: string | undefined;
   id?: string | undefined;
   zone?: string | undefined;
 }
@@ -150,6 +153,9 @@ export async function install(flags: InstallFlags): Promise<void> {
   const sink = registryFrom(flags);
   const { cluster, holder, lockTimeoutMs } = await clusterFrom(flags, tools.kubectl);
   await cluster.ping();
+  // FuseML's gateways and rolerules: generated steps where the cluster allows them, a warning where not.
+  const extras = { gatewayDomain: flags.gatewayDomain, workloadsNamespace: flags.workloadsNamespace };
+  for (const w of addFusemlExtras(plan, await probeCluster(plan, tools.kubectl, childEnv(flags), extras), extras)) process.stderr.write(`warning: ${w}\n`);
   const reporter = await makeReporter(format, plan.order, flags.verbose === true);
 
   const summary = await withInterrupt(async (signal) => {

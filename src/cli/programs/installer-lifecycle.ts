@@ -71,6 +71,8 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
     .option('--force-reinstall', 'redo every step, even those an earlier run finished')
     .option('--mirror <original=mirror>', 'fetch URLs starting with ORIGINAL (chart repositories, remote locations) from MIRROR instead; longest prefix wins (repeatable)', collect)
     .option('--chart-mirror <original=mirror>', 'older name of --mirror (repeatable)', collect)
+    .option('--gateway-domain <domain>', "FuseML descriptors' gateways: with Istio on the cluster, create them for <name>.<domain> (FuseML's system_domain)")
+    .option('--workloads-namespace <ns>', "FuseML descriptors' rolerules: the namespace whose service accounts get them (default: fuseml-workloads)")
     .option('--id <id>', 'registry id of the extension (one extension only; default: the extension name)')
     .option('--zone <zone>', 'zone recorded in the registry');
   paramOptions(install);
@@ -87,6 +89,7 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
     .option('-e, --extensions <names>', 'extensions to uninstall, comma separated (repeatable)', collect)
     .option('--with-dependents', 'also uninstall installed extensions that require them')
     .option('--mirror <original=mirror>', 'as for install: where remote manifests and scripts of uninstall steps are fetched from (repeatable)', collect)
+    .option('--workloads-namespace <ns>', 'as for install: where the roles made from FuseML rolerules live (default: fuseml-workloads)')
     .option('--dry-run', 'print what would be uninstalled and exit');
   paramOptions(uninstall);
   registryOptions(uninstall);
