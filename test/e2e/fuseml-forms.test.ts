@@ -7,9 +7,13 @@
  *   transform reading the chart's Secret. Registers mlflow-tracking and
  *   mlflow-store with the Secret's keys (read back with admin reveal);
  *   uninstall (`uninstall: [{type: helm}]`, by release name) deregisters.
+ * - certs: a manifest from an `https://` location (install and uninstall),
+ *   fetched through --mirror; `namespace:` with no value; FuseML's waitfor
+ *   (lower-case kind and condition) on the real Deployment.
  * - roles: `rolerules` become a Role the workloads' service accounts hold
  *   (checked with `kubectl auth can-i`); `gateways` without Istio: a warning.
  */
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ExtensionRecord } from '../../src/core/records.js';
@@ -113,6 +117,28 @@ describe('a FuseML-format mlflow-like extension: chart from an https location th
     await expect(client.getExtension('tracker')).rejects.toMatchObject({ status: 404 });
     const un = await installer(['uninstall', '--extensions', 'tracker']);
     expect(un.exitCode, un.stderr).toBe(0);
+  });
+});
+
+describe('a remote manifest location', () => {
+  it('certs: the manifest is fetched through --mirror at install and uninstall; the FuseML waitfor holds until the Deployment is Available', async () => {
+    // Served next to the chart: the mirror maps the release download folder to the loopback server.
+    await writeFile(join(charts.dir, 'certs.yaml'), [
+      'apiVersion: apps/v1', 'kind: Deployment', 'metadata:', '  name: certs-webhook', '  labels:', '    app: certs-webhook', 'spec:', '  replicas: 1',
+      '  selector:', '    matchLabels:', '      app: certs-webhook', '  template:', '    metadata:', '      labels:', '        app: certs-webhook',
+      '    spec:', '      containers:', '        - name: webhook', '          image: ghcr.io/example/certs-webhook:1.2.3', '',
+    ].join('\n'));
+    const mirror = ['--mirror', `https://github.com/example-org/certs/releases/download/v1.2.3=${charts.url}`];
+    const r = await installer(['install', '--extensions', 'certs', ...mirror]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(charts.requests.filter((p) => p === '/certs.yaml')).toHaveLength(1);
+    const d = JSON.parse((await kc(['get', 'deployment', 'certs-webhook', '-n', 'certs', '-o', 'json'])).stdout) as { status: { conditions?: { type: string; status: string }[] } };
+    expect(d.status.conditions?.find((c) => c.type === 'Available')?.status).toBe('True');
+
+    const un = await installer(['uninstall', '--extensions', 'certs', ...mirror]);
+    expect(un.exitCode, un.stderr).toBe(0);
+    expect(charts.requests.filter((p) => p === '/certs.yaml')).toHaveLength(2);
+    await expectNamespaceGone('certs');
   });
 });
 
