@@ -21,6 +21,7 @@ import { run } from '../../src/exec/index.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { startChartRepo, type ChartRepo } from '../helpers/chart-repo.js';
 import { cli, type CliResult } from '../helpers/cli.js';
+import { waitNamespaceGone } from '../helpers/namespace.js';
 import { ROOT, startRegistry, type RegistryProcess } from '../helpers/registry.js';
 
 const FORMS = join(ROOT, 'test/fixtures/descriptors/fuseml-forms');
@@ -47,15 +48,7 @@ async function secretData(namespace: string, name: string): Promise<Record<strin
   return Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
 }
 
-async function expectNamespaceGone(ns: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const r = await kc(['get', 'namespace', ns, '--ignore-not-found', '-o', 'name'], true);
-    if (r.exitCode === 0 && r.stdout.trim() === '') return;
-    if (Date.now() > deadline) throw new Error(`namespace ${ns} still there after uninstall`);
-    await new Promise((res) => setTimeout(res, 1_000));
-  }
-}
+const expectNamespaceGone = (ns: string): Promise<void> => waitNamespaceGone(kubectl, env.KUBECONFIG as string, ns);
 
 beforeAll(async () => {
   const kubeconfig = inject('fusemlKubeconfig');
