@@ -154,4 +154,40 @@ describe('FuseML rolerules and gateways', () => {
     expect(await can('list', 'configmaps')).toBe('no');
     await expectNamespaceGone('roles-system');
   });
+
+  it("gateways: with Istio's API on the cluster and --gateway-domain, FuseML's Gateway and VirtualService per entry; removed on uninstall", async () => {
+    // Istio's two kinds, as CRDs (the objects are what FuseML creates; no Istio controller is needed to check them).
+    const crd = (plural: string, kind: string) => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `${plural}.networking.istio.io` },
+      spec: {
+        group: 'networking.istio.io',
+        scope: 'Namespaced',
+        names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List` },
+        versions: [{ name: 'v1alpha3', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    });
+    await run(kubectl, ['--kubeconfig', env.KUBECONFIG as string, 'apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [crd('gateways', 'Gateway'), crd('virtualservices', 'VirtualService')] }) });
+    try {
+      await kc(['wait', '--for=condition=Established', 'crd/gateways.networking.istio.io', 'crd/virtualservices.networking.istio.io', '--timeout=60s']);
+      const r = await installer(['install', '--extensions', 'tracker', '--mirror', `${CHART_PREFIX}=${charts.url}`, '--gateway-domain', 'example.test']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).not.toContain('not created');
+      const get = async (kind: string, name: string) => JSON.parse((await kc(['get', `${kind}.networking.istio.io`, name, '-n', 'tracker', '-o', 'json'])).stdout) as { spec: Record<string, unknown> };
+      expect((await get('gateways', 'tracker-gateway')).spec).toEqual({ selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['tracker.example.test'] }] });
+      expect((await get('virtualservices', 'tracker-minio')).spec).toEqual({
+        hosts: ['tracker-minio.example.test'],
+        gateways: ['tracker-minio-gateway'],
+        http: [{ match: [{ uri: { prefix: '/' } }], route: [{ destination: { host: 'tracker-minio', port: { number: 9000 } } }] }],
+      });
+      const un = await installer(['uninstall', '--extensions', 'tracker']);
+      expect(un.exitCode, un.stderr).toBe(0);
+      expect(un.stderr).toMatch(/kubectl delete manifests \(undo-fuseml-gateways-tracker\): done/);
+      await expectNamespaceGone('tracker');
+      expect((await kc(['get', 'gateways.networking.istio.io', '-A', '-o', 'name'])).stdout.trim()).toBe('');
+    } finally {
+      await kc(['delete', 'crd', 'gateways.networking.istio.io', 'virtualservices.networking.istio.io', '--ignore-not-found'], true);
+    }
+  });
 });
