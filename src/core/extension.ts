@@ -201,6 +201,12 @@ export interface Extension {
   description: string;
   /** Default namespace of steps and outputs (may be a {{ params.x }} template). */
   namespace: string;
+  /**
+   * A description.yaml without a top-level namespace: its manifest and kustomize steps without a
+   * namespace of their own are applied without --namespace (their objects keep the namespaces they
+   * name), as FuseML's installer does.
+   */
+  namespaceImplicit?: true | undefined;
   zone?: string | undefined;
   requires: string[];
   aliases: string[];

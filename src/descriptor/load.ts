@@ -306,6 +306,7 @@ export async function checkExtensionDir(path: string): Promise<LoadResult> {
     version: d.version,
     description: (d.description ?? '').trim(),
     namespace: d.namespace ?? d.name,
+    ...(format === 'description.yaml' && d.namespace === undefined ? { namespaceImplicit: true as const } : {}),
     zone: d.zone,
     requires: d.requires ?? [],
     aliases: d.aliases ?? [],

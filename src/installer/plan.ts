@@ -73,6 +73,8 @@ export interface PlannedManifest extends PlannedBase {
   files: { source: string; content: string }[];
   /** A remote manifest (mirrors applied): fetched when the step runs, not rendered; `files` is empty. */
   url?: string | undefined;
+  /** false: kubectl gets no --namespace (FuseML descriptors without one: the objects name theirs). */
+  namespaceFlag?: false | undefined;
 }
 
 export interface PlannedKustomize extends PlannedBase {
@@ -80,6 +82,8 @@ export interface PlannedKustomize extends PlannedBase {
   action: 'apply' | 'delete';
   /** A local folder, or a remote kustomization URL (mirrors applied) that kubectl fetches. */
   dir: string;
+  /** false: kubectl gets no --namespace (see PlannedManifest). */
+  namespaceFlag?: false | undefined;
 }
 
 export interface PlannedScript extends PlannedBase {
@@ -240,6 +244,7 @@ async function planSteps(
       if (!DNS1123.test(w.namespace)) issues.push({ file: ext.file, pointer: `/${phase}/${i}/waitFor/${j}/namespace`, message: `namespace "${w.namespace}" is not a DNS-1123 label` });
     });
     const base = { id, phase, namespace, timeoutMs, waitFor };
+    const noFlag = ext.namespaceImplicit && !step.namespace ? { namespaceFlag: false as const } : {};
     let planned: Undigested | undefined;
     switch (step.type) {
       case 'helm': {
@@ -283,18 +288,18 @@ async function planSteps(
       }
       case 'manifest': {
         if (isRemoteLocation(step.location)) {
-          planned = { ...base, type: 'manifest', action: phase === 'install' ? 'apply' : 'delete', files: [], url: applyMirror(step.location, mirrors) };
+          planned = { ...base, type: 'manifest', action: phase === 'install' ? 'apply' : 'delete', files: [], url: applyMirror(step.location, mirrors), ...noFlag };
           break;
         }
         const loc = resolve(ext.dir, step.location);
         const files = await manifestFiles(loc);
         const rendered = [];
         for (const f of files) rendered.push({ source: fileLabel(ext, f), content: render1(fileLabel(ext, f), await readFile(f, 'utf8')) });
-        planned = { ...base, type: 'manifest', action: phase === 'install' ? 'apply' : 'delete', files: rendered };
+        planned = { ...base, type: 'manifest', action: phase === 'install' ? 'apply' : 'delete', files: rendered, ...noFlag };
         break;
       }
       case 'kustomize':
-        planned = { ...base, type: 'kustomize', action: phase === 'install' ? 'apply' : 'delete', dir: isRemoteLocation(step.location) ? applyMirror(step.location, mirrors) : resolve(ext.dir, step.location) };
+        planned = { ...base, type: 'kustomize', action: phase === 'install' ? 'apply' : 'delete', dir: isRemoteLocation(step.location) ? applyMirror(step.location, mirrors) : resolve(ext.dir, step.location), ...noFlag };
         break;
       case 'script': {
         const remote = isRemoteLocation(step.location);
@@ -316,8 +321,8 @@ function derivedUninstall(install: readonly PlannedStep[]): PlannedStep[] {
     const base = { id: `undo-${s.id}`, phase: 'uninstall' as const, namespace: s.namespace, timeoutMs: s.timeoutMs, waitFor: [] };
     let p: Undigested | undefined;
     if (s.type === 'helm') p = { ...base, type: 'helm', action: 'uninstall', release: s.release, values: {} };
-    else if (s.type === 'manifest') p = { ...base, type: 'manifest', action: 'delete', files: s.files, ...(s.url ? { url: s.url } : {}) };
-    else if (s.type === 'kustomize') p = { ...base, type: 'kustomize', action: 'delete', dir: s.dir };
+    else if (s.type === 'manifest') p = { ...base, type: 'manifest', action: 'delete', files: s.files, ...(s.url ? { url: s.url } : {}), ...(s.namespaceFlag === false ? { namespaceFlag: false as const } : {}) };
+    else if (s.type === 'kustomize') p = { ...base, type: 'kustomize', action: 'delete', dir: s.dir, ...(s.namespaceFlag === false ? { namespaceFlag: false as const } : {}) };
     if (p) out.push({ ...p, digest: sha(p) } as PlannedStep);
   }
   return out;

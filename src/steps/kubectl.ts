@@ -10,18 +10,21 @@ import type { StepContext, StepRunner, Tools } from './types.js';
 
 export const MANIFEST_PLACEHOLDER = '<manifest.yaml>';
 
+/** `--namespace NS`, unless the step's objects keep their own namespaces (FuseML descriptors without one). */
+const nsArgs = (step: PlannedManifest | PlannedKustomize): string[] => (step.namespaceFlag === false ? [] : ['--namespace', step.namespace]);
+
 export function manifestArgs(step: PlannedManifest, file: string): string[] {
   const timeout = `${Math.ceil(step.timeoutMs / 1000)}s`;
   return step.action === 'apply'
-    ? ['apply', '--namespace', step.namespace, '-f', file]
-    : ['delete', '--ignore-not-found', '--wait', `--timeout=${timeout}`, '--namespace', step.namespace, '-f', file];
+    ? ['apply', ...nsArgs(step), '-f', file]
+    : ['delete', '--ignore-not-found', '--wait', `--timeout=${timeout}`, ...nsArgs(step), '-f', file];
 }
 
 export function kustomizeArgs(step: PlannedKustomize): string[] {
   const timeout = `${Math.ceil(step.timeoutMs / 1000)}s`;
   return step.action === 'apply'
-    ? ['apply', '--namespace', step.namespace, '-k', step.dir]
-    : ['delete', '--ignore-not-found', '--wait', `--timeout=${timeout}`, '--namespace', step.namespace, '-k', step.dir];
+    ? ['apply', ...nsArgs(step), '-k', step.dir]
+    : ['delete', '--ignore-not-found', '--wait', `--timeout=${timeout}`, ...nsArgs(step), '-k', step.dir];
 }
 
 const kubectl = (ctx: StepContext, args: string[], timeoutMs: number) =>

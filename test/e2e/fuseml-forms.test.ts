@@ -8,7 +8,8 @@
  *   mlflow-store with the Secret's keys (read back with admin reveal);
  *   uninstall (`uninstall: [{type: helm}]`, by release name) deregisters.
  * - certs: a manifest from an `https://` location (install and uninstall),
- *   fetched through --mirror; `namespace:` with no value; FuseML's waitfor
+ *   fetched through --mirror; `namespace:` with no value (kubectl gets no
+ *   --namespace: the objects name theirs); FuseML's waitfor
  *   (lower-case kind and condition) on the real Deployment.
  * - roles: `rolerules` become a Role the workloads' service accounts hold
  *   (checked with `kubectl auth can-i`); `gateways` without Istio: a warning.
@@ -117,7 +118,7 @@ describe('a remote manifest location', () => {
   it('certs: the manifest is fetched through --mirror at install and uninstall; the FuseML waitfor holds until the Deployment is Available', async () => {
     // Served next to the chart: the mirror maps the release download folder to the loopback server.
     await writeFile(join(charts.dir, 'certs.yaml'), [
-      'apiVersion: apps/v1', 'kind: Deployment', 'metadata:', '  name: certs-webhook', '  labels:', '    app: certs-webhook', 'spec:', '  replicas: 1',
+      'apiVersion: apps/v1', 'kind: Deployment', 'metadata:', '  name: certs-webhook', '  namespace: certs', '  labels:', '    app: certs-webhook', 'spec:', '  replicas: 1',
       '  selector:', '    matchLabels:', '      app: certs-webhook', '  template:', '    metadata:', '      labels:', '        app: certs-webhook',
       '    spec:', '      containers:', '        - name: webhook', '          image: ghcr.io/example/certs-webhook:1.2.3', '',
     ].join('\n'));

@@ -45,6 +45,22 @@ describe('FuseML description.yaml forms, with FuseML meaning', () => {
     expect(legacy.install[0]?.waitFor).toEqual([{ kind: 'Pod', all: true }]);
   });
 
+  it('no top-level namespace: manifest and kustomize steps without their own go to kubectl without --namespace (their objects keep theirs)', async () => {
+    const repo = await loadRepository(FORMS);
+    const plan = await createPlan(repo, { extensions: ['serving'], withDependencies: false });
+    const steps = plan.extensions.get('serving')?.install as PlannedManifest[];
+    expect(steps.map((s) => s.namespaceFlag)).toEqual([false, undefined, false, undefined, undefined]);
+    const tools = { helm: 'helm', kubectl: 'kubectl' };
+    expect(manifestRunner.commands(steps[0] as PlannedManifest, tools)[0]).toEqual(['kubectl', 'apply', '-f', '<https://github.com/example-org/serving/releases/download/v0.9.0/serving-crds.yaml>']);
+    expect(manifestRunner.commands(steps[1] as PlannedManifest, tools)[0]?.slice(0, 3)).toEqual(['kubectl', 'apply', '--namespace']);
+    expect((plan.extensions.get('serving')?.uninstall[0] as PlannedManifest).namespaceFlag).toBe(false);
+    // A descriptor with a namespace keeps the flag everywhere.
+    const roles = await createPlan(repo, { extensions: ['roles'], withDependencies: false });
+    expect((roles.extensions.get('roles')?.install[0] as PlannedManifest).namespaceFlag).toBeUndefined();
+    const op = await createPlan(repo, { extensions: ['operator'], withDependencies: false });
+    expect(kustomizeRunner.commands(op.extensions.get('operator')?.install[2] as PlannedKustomize, tools)[0]).toEqual(['kubectl', 'apply', '-k', join(FORMS, 'operator/kustomize')]);
+  });
+
   it('uninstall: [{type: helm}] removes the release named after the extension', async () => {
     const repo = await loadRepository(FORMS);
     const plan = await createPlan(repo, { extensions: ['seldonish'], forUninstall: true });
