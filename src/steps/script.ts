@@ -4,10 +4,11 @@
  *   FUSEML_EXTENSION, FUSEML_NAMESPACE, FUSEML_PHASE (install|uninstall),
  *   FUSEML_PARAM_<NAME> (sensitive ones too, masked in all output),
  *   KUBECONFIG, FUSEML_HELM, FUSEML_KUBECTL, and FUSEML_OUTPUTS: a file the
- *   script writes `key=value` lines to (its outputs).
+ *   script writes `key=value` lines to (its outputs). PATH starts with the
+ *   folders of that helm and kubectl: FuseML's scripts call them by name.
  */
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { run } from '../exec/index.js';
 import { FusemlError } from '../core/errors.js';
 import type { PlannedScript } from '../installer/plan.js';
@@ -37,6 +38,12 @@ export function parseOutputLines(text: string): { values: Record<string, string>
   return { values, problems };
 }
 
+/** PATH with the folders of the installer's helm and kubectl first. */
+function toolPath(ctx: StepContext): string {
+  const dirs = [ctx.tools.kubectl, ctx.tools.helm].filter((t) => isAbsolute(t)).map((t) => dirname(t));
+  return [...new Set(dirs), ctx.env.PATH ?? process.env.PATH ?? ''].filter((p) => p !== '').join(delimiter);
+}
+
 export const scriptRunner: StepRunner<PlannedScript> = {
   commands(step: PlannedScript) {
     return [[step.url ? `<${step.url}>` : step.file, ...step.args]];
@@ -60,6 +67,7 @@ export const scriptRunner: StepRunner<PlannedScript> = {
           FUSEML_OUTPUTS: outputsFile,
           FUSEML_HELM: ctx.tools.helm,
           FUSEML_KUBECTL: ctx.tools.kubectl,
+          PATH: toolPath(ctx),
         },
         secretEnv: ctx.secretEnv,
         secrets: ctx.secrets,

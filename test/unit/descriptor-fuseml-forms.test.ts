@@ -205,6 +205,10 @@ describe('remote locations at install (loopback HTTP)', () => {
       expect(kustomizeRunner.commands({ ...base0, type: 'kustomize', action: 'apply', dir: 'https://h/o//c?ref=v1' }, ctx.tools)).toEqual([[fake, 'apply', '--namespace', 'x', '-k', 'https://h/o//c?ref=v1']]);
       const r = await scriptRunner.run({ ...base0, type: 'script', file: 'post-install.sh', args: [], cwd: dir, url: `${base}/serving/post-install.sh` }, ctx);
       expect(r.outputs).toEqual({ domain: 'example.test' });
+      // FuseML's scripts call kubectl by name: it is the installer's.
+      served['/which.sh'] = '#!/bin/sh\necho "kubectl=$(command -v kubectl)" > "$FUSEML_OUTPUTS"\n';
+      const w = await scriptRunner.run({ ...base0, type: 'script', file: 'which.sh', args: [], cwd: dir, url: `${base}/which.sh` }, ctx);
+      expect(w.outputs).toEqual({ kubectl: fake });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
