@@ -21,6 +21,8 @@ export interface WaitFor {
   kind: string;
   name?: string;
   selector?: string;
+  /** Every object of the kind in the namespace (FuseML's `selector: all`). */
+  all?: true;
   namespace?: string;
   condition?: string;
   timeout?: string;
@@ -58,6 +60,11 @@ export interface ScriptStep extends StepBase {
   type: 'script';
   location: string;
   args?: string[];
+}
+
+/** A `location` (or helm `values`) that is an http(s) URL: fetched at install time, through the mirrors. */
+export function isRemoteLocation(location: string): boolean {
+  return /^https?:\/\//i.test(location);
 }
 
 export type Step = HelmStep | ManifestStep | KustomizeStep | ScriptStep;
@@ -194,6 +201,12 @@ export interface Extension {
   description: string;
   /** Default namespace of steps and outputs (may be a {{ params.x }} template). */
   namespace: string;
+  /**
+   * A description.yaml without a top-level namespace: its manifest and kustomize steps without a
+   * namespace of their own are applied without --namespace (their objects keep the namespaces they
+   * name), as FuseML's installer does.
+   */
+  namespaceImplicit?: true | undefined;
   zone?: string | undefined;
   requires: string[];
   aliases: string[];

@@ -6,7 +6,7 @@
  *
  * Rules, in order (docs/workflows.md):
  *  1. selectors: every field the requirement gives must match (version: ./version.ts, the grammar the
- *     registry's ?version= query uses; a malformed one is a problem of the workflow);
+ *     registry's ?version= query uses; a malformed one is a problem of the workflow; "" gives nothing, as in fuseml-core);
  *  2. zone: a service whose extension is in the caller's zone ranks first and is reached
  *     through an internal endpoint (external if it has none); a service elsewhere is
  *     reachable only through an external endpoint. Without a caller zone, zones are no
@@ -34,7 +34,7 @@ import { displayUrl } from './redact.js';
 import { scopeAllows } from './scope.js';
 import { render, TemplateError, type Lookup } from './template.js';
 import { versionMatches, versionSelectorProblem } from './version.js';
-import { REQUIREMENT_SELECTORS, type ExtensionRequirement, type Workflow, type WorkflowStep } from './workflow.js';
+import { REQUIREMENT_SELECTORS, selectorGiven, type ExtensionRequirement, type Workflow, type WorkflowStep } from './workflow.js';
 
 /** Who asks, and from where. */
 export interface ResolveContext {
@@ -155,7 +155,7 @@ function sameZone(a: string | undefined, b: string | undefined): boolean {
 }
 
 function describeRequirement(req: ExtensionRequirement): string {
-  const parts = REQUIREMENT_SELECTORS.flatMap((k) => (req[k] === undefined ? [] : [`${k}=${req[k]}`]));
+  const parts = REQUIREMENT_SELECTORS.flatMap((k) => (selectorGiven(req[k]) ? [`${k}=${req[k]}`] : []));
   return parts.length === 0 ? 'any service' : parts.join(', ');
 }
 
@@ -178,13 +178,13 @@ interface Candidate {
 }
 
 function selectorsMatch(req: ExtensionRequirement, ext: ExtensionRecord, svc: ServiceRecord): boolean {
-  if (req.extension_id !== undefined && req.extension_id !== ext.id) return false;
-  if (req.product !== undefined && req.product !== ext.product) return false;
-  if (req.version !== undefined && !versionMatches(ext.version, req.version)) return false;
-  if (req.zone !== undefined && !sameZone(req.zone, ext.zone)) return false;
-  if (req.service_id !== undefined && req.service_id !== svc.id) return false;
-  if (req.service_resource !== undefined && req.service_resource !== svc.resource) return false;
-  if (req.service_category !== undefined && req.service_category !== svc.category) return false;
+  if (selectorGiven(req.extension_id) && req.extension_id !== ext.id) return false;
+  if (selectorGiven(req.product) && req.product !== ext.product) return false;
+  if (selectorGiven(req.version) && !versionMatches(ext.version, req.version)) return false;
+  if (selectorGiven(req.zone) && !sameZone(req.zone, ext.zone)) return false;
+  if (selectorGiven(req.service_id) && req.service_id !== svc.id) return false;
+  if (selectorGiven(req.service_resource) && req.service_resource !== svc.resource) return false;
+  if (selectorGiven(req.service_category) && req.service_category !== svc.category) return false;
   return true;
 }
 

@@ -21,6 +21,25 @@ export interface ExtensionRequirement {
    * for compatibility and ignored: we resolve from the registry at run time.
    */
   extensionAccess?: Record<string, unknown>;
+  /** Written by fuseml-core: what it resolved the requirement to. Accepted and ignored. */
+  status?: RequirementStatus;
+}
+
+/** fuseml-core's WorkflowStepExtensionStatus. */
+export interface RequirementStatus {
+  extension_id?: string;
+  service_id?: string;
+  url?: string;
+  credentials_id?: string;
+}
+
+/** Resource name (cpu, memory, nvidia.com/gpu, …) to quantity (1, 500m, 2Gi). */
+export type ResourceList = Record<string, string | number>;
+
+/** Compute resources of a step's container (fuseml-core's step `resources`). */
+export interface StepResources {
+  requests?: ResourceList;
+  limits?: ResourceList;
 }
 
 export interface StepEnvVar {
@@ -52,6 +71,7 @@ export interface WorkflowStep {
   outputs?: WorkflowStepOutput[];
   env?: StepEnvVar[];
   extensions?: ExtensionRequirement[];
+  resources?: StepResources;
 }
 
 export interface WorkflowInput {
@@ -94,3 +114,8 @@ export const REQUIREMENT_SELECTORS = [
   'service_category',
 ] as const;
 export type RequirementSelector = (typeof REQUIREMENT_SELECTORS)[number];
+
+/** A selector filters only when given and not empty: fuseml-core writes "" (its default) for the ones not set. */
+export function selectorGiven(v: string | undefined): v is string {
+  return v !== undefined && v !== '';
+}

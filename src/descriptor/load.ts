@@ -15,6 +15,7 @@ import type {
   RegistrationManifest,
   Step,
 } from '../core/extension.js';
+import { isRemoteLocation } from '../core/extension.js';
 import { render, TemplateError } from '../core/template.js';
 import { checkPath, KUSTOMIZATION_FILES, manifestFiles } from './files.js';
 import { importDescription } from './fuseml.js';
@@ -156,13 +157,14 @@ async function stepIssues(doc: YamlFile, dir: string, phase: 'install' | 'uninst
             issues.push(doc.issue(`${ptr}/location`, `"${step.location}" has no Chart.yaml`));
           }
         }
-        if (step.values) {
+        if (step.values && !isRemoteLocation(step.values)) {
           const p = await fileIssue('values', step.values, 'file');
           if (p) await renderedFile(p, 'values');
         }
         break;
       }
       case 'manifest': {
+        if (isRemoteLocation(step.location)) break; // remote: fetched at install, never here
         const p = await fileIssue('location', step.location, 'any');
         if (p) {
           const files = await manifestFiles(p);
@@ -172,6 +174,7 @@ async function stepIssues(doc: YamlFile, dir: string, phase: 'install' | 'uninst
         break;
       }
       case 'kustomize': {
+        if (isRemoteLocation(step.location)) break;
         const p = await fileIssue('location', step.location, 'directory');
         if (p) {
           const found = await Promise.all(KUSTOMIZATION_FILES.map((f) => exists(join(p, f))));
@@ -180,7 +183,7 @@ async function stepIssues(doc: YamlFile, dir: string, phase: 'install' | 'uninst
         break;
       }
       case 'script':
-        await fileIssue('location', step.location, 'file', true);
+        if (!isRemoteLocation(step.location)) await fileIssue('location', step.location, 'file', true);
         break;
     }
   }
@@ -303,6 +306,7 @@ export async function checkExtensionDir(path: string): Promise<LoadResult> {
     version: d.version,
     description: (d.description ?? '').trim(),
     namespace: d.namespace ?? d.name,
+    ...(format === 'description.yaml' && d.namespace === undefined ? { namespaceImplicit: true as const } : {}),
     zone: d.zone,
     requires: d.requires ?? [],
     aliases: d.aliases ?? [],
@@ -320,6 +324,19 @@ export async function checkExtensionDir(path: string): Promise<LoadResult> {
   };
   sources.set(extension, doc);
   return { extension, issues: [] };
+}
+
+/** The remote locations of an extension's steps (`install[0].location` → URL): fetched at install, never by validate. */
+export function remoteLocations(ext: Extension): { where: string; url: string }[] {
+  const out: { where: string; url: string }[] = [];
+  for (const phase of ['install', 'uninstall'] as const) {
+    ext[phase].forEach((s, i) => {
+      const loc = 'location' in s ? s.location : undefined;
+      if (loc && /^(https?|oci):\/\//i.test(loc)) out.push({ where: `${phase}[${i}].location`, url: loc });
+      if (s.type === 'helm' && s.values && isRemoteLocation(s.values)) out.push({ where: `${phase}[${i}].values`, url: s.values });
+    });
+  }
+  return out;
 }
 
 /** Loads one extension folder, throwing a ValidationError with every issue. */

@@ -79,6 +79,7 @@ const PATTERN_WORDS: Record<string, string> = {
   '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$': 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit',
   '^[A-Za-z_][A-Za-z0-9_]*$': 'must be an identifier: letters, digits and "_", not starting with a digit',
   '^[A-Za-z0-9_][A-Za-z0-9_-]*$': 'must be an id: letters, digits, "_" and "-", not starting with "-"',
+  '^([A-Za-z0-9_][A-Za-z0-9_-]*)?$': 'must be an id (letters, digits, "_" and "-", not starting with "-") or ""',
   '^[0-9]+(ms|s|m|h)$': 'must be a duration such as 90s, 5m or 1h',
 };
 

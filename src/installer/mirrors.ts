@@ -1,10 +1,17 @@
-/** `--chart-mirror ORIGINAL=MIRROR`: rewrites chart repository URLs for air-gapped installs. */
+/**
+ * `--mirror ORIGINAL=MIRROR` (and its older name `--chart-mirror`): rewrites
+ * the URLs an install fetches — chart repositories, and remote `location` /
+ * `values` URLs (a chart .tgz, a manifest, a kustomization, a script) — for
+ * air-gapped installs. The longest matching original wins.
+ */
 import { FusemlError } from '../core/errors.js';
 
-export interface ChartMirror {
+export interface Mirror {
   original: string;
   mirror: string;
 }
+/** The older name, kept for callers of --chart-mirror. */
+export type ChartMirror = Mirror;
 
 const norm = (u: string): string => u.replace(/\/+$/, '');
 
@@ -13,35 +20,41 @@ function checkUrl(u: string, flag: string): string {
   try {
     url = new URL(u);
   } catch {
-    throw new FusemlError('USAGE', `--chart-mirror: "${u}" is not a URL`, { hint: `${flag} ORIGINAL_REPO_URL=MIRROR_URL, e.g. https://charts.example.com=http://mirror.local/charts` });
+    throw new FusemlError('USAGE', `${flag}: "${u}" is not a URL`, { hint: `${flag} ORIGINAL_URL=MIRROR_URL, e.g. https://charts.example.com=http://mirror.local/charts` });
   }
   if (!['http:', 'https:', 'oci:', 'file:'].includes(url.protocol)) {
-    throw new FusemlError('USAGE', `--chart-mirror: "${u}" must be an http(s), oci or file URL`);
+    throw new FusemlError('USAGE', `${flag}: "${u}" must be an http(s), oci or file URL`);
   }
   return norm(u);
 }
 
-export function parseChartMirrors(entries: readonly string[] = []): ChartMirror[] {
+/** Parses `ORIGINAL=MIRROR` entries; `flag` names the option in messages. */
+export function parseMirrors(entries: readonly string[] = [], flag = '--mirror'): Mirror[] {
   return entries.map((e) => {
     const eq = e.indexOf('=');
     if (eq <= 0 || eq === e.length - 1) {
-      throw new FusemlError('USAGE', `--chart-mirror "${e}" is not of the form ORIGINAL=MIRROR`, {
-        hint: '--chart-mirror https://charts.example.com=http://mirror.local/charts (repeatable)',
+      throw new FusemlError('USAGE', `${flag} "${e}" is not of the form ORIGINAL=MIRROR`, {
+        hint: `${flag} https://charts.example.com=http://mirror.local/charts (repeatable)`,
       });
     }
-    return { original: checkUrl(e.slice(0, eq), '--chart-mirror'), mirror: checkUrl(e.slice(eq + 1), '--chart-mirror') };
+    return { original: checkUrl(e.slice(0, eq), flag), mirror: checkUrl(e.slice(eq + 1), flag) };
   });
 }
 
+/** `--chart-mirror` entries (the older flag; same meaning as --mirror). */
+export function parseChartMirrors(entries: readonly string[] = []): Mirror[] {
+  return parseMirrors(entries, '--chart-mirror');
+}
+
 /**
- * The URL to use for `repo`: the longest matching original is replaced by its
+ * The URL to use for `url`: the longest matching original is replaced by its
  * mirror (a match is the whole URL or a prefix ending at a `/`).
  */
-export function applyMirror(repo: string, mirrors: readonly ChartMirror[]): string {
-  const r = norm(repo);
-  let best: ChartMirror | undefined;
+export function applyMirror(url: string, mirrors: readonly Mirror[]): string {
+  const r = norm(url);
+  let best: Mirror | undefined;
   for (const m of mirrors) {
     if ((r === m.original || r.startsWith(m.original + '/')) && (!best || m.original.length > best.original.length)) best = m;
   }
-  return best ? best.mirror + r.slice(best.original.length) : repo;
+  return best ? best.mirror + r.slice(best.original.length) : url;
 }

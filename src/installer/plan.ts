@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { FusemlError, ValidationError, type Issue } from '../core/errors.js';
 import type { Extension, Scalar, Step, WaitFor } from '../core/extension.js';
@@ -17,6 +17,8 @@ import { render, TemplateError } from '../core/template.js';
 import { manifestFiles } from '../descriptor/files.js';
 import type { Repository } from '../descriptor/repository.js';
 import { parseDuration } from './duration.js';
+import { isRemoteLocation } from '../core/extension.js';
+import { fetchRemote } from '../steps/remote.js';
 import { applyMirror, type ChartMirror } from './mirrors.js';
 import { resolveParams, type Assignment, type ParamValues } from './params.js';
 import { extensionLookup, maskRecord, renderRegistration } from './registration.js';
@@ -30,6 +32,8 @@ export interface PlannedWait {
   kind: string;
   name?: string | undefined;
   selector?: string | undefined;
+  /** Every object of the kind (FuseML's `selector: all`). */
+  all?: true | undefined;
   namespace: string;
   condition?: string | undefined;
   timeoutMs: number;
@@ -67,12 +71,19 @@ export interface PlannedManifest extends PlannedBase {
   action: 'apply' | 'delete';
   /** Rendered YAML documents (given to kubectl in a 0600 temp file). */
   files: { source: string; content: string }[];
+  /** A remote manifest (mirrors applied): fetched when the step runs, not rendered; `files` is empty. */
+  url?: string | undefined;
+  /** false: kubectl gets no --namespace (FuseML descriptors without one: the objects name theirs). */
+  namespaceFlag?: false | undefined;
 }
 
 export interface PlannedKustomize extends PlannedBase {
   type: 'kustomize';
   action: 'apply' | 'delete';
+  /** A local folder, or a remote kustomization URL (mirrors applied) that kubectl fetches. */
   dir: string;
+  /** false: kubectl gets no --namespace (see PlannedManifest). */
+  namespaceFlag?: false | undefined;
 }
 
 export interface PlannedScript extends PlannedBase {
@@ -80,6 +91,8 @@ export interface PlannedScript extends PlannedBase {
   file: string;
   args: string[];
   cwd: string;
+  /** A remote script (mirrors applied): fetched into a private folder when the step runs, then run as `file`. */
+  url?: string | undefined;
 }
 
 export type PlannedStep = PlannedHelm | PlannedManifest | PlannedKustomize | PlannedScript;
@@ -218,6 +231,7 @@ async function planSteps(
         kind: w.kind,
         name: w.name === undefined ? undefined : render1(`${where}.waitFor[${j}].name`, w.name),
         selector: w.selector === undefined ? undefined : render1(`${where}.waitFor[${j}].selector`, w.selector),
+        ...(w.all ? { all: true as const } : {}),
         namespace: w.namespace ? render1(`${where}.waitFor[${j}].namespace`, w.namespace) : namespace,
         condition: w.condition,
         timeoutMs: t,
@@ -230,6 +244,7 @@ async function planSteps(
       if (!DNS1123.test(w.namespace)) issues.push({ file: ext.file, pointer: `/${phase}/${i}/waitFor/${j}/namespace`, message: `namespace "${w.namespace}" is not a DNS-1123 label` });
     });
     const base = { id, phase, namespace, timeoutMs, waitFor };
+    const noFlag = ext.namespaceImplicit && !step.namespace ? { namespaceFlag: false as const } : {};
     let planned: Undigested | undefined;
     switch (step.type) {
       case 'helm': {
@@ -240,7 +255,8 @@ async function planSteps(
         }
         let chart: HelmChart;
         if (step.location) {
-          chart = { ref: /^(https?|oci):\/\//.test(step.location) ? step.location : resolve(ext.dir, step.location), version: step.version };
+          // A chart URL (e.g. https://…/chart-0.1.0.tgz): helm fetches it, from the mirror when one matches.
+          chart = { ref: /^(https?|oci):\/\//.test(step.location) ? applyMirror(step.location, mirrors) : resolve(ext.dir, step.location), version: step.version };
         } else {
           const repoUrl = applyMirror(step.repo as string, mirrors);
           // helm takes OCI charts as a reference (oci://host/path/chart), not through --repo.
@@ -250,8 +266,12 @@ async function planSteps(
         }
         let values: Record<string, unknown> = {};
         if (step.values) {
-          const file = resolve(ext.dir, step.values);
-          const text = render1(`${fileLabel(ext, file)}`, await readFile(file, 'utf8'));
+          const remote = isRemoteLocation(step.values);
+          const file = remote ? step.values : resolve(ext.dir, step.values);
+          // A remote values file (FuseML allows a URL) is fetched now, at install time, and used as it is.
+          const text = remote
+            ? (await fetchRemote(applyMirror(step.values, mirrors), { original: step.values })).toString('utf8')
+            : render1(`${fileLabel(ext, file)}`, await readFile(file, 'utf8'));
           try {
             const doc = (parseYaml(text) ?? {}) as unknown;
             if (typeof doc !== 'object' || Array.isArray(doc)) issues.push({ file, pointer: '', message: 'the rendered values file is not a mapping' });
@@ -267,20 +287,25 @@ async function planSteps(
         break;
       }
       case 'manifest': {
+        if (isRemoteLocation(step.location)) {
+          planned = { ...base, type: 'manifest', action: phase === 'install' ? 'apply' : 'delete', files: [], url: applyMirror(step.location, mirrors), ...noFlag };
+          break;
+        }
         const loc = resolve(ext.dir, step.location);
         const files = await manifestFiles(loc);
         const rendered = [];
         for (const f of files) rendered.push({ source: fileLabel(ext, f), content: render1(fileLabel(ext, f), await readFile(f, 'utf8')) });
-        planned = { ...base, type: 'manifest', action: phase === 'install' ? 'apply' : 'delete', files: rendered };
+        planned = { ...base, type: 'manifest', action: phase === 'install' ? 'apply' : 'delete', files: rendered, ...noFlag };
         break;
       }
       case 'kustomize':
-        planned = { ...base, type: 'kustomize', action: phase === 'install' ? 'apply' : 'delete', dir: resolve(ext.dir, step.location) };
+        planned = { ...base, type: 'kustomize', action: phase === 'install' ? 'apply' : 'delete', dir: isRemoteLocation(step.location) ? applyMirror(step.location, mirrors) : resolve(ext.dir, step.location), ...noFlag };
         break;
       case 'script': {
-        const file = isAbsolute(step.location) ? step.location : join(ext.dir, step.location);
+        const remote = isRemoteLocation(step.location);
+        const file = remote ? basename(new URL(step.location).pathname) || 'script' : isAbsolute(step.location) ? step.location : join(ext.dir, step.location);
         const args = (step.args ?? []).map((a, j) => render1(`${where}.args[${j}]`, a));
-        planned = { ...base, type: 'script', file, args, cwd: ext.dir };
+        planned = { ...base, type: 'script', file, args, cwd: ext.dir, ...(remote ? { url: applyMirror(step.location, mirrors) } : {}) };
         break;
       }
     }
@@ -296,8 +321,8 @@ function derivedUninstall(install: readonly PlannedStep[]): PlannedStep[] {
     const base = { id: `undo-${s.id}`, phase: 'uninstall' as const, namespace: s.namespace, timeoutMs: s.timeoutMs, waitFor: [] };
     let p: Undigested | undefined;
     if (s.type === 'helm') p = { ...base, type: 'helm', action: 'uninstall', release: s.release, values: {} };
-    else if (s.type === 'manifest') p = { ...base, type: 'manifest', action: 'delete', files: s.files };
-    else if (s.type === 'kustomize') p = { ...base, type: 'kustomize', action: 'delete', dir: s.dir };
+    else if (s.type === 'manifest') p = { ...base, type: 'manifest', action: 'delete', files: s.files, ...(s.url ? { url: s.url } : {}), ...(s.namespaceFlag === false ? { namespaceFlag: false as const } : {}) };
+    else if (s.type === 'kustomize') p = { ...base, type: 'kustomize', action: 'delete', dir: s.dir, ...(s.namespaceFlag === false ? { namespaceFlag: false as const } : {}) };
     if (p) out.push({ ...p, digest: sha(p) } as PlannedStep);
   }
   return out;

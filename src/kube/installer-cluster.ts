@@ -380,7 +380,7 @@ export class KubeInstallerCluster implements ClusterBackend {
       }
       default: {
         // Any other kind (e.g. a CRD's): kubectl knows the API group from discovery.
-        const target = w.name ? [`${w.kind}/${w.name}`] : [w.kind, '-l', sel as string];
+        const target = w.name ? [`${w.kind}/${w.name}`] : w.all ? [w.kind, '--all'] : [w.kind, '-l', sel as string];
         const r = await run(this.#o.kubectl, ['wait', ...target, '--namespace', ns, `--for=condition=${w.condition ?? 'Ready'}`, '--timeout=1s', ...(this.#o.kubeconfig ? ['--kubeconfig', this.#o.kubeconfig] : [])], { allowFailure: true, timeoutMs: 30_000 });
         return { ready: r.exitCode === 0, detail: (r.stderr || r.stdout).trim().split('\n')[0] ?? '' };
       }
@@ -389,7 +389,7 @@ export class KubeInstallerCluster implements ClusterBackend {
 
   async wait(w: PlannedWait, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + w.timeoutMs;
-    const what = `${w.kind} ${w.name ?? `-l ${w.selector}`} in ${w.namespace}${w.condition ?? DEFAULT_CONDITION[w.kind.toLowerCase()] ? ` (${w.condition ?? DEFAULT_CONDITION[w.kind.toLowerCase()]})` : ''}`;
+    const what = `${w.kind} ${w.name ?? (w.all ? '(all)' : `-l ${w.selector}`)} in ${w.namespace}${w.condition ?? DEFAULT_CONDITION[w.kind.toLowerCase()] ? ` (${w.condition ?? DEFAULT_CONDITION[w.kind.toLowerCase()]})` : ''}`;
     let last = '';
     for (;;) {
       let r;

@@ -4,23 +4,27 @@
  */
 import { run } from '../exec/index.js';
 import type { PlannedKustomize, PlannedManifest } from '../installer/plan.js';
+import { fetchRemote } from './remote.js';
 import { withPrivateFile } from './tempfile.js';
 import type { StepContext, StepRunner, Tools } from './types.js';
 
 export const MANIFEST_PLACEHOLDER = '<manifest.yaml>';
 
+/** `--namespace NS`, unless the step's objects keep their own namespaces (FuseML descriptors without one). */
+const nsArgs = (step: PlannedManifest | PlannedKustomize): string[] => (step.namespaceFlag === false ? [] : ['--namespace', step.namespace]);
+
 export function manifestArgs(step: PlannedManifest, file: string): string[] {
   const timeout = `${Math.ceil(step.timeoutMs / 1000)}s`;
   return step.action === 'apply'
-    ? ['apply', '--namespace', step.namespace, '-f', file]
-    : ['delete', '--ignore-not-found', '--wait', `--timeout=${timeout}`, '--namespace', step.namespace, '-f', file];
+    ? ['apply', ...nsArgs(step), '-f', file]
+    : ['delete', '--ignore-not-found', '--wait', `--timeout=${timeout}`, ...nsArgs(step), '-f', file];
 }
 
 export function kustomizeArgs(step: PlannedKustomize): string[] {
   const timeout = `${Math.ceil(step.timeoutMs / 1000)}s`;
   return step.action === 'apply'
-    ? ['apply', '--namespace', step.namespace, '-k', step.dir]
-    : ['delete', '--ignore-not-found', '--wait', `--timeout=${timeout}`, '--namespace', step.namespace, '-k', step.dir];
+    ? ['apply', ...nsArgs(step), '-k', step.dir]
+    : ['delete', '--ignore-not-found', '--wait', `--timeout=${timeout}`, ...nsArgs(step), '-k', step.dir];
 }
 
 const kubectl = (ctx: StepContext, args: string[], timeoutMs: number) =>
@@ -33,10 +37,12 @@ export function joinDocuments(step: PlannedManifest): string {
 
 export const manifestRunner: StepRunner<PlannedManifest> = {
   commands(step: PlannedManifest, tools: Tools) {
-    return [[tools.kubectl, ...manifestArgs(step, MANIFEST_PLACEHOLDER)]];
+    // A remote manifest is fetched by the installer, then given to kubectl through the same temp file.
+    return [[tools.kubectl, ...manifestArgs(step, step.url ? `<${step.url}>` : MANIFEST_PLACEHOLDER)]];
   },
   async run(step: PlannedManifest, ctx: StepContext) {
-    await withPrivateFile('manifest.yaml', joinDocuments(step), (file) => kubectl(ctx, manifestArgs(step, file), step.timeoutMs));
+    const content = step.url ? (await fetchRemote(step.url, { signal: ctx.signal })).toString('utf8') : joinDocuments(step);
+    await withPrivateFile('manifest.yaml', content, (file) => kubectl(ctx, manifestArgs(step, file), step.timeoutMs));
     return {};
   },
 };

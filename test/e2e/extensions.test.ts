@@ -14,6 +14,7 @@ import type { ExtensionRecord } from '../../src/core/records.js';
 import { run } from '../../src/exec/index.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { cli, type CliResult } from '../helpers/cli.js';
+import { waitNamespaceGone } from '../helpers/namespace.js';
 import { startChartRepo, type ChartRepo } from '../helpers/chart-repo.js';
 import { ROOT, startRegistry, type RegistryProcess } from '../helpers/registry.js';
 
@@ -49,15 +50,7 @@ async function secretData(namespace: string, name: string): Promise<Record<strin
   return Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
 }
 
-async function expectNamespaceGone(ns: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const r = await kc(['get', 'namespace', ns, '--ignore-not-found', '-o', 'name'], true);
-    if (r.exitCode === 0 && r.stdout.trim() === '') return;
-    if (Date.now() > deadline) throw new Error(`namespace ${ns} still there after uninstall`);
-    await new Promise((res) => setTimeout(res, 1_000));
-  }
-}
+const expectNamespaceGone = (ns: string): Promise<void> => waitNamespaceGone(kubectl, env.KUBECONFIG as string, ns);
 
 async function expectDeregistered(id: string): Promise<void> {
   await expect(client.getExtension(id)).rejects.toMatchObject({ status: 404 });

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { run } from '../../src/exec/index.js';
 import { KubeClient } from '../../src/kube/client.js';
 
 export interface E2eCluster {
@@ -62,4 +63,15 @@ export function useNamespace(prefix = 'e2e'): TestNamespace {
     },
     cluster,
   };
+}
+
+/** Waits (through kubectl) until a namespace is gone, e.g. after an uninstall deleted it; throws after `timeoutMs`. */
+export async function waitNamespaceGone(kubectl: string, kubeconfig: string, ns: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await run(kubectl, ['--kubeconfig', kubeconfig, '--request-timeout=20s', 'get', 'namespace', ns, '--ignore-not-found', '-o', 'name'], { allowFailure: true, timeoutMs: 60_000 });
+    if (r.exitCode === 0 && r.stdout.trim() === '') return;
+    if (Date.now() > deadline) throw new Error(`namespace ${ns} still there after uninstall`);
+    await new Promise((res) => setTimeout(res, 1_000));
+  }
 }

@@ -58,6 +58,22 @@ describe('fuseml-installer extensions (real process)', () => {
     ]);
   });
 
+  it('validate: every FuseML-format fixture passes; remote locations are noted, not fetched', async () => {
+    const forms = join(FIX, 'fuseml-forms');
+    const names = ['certs', 'legacy', 'operator', 'roles', 'seldonish', 'serving', 'tracker'];
+    // As a repository (requires checked against the siblings) and folder by folder.
+    for (const args of [[forms], names.map((n) => join(forms, n))]) {
+      const r = await cli('fuseml-installer', ['extensions', 'validate', ...args]);
+      expect(r.stderr).toBe('');
+      expect(r.exitCode).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.filter((l) => l.startsWith('valid: '))).toEqual(names.map((n) => `valid: ${n} (${join(forms, n)})`));
+      expect(lines).toContain('note: tracker install[0].location: https://github.com/example-org/tracker-extension/raw/main/charts/tracker-0.1.0.tgz is remote, fetched at install (map it with --mirror ORIGINAL=MIRROR)');
+      expect(lines).toContain('note: legacy install[0].values: https://github.com/example-org/legacy/raw/main/charts/legacy-values.yaml is remote, fetched at install (map it with --mirror ORIGINAL=MIRROR)');
+      expect(lines.filter((l) => l.startsWith('note: ')).length).toBe(16);
+    }
+  });
+
   it('validate: the broken corpus fails with every issue, exit code 3, no stack trace', async () => {
     const cases = (await readdir(join(FIX, 'broken'))).map((c) => join(FIX, 'broken', c));
     expect(cases.length).toBeGreaterThanOrEqual(14);

@@ -7,7 +7,7 @@
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExtensionRecord } from '../../src/core/records.js';
 import type { Resolution } from '../../src/core/resolve.js';
@@ -335,5 +335,27 @@ steps:
     const ok = await runFuseml(['workflow', 'validate', await workflowFile(trainWorkflow)]);
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('valid workflow train (1 steps, 2 extension requirements)');
+  });
+
+  it("a workflow in fuseml-core's full form (created, labels, resources, extensionAccess, status, empty selectors) validates and resolves", async () => {
+    const file = resolve(import.meta.dirname, '../fixtures/workflows/fuseml-core-full.yaml');
+    const ok = await runFuseml(['workflow', 'validate', file]);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('valid workflow train-and-serve (3 steps, 4 extension requirements)');
+    const r = await resolveJson(reg1, RESOLVER_A, file, '--project', 'A');
+    expect(r.steps.map((s) => s.name)).toEqual(['builder', 'trainer', 'predictor']);
+    const [, trainer, predictor] = r.steps;
+    // status and extensionAccess (what fuseml-core resolved at creation) are ignored: the registry decides now.
+    expect(trainer?.choices.map((c) => [c.requirement, c.extension_id, c.service_id])).toEqual([
+      ['mlflow-tracking', 'mlflow-prod', 'mlflow-tracking'],
+      ['mlflow-store', 'mlflow-dev', 'mlflow-store'],
+    ]);
+    expect(trainer?.env).toMatchObject({ MLFLOW_S3_ENDPOINT_URL: 'http://mlflow-dev-minio:9000', AWS_ACCESS_KEY_ID: 'mlflow-dev-key' });
+    // "" selectors filter nothing; the version range and category do.
+    expect(predictor?.choices.map((c) => [c.requirement, c.extension_id, c.service_id])).toEqual([
+      ['s3-storage', 'mlflow-prod', 'mlflow-store'],
+      ['serving', 'seldon-core', 'seldon-core-api'],
+    ]);
+    expect(predictor?.env).toMatchObject({ S3_ENDPOINT: 'http://mlflow-prod-minio:9000', SERVING_API: 'https://kubernetes.default.svc' });
   });
 });

@@ -63,6 +63,8 @@ describe('workflow schema and TypeScript types do not drift', () => {
     ['WorkflowStepOutput.image', defs.stepOutput?.properties?.image as ObjectSchema],
     ['StepEnvVar', defs.envVar as ObjectSchema],
     ['ExtensionRequirement', defs.requirement as ObjectSchema],
+    ['RequirementStatus', defs.requirementStatus as ObjectSchema],
+    ['StepResources', defs.resources as ObjectSchema],
   ];
 
   it.each(pairs)('%s has the same fields and required ones', (name, s) => {
@@ -83,7 +85,7 @@ describe('workflow schema and TypeScript types do not drift', () => {
     expect(defs.requirement?.properties?.name?.pattern ?? '').toBe(REQUIREMENT_NAME_PATTERN);
     expect((defs.step?.properties?.name as { pattern?: string }).pattern).toBe(STEP_NAME_PATTERN);
     expect((defs.envVar?.properties?.name as { pattern?: string }).pattern).toBe(ENV_NAME_PATTERN);
-    const selectors = Object.keys(defs.requirement?.properties ?? {}).filter((k) => k !== 'name' && k !== 'extensionAccess');
+    const selectors = Object.keys(defs.requirement?.properties ?? {}).filter((k) => k !== 'name' && k !== 'extensionAccess' && k !== 'status');
     expect(selectors).toEqual([...REQUIREMENT_SELECTORS]);
   });
 
@@ -112,12 +114,23 @@ describe('workflow schema and TypeScript types do not drift', () => {
               service_resource: 'res',
               service_category: 'cat',
               extensionAccess: {},
+              status: { extension_id: 'e', service_id: 's', url: 'http://e', credentials_id: 'c' },
             },
           ],
+          resources: { requests: { cpu: 1, memory: '1Gi' }, limits: { cpu: '2', 'nvidia.com/gpu': 1 } },
         },
       ],
     };
     const validate = validatorFor('workflow');
     expect(validate(wf), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('created must be an RFC 3339 time; resources only requests and limits', () => {
+    const validate = validatorFor('workflow');
+    const step = { name: 's', image: 'i' };
+    expect(validate({ name: 'w', created: 'yesterday', steps: [step] })).toBe(false);
+    expect(validate({ name: 'w', steps: [{ ...step, resources: { requests: { cpu: 1 }, max: {} } }] })).toBe(false);
+    expect(validate({ name: 'w', steps: [{ ...step, resources: { limits: { cpu: true } } }] })).toBe(false);
+    expect(validate({ name: 'w', steps: [{ ...step, extensions: [{ name: 'r', status: { url: 'http://x', other: 1 } }] }] })).toBe(false);
   });
 });

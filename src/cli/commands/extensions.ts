@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileError, formatIssue, ValidationError, type Issue } from '../../core/errors.js';
 import type { Extension } from '../../core/extension.js';
-import { checkExtensionDir, findDescriptor } from '../../descriptor/load.js';
+import { checkExtensionDir, findDescriptor, remoteLocations } from '../../descriptor/load.js';
 import { DEFAULT_REPOSITORY, loadRepository, requireExtension } from '../../descriptor/repository.js';
 import { parseFormat, printResult, renderData } from '../output.js';
 
@@ -96,6 +96,11 @@ async function isDir(p: string): Promise<boolean> {
   }
 }
 
+/** One line per remote location: not checked here, fetched at install (through --mirror). */
+function remoteNotes(ext: Extension): string[] {
+  return remoteLocations(ext).map((r) => `note: ${ext.name} ${r.where}: ${r.url} is remote, fetched at install (map it with --mirror ORIGINAL=MIRROR)`);
+}
+
 /**
  * Validates the given extension folders (or descriptor files), or the whole
  * repository when none is given. A folder with no descriptor of its own is
@@ -106,6 +111,7 @@ export async function validateExtensions(globals: RepositoryOptions, paths: stri
   const targets = paths.length > 0 ? paths : [globals.extensionsRepository ?? DEFAULT_REPOSITORY];
   const issues: Issue[] = [];
   const valid: string[] = [];
+  const notes: string[] = [];
   for (const target of targets) {
     const found = await findDescriptor(target);
     if (!found) {
@@ -122,7 +128,11 @@ export async function validateExtensions(globals: RepositoryOptions, paths: stri
         issues.push({ file: resolve(target), pointer: '', message: 'no extension.yaml or description.yaml found here or in its sub-folders' });
       }
       const bad = new Set(repo.issues.map((i) => i.file));
-      for (const e of repo.extensions.values()) if (!bad.has(e.file) && !(e.registrationFile && bad.has(e.registrationFile))) valid.push(`${e.name} (${e.dir})`);
+      for (const e of repo.extensions.values()) {
+        if (bad.has(e.file) || (e.registrationFile && bad.has(e.registrationFile))) continue;
+        valid.push(`${e.name} (${e.dir})`);
+        notes.push(...remoteNotes(e));
+      }
       continue;
     }
     const own = await checkExtensionDir(found.dir);
@@ -138,8 +148,12 @@ export async function validateExtensions(globals: RepositoryOptions, paths: stri
         if (!siblings.get(r)) issues.push({ file: found.file, pointer: `/requires/${i}`, message: `requires unknown extension "${r}" (not in ${siblings.dir})` });
       });
     }
-    if (!issues.some((i) => i.file === found.file || i.file === own.extension?.registrationFile)) valid.push(`${own.extension.name} (${found.dir})`);
+    if (!issues.some((i) => i.file === found.file || i.file === own.extension?.registrationFile)) {
+      valid.push(`${own.extension.name} (${found.dir})`);
+      notes.push(...remoteNotes(own.extension));
+    }
   }
   for (const v of valid) process.stdout.write(`valid: ${v}\n`);
+  for (const n of notes) process.stdout.write(`${n}\n`);
   if (issues.length > 0) throw new ValidationError(issues);
 }

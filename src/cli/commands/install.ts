@@ -4,7 +4,8 @@ import { MASK, redact } from '../../core/redact.js';
 import { sep } from 'node:path';
 import { DEFAULT_REPOSITORY, loadRepository } from '../../descriptor/repository.js';
 import { InstallerEngine, planCommands, type RunSummary } from '../../installer/engine.js';
-import { parseChartMirrors } from '../../installer/mirrors.js';
+import { addFusemlExtras, probeCluster } from '../../installer/fuseml-extras.js';
+import { parseChartMirrors, parseMirrors } from '../../installer/mirrors.js';
 import { createPlan, previewRegistration, type Plan } from '../../installer/plan.js';
 import { parseFormat, renderData, renderTable, type OutputFormat } from '../output.js';
 import {
@@ -26,6 +27,9 @@ export interface InstallFlags extends CommonFlags {
   dryRun?: boolean | undefined;
   forceReinstall?: boolean | undefined;
   chartMirror?: string[] | undefined;
+  mirror?: string[] | undefined;
+  gatewayDomain?: string | undefined;
+  workloadsNamespace?: string | undefined;
   id?: string | undefined;
   zone?: string | undefined;
 }
@@ -71,10 +75,10 @@ function planText(view: Record<string, unknown>): string {
     lines.push(`${String(e.name)} (${String(e.product)} ${String(e.version)})  namespace ${String(e.namespace)}${(e.requires as string[]).length ? `  requires ${(e.requires as string[]).join(', ')}` : ''}`);
     const params = Object.entries(e.parameters as Record<string, unknown>);
     if (params.length) lines.push(`  parameters: ${params.map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
-    for (const s of e.steps as { id: string; type: string; namespace: string; commands: string[][]; waitFor: { kind: string; name?: string; selector?: string; namespace: string }[] }[]) {
+    for (const s of e.steps as { id: string; type: string; namespace: string; commands: string[][]; waitFor: { kind: string; name?: string; selector?: string; all?: boolean; namespace: string }[] }[]) {
       lines.push(`  step ${s.id} (${s.type}, namespace ${s.namespace})`);
       for (const c of s.commands) lines.push(`    $ ${c.map((a) => (/^[\w@%+=:,./<>-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`);
-      for (const w of s.waitFor) lines.push(`    wait for ${w.kind} ${w.name ?? `-l ${w.selector}`} in ${w.namespace}`);
+      for (const w of s.waitFor) lines.push(`    wait for ${w.kind} ${w.name ?? (w.all ? '(all)' : `-l ${w.selector}`)} in ${w.namespace}`);
     }
     if ((e.outputs as string[]).length) lines.push(`  outputs: ${(e.outputs as string[]).join(', ')}`);
     if (e.registration) {
@@ -121,7 +125,7 @@ export async function install(flags: InstallFlags): Promise<void> {
       assignments,
       issues,
       concurrency,
-      chartMirrors: parseChartMirrors(flags.chartMirror),
+      chartMirrors: [...parseMirrors(flags.mirror), ...parseChartMirrors(flags.chartMirror)],
       id: flags.id,
       zone: flags.zone,
     });
@@ -149,6 +153,9 @@ export async function install(flags: InstallFlags): Promise<void> {
   const sink = registryFrom(flags);
   const { cluster, holder, lockTimeoutMs } = await clusterFrom(flags, tools.kubectl);
   await cluster.ping();
+  // FuseML's gateways and rolerules: generated steps where the cluster allows them, a warning where not.
+  const extras = { gatewayDomain: flags.gatewayDomain, workloadsNamespace: flags.workloadsNamespace };
+  for (const w of addFusemlExtras(plan, await probeCluster(plan, tools.kubectl, childEnv(flags), extras), extras)) process.stderr.write(`warning: ${w}\n`);
   const reporter = await makeReporter(format, plan.order, flags.verbose === true);
 
   const summary = await withInterrupt(async (signal) => {

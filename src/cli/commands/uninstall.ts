@@ -3,6 +3,8 @@ import { FusemlError } from '../../core/errors.js';
 import type { Scalar } from '../../core/extension.js';
 import { DEFAULT_REPOSITORY, loadRepository } from '../../descriptor/repository.js';
 import { installedDependents, InstallerEngine } from '../../installer/engine.js';
+import { addFusemlExtras, probeCluster } from '../../installer/fuseml-extras.js';
+import { parseMirrors } from '../../installer/mirrors.js';
 import { createPlan, type ExtensionPlan } from '../../installer/plan.js';
 import { parseFormat, renderData } from '../output.js';
 import { childEnv, clusterFrom, makeReporter, readAssignments, registryFrom, resolveTools, splitList, summaryError, withInterrupt, type CommonFlags } from './install-common.js';
@@ -11,6 +13,8 @@ import { printSummary } from './install.js';
 export interface UninstallFlags extends CommonFlags {
   withDependents?: boolean | undefined;
   dryRun?: boolean | undefined;
+  mirror?: string[] | undefined;
+  workloadsNamespace?: string | undefined;
 }
 
 export async function uninstall(flags: UninstallFlags): Promise<void> {
@@ -59,7 +63,10 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
       }
       if (targets.length === 0) return { extensions: [], pendingRegistrations: [], namespacesDeleted: [] };
       const recorded = new Map<string, Record<string, Scalar>>(records.map((r) => [r.extension, r.params]));
-      const plan = await createPlan(repo, { extensions: targets, assignments, withDependencies: false, forUninstall: true, recordedParams: recorded });
+      const plan = await createPlan(repo, { extensions: targets, assignments, withDependencies: false, forUninstall: true, recordedParams: recorded, chartMirrors: parseMirrors(flags.mirror) });
+      // What an install made of FuseML's gateways and rolerules goes too.
+      const extras = { workloadsNamespace: flags.workloadsNamespace, uninstall: true };
+      addFusemlExtras(plan, await probeCluster(plan, tools.kubectl, childEnv(flags), extras), extras);
       if (flags.dryRun) {
         const view = {
           dryRun: true,

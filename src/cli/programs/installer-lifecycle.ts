@@ -36,8 +36,9 @@ Examples:
   # install; dependencies (requires) come along, independent extensions install in parallel
   $ fuseml-installer install --extensions mlflow --set mlflow.storageSize=5Gi --values secrets.yaml
 
-  # air-gapped: charts from a local mirror
-  $ fuseml-installer install --extensions kserve --chart-mirror https://charts.example.com=http://mirror.local:8080
+  # air-gapped: charts and remote locations (chart .tgz, manifests, scripts) from a local mirror
+  $ fuseml-installer install --extensions kserve --mirror https://charts.example.com=http://mirror.local:8080 \
+      --mirror https://github.com/=http://mirror.local:8080/github/
 
   # machines: JSON result on stdout, progress lines on stderr
   $ fuseml-installer install --extensions s3 -o json
@@ -68,7 +69,10 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
     .option('--concurrency <n>', 'extensions installed at the same time', '4')
     .option('--dry-run', 'print the plan (steps, commands, namespaces, registry records; secrets masked) and exit')
     .option('--force-reinstall', 'redo every step, even those an earlier run finished')
-    .option('--chart-mirror <original=mirror>', 'rewrite a chart repository URL (repeatable)', collect)
+    .option('--mirror <original=mirror>', 'fetch URLs starting with ORIGINAL (chart repositories, remote locations) from MIRROR instead; longest prefix wins (repeatable)', collect)
+    .option('--chart-mirror <original=mirror>', 'older name of --mirror (repeatable)', collect)
+    .option('--gateway-domain <domain>', "FuseML descriptors' gateways: with Istio on the cluster, create them for <name>.<domain> (FuseML's system_domain)")
+    .option('--workloads-namespace <ns>', "FuseML descriptors' rolerules: the namespace whose service accounts get them (default: fuseml-workloads)")
     .option('--id <id>', 'registry id of the extension (one extension only; default: the extension name)')
     .option('--zone <zone>', 'zone recorded in the registry');
   paramOptions(install);
@@ -84,6 +88,8 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
     .description('uninstall extensions (default: every extension this installer installed) and deregister them')
     .option('-e, --extensions <names>', 'extensions to uninstall, comma separated (repeatable)', collect)
     .option('--with-dependents', 'also uninstall installed extensions that require them')
+    .option('--mirror <original=mirror>', 'as for install: where remote manifests and scripts of uninstall steps are fetched from (repeatable)', collect)
+    .option('--workloads-namespace <ns>', 'as for install: where the roles made from FuseML rolerules live (default: fuseml-workloads)')
     .option('--dry-run', 'print what would be uninstalled and exit');
   paramOptions(uninstall);
   registryOptions(uninstall);
