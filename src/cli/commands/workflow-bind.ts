@@ -77,7 +77,8 @@ export async function bindWorkflow(o: O, file: string): Promise<void> {
     return;
   }
   const k = await kube(o);
-  const removed = await applyBindingSecrets(k, namespace, secrets, bindingSelector(resolution.workflow, str(o.step)));
+  // The Secrets of `workflow run` (labelled with their run) are not bind's to sweep.
+  const removed = await applyBindingSecrets(k, namespace, secrets, `${bindingSelector(resolution.workflow, str(o.step))},!fuseml.io/run`);
   if (format === 'table') {
     process.stdout.write(rows.length === 0 ? 'No extension requirements: nothing to bind.\n' : renderTable(rows, SECRET_COLUMNS));
     if (removed.length > 0) process.stdout.write(`Removed stale bindings: ${removed.join(', ')}\n`);
