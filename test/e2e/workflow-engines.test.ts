@@ -88,8 +88,14 @@ describe('workflow render --engine argo on the API server with Argo CRDs', () =>
     const crdFile = join(crds.stdout.trim(), 'argoproj.io_workflows.yaml');
     const applied = await kc(['apply', '--server-side', '--force-conflicts', '-f', crdFile]);
     expect(applied.exitCode, applied.stderr).toBe(0);
-    const est = await kc(['wait', '--for=condition=Established', '--timeout=120s', 'crd/workflows.argoproj.io']);
-    expect(est.exitCode, est.stderr).toBe(0);
+    // Established (kubectl wait fails while the CRD has no conditions yet: poll).
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const est = await kc(['get', 'crd', 'workflows.argoproj.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
+      if (est.stdout.trim() === 'True') break;
+      if (Date.now() > deadline) throw new Error(`CRD workflows.argoproj.io not Established: ${est.stdout} ${est.stderr}`);
+      await new Promise((res) => setTimeout(res, 500));
+    }
 
     const r = await render('argo', ['-o', 'json']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -140,7 +146,7 @@ describe('workflow render --engine tekton through @ibm/tekton-lint', () => {
     // A pipeline task whose param refers to a pipeline param that does not exist: an error.
     await writeFile(join(dir, 'broken.yaml'), r.stdout.replace('$(params.mlflow-codeset)', '$(params.no-such-param)'));
     const broken = await lint('broken.yaml');
-    expect(broken.exitCode).not.toBe(0);
+    // (Its exit code is not asserted: under a non-TTY runner it was 0 even with errors; the JSON report is the verdict.)
     expect((JSON.parse(broken.stdout) as { level: string; message: string }[]).filter((p) => p.level === 'error').map((p) => p.message).join('\n')).toMatch(/no-such-param/);
   });
 });
