@@ -9,7 +9,7 @@
 import { FusemlError } from '../../core/errors.js';
 import { dnsLabel } from '../binding.js';
 import { assertInputs, container, metadata, type Rendered, type RenderContext } from './job.js';
-import { inputValues, planSteps, type RuntimeRef } from './plan.js';
+import { inputValues, planSteps, type PlanOptions, type RuntimeRef, type StepPlan } from './plan.js';
 
 export const ARGO_OUTPUTS_DIR = '/fuseml/outputs';
 /** The DAG template (step templates are named after the steps). */
@@ -49,22 +49,40 @@ export function workflowOutputs(ctx: RenderContext, rendered: Set<string>): { na
   return out;
 }
 
-export function renderArgo(ctx: RenderContext): Rendered {
+/** What argo and tekton share: inputs checked, steps planned with run-time references as step parameters. */
+export function planWithParams(
+  ctx: RenderContext,
+  write: (param: string) => string,
+  extra: Pick<PlanOptions, 'outputPath' | 'extraVolumes'>,
+  submitHint: string,
+): { plans: StepPlan[]; params: StepParams; values: Record<string, string | undefined>; notes: string[] } {
   assertInputs(ctx);
   const values = inputValues(ctx.workflow, ctx.inputs ?? {});
   const params: StepParams = new Map();
-  const taskName = (step: string): string => dnsLabel(step);
   const plans = planSteps(ctx.workflow, ctx.resolution, {
     secretName: ctx.secretName,
     file: ctx.file,
     locate: ctx.locate,
-    runtime: (ref, step) => `{{inputs.parameters.${needParam(params, step, ref)}}}`,
-    outputPath: (_step, output) => `${ARGO_OUTPUTS_DIR}/${output}`,
-    extraVolumes: [{ volume: { name: 'fuseml-outputs', emptyDir: {} }, mount: { name: 'fuseml-outputs', mountPath: ARGO_OUTPUTS_DIR } }],
+    runtime: (ref, step) => write(needParam(params, step, ref)),
+    ...extra,
   });
   const notes: string[] = [];
   const missing = Object.entries(values).filter(([, v]) => v === undefined).map(([k]) => k);
-  if (missing.length > 0) notes.push(`workflow inputs without a value (give them when submitting, e.g. argo submit -p NAME=VALUE): ${missing.join(', ')}`);
+  if (missing.length > 0) notes.push(`workflow inputs without a value (${submitHint}): ${missing.join(', ')}`);
+  return { plans, params, values, notes };
+}
+
+export function renderArgo(ctx: RenderContext): Rendered {
+  const taskName = (step: string): string => dnsLabel(step);
+  const { plans, params, values, notes } = planWithParams(
+    ctx,
+    (param) => `{{inputs.parameters.${param}}}`,
+    {
+      outputPath: (_step, output) => `${ARGO_OUTPUTS_DIR}/${output}`,
+      extraVolumes: [{ volume: { name: 'fuseml-outputs', emptyDir: {} }, mount: { name: 'fuseml-outputs', mountPath: ARGO_OUTPUTS_DIR } }],
+    },
+    'give them when submitting, e.g. argo submit -p NAME=VALUE',
+  );
 
   const expr = (ref: RuntimeRef): string =>
     ref.kind === 'input' ? `{{workflow.parameters.${ref.name}}}` : `{{tasks.${taskName(ref.step)}.outputs.parameters.${ref.output}}}`;

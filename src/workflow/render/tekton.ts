@@ -7,27 +7,20 @@
  * pipeline results.
  */
 import { dnsLabel } from '../binding.js';
-import { needParam, workflowOutputs, type StepParams } from './argo.js';
-import { assertInputs, metadata, type Rendered, type RenderContext } from './job.js';
-import { inputValues, planSteps, type RuntimeRef } from './plan.js';
+import { planWithParams, workflowOutputs } from './argo.js';
+import { metadata, type Rendered, type RenderContext } from './job.js';
+import type { RuntimeRef } from './plan.js';
 
 export const TEKTON_API = 'tekton.dev/v1';
 
 export function renderTekton(ctx: RenderContext): Rendered {
-  assertInputs(ctx);
-  const values = inputValues(ctx.workflow, ctx.inputs ?? {});
-  const params: StepParams = new Map();
   const taskName = (step: string): string => dnsLabel(step);
-  const plans = planSteps(ctx.workflow, ctx.resolution, {
-    secretName: ctx.secretName,
-    file: ctx.file,
-    locate: ctx.locate,
-    runtime: (ref, step) => `$(params.${needParam(params, step, ref)})`,
-    outputPath: (_step, output) => `$(results.${output}.path)`,
-  });
-  const notes: string[] = [];
-  const missing = Object.entries(values).filter(([, v]) => v === undefined).map(([k]) => k);
-  if (missing.length > 0) notes.push(`workflow inputs without a value (the PipelineRun must be given them): ${missing.join(', ')}`);
+  const { plans, params, values, notes } = planWithParams(
+    ctx,
+    (param) => `$(params.${param})`,
+    { outputPath: (_step, output) => `$(results.${output}.path)` },
+    'the PipelineRun must be given them',
+  );
 
   const expr = (ref: RuntimeRef): string => (ref.kind === 'input' ? `$(params.${ref.name})` : `$(tasks.${taskName(ref.step)}.results.${ref.output})`);
   const tasks = plans.map((p) => {
