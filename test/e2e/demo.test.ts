@@ -36,7 +36,7 @@ describe('npm run demo', () => {
     expect(out).toMatch(secret('store', 'AWS_ACCESS_KEY_ID'));
     expect(out).toMatch(secret('store', 'AWS_SECRET_ACCESS_KEY'));
     expect(out).toMatch(secret('store', 'FUSEML_EXT_STORE_AWS_SECRET_ACCESS_KEY'));
-    expect(out).toMatch(/\nFUSEML_CODESET_NAME\s+value \(literal, masked\)  = \*\*\*\*\n/);
+    expect(out).toMatch(/\nFUSEML_CODESET_NAME\s+value \(literal, masked\) {2}= \*\*\*\*\n/);
     expect(out).toMatch(/\/bindings\/tracking {2}<- secret mlflow-train-and-serve-train-tracking-[a-z0-9]+\n/);
     expect(out).toMatch(/\/bindings\/store {2}<- secret mlflow-train-and-serve-train-store-[a-z0-9]+\n/);
     expect(out).toMatch(/seldon-core\s+uninstalled[\s\S]*deregistered/);

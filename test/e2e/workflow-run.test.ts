@@ -13,7 +13,6 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ExtensionRecord } from '../../src/core/records.js';
 import type { Resolution } from '../../src/core/resolve.js';
 import { run } from '../../src/exec/index.js';
 import { RegistryClient } from '../../src/registry/client.js';
