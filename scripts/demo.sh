@@ -154,11 +154,11 @@ bold "running the trainer step: a Kubernetes Job whose env arrives by reference 
 "$KUBECTL" create namespace demo-workflows >/dev/null
 show $FUSEML workflow run examples/workflow.yaml --project demo --engine job --step train -n demo-workflows \
   --input codeset=mlflow-project --kubeconfig "$KUBECONFIG"
-# The Job controller makes the Pod, kwok marks it Running (the container never runs here).
+# The Job controller makes the Pod, kwok marks it Running, then Succeeded (the container never runs here).
 POD=""
 for ((i = 0; i < 120; i++)); do
-  POD="$("$KUBECTL" get pods -n demo-workflows -l fuseml.io/step=train -o jsonpath='{.items[?(@.status.phase=="Running")].metadata.name}' 2>/dev/null || true)"
-  [[ -n "$POD" ]] && break
+  line="$("$KUBECTL" get pods -n demo-workflows -l fuseml.io/step=train -o jsonpath='{.items[0].metadata.name} {.items[0].status.phase}' 2>/dev/null || true)"
+  if [[ "$line" =~ ^([^ ]+)\ (Running|Succeeded)$ ]]; then POD="${BASH_REMATCH[1]}"; break; fi
   sleep 1
 done
 [[ -n "$POD" ]] || { say "the trainer Pod did not start"; "$KUBECTL" get jobs,pods -n demo-workflows >&2; exit 1; }

@@ -82,13 +82,13 @@ type Pod = {
   };
 };
 
-/** The run's Pods, once the Job controller has made one per step and kwok marked them Running. */
+/** The run's Pods, once the Job controller has made one per step and kwok marked them Running (or, for Job Pods, Succeeded). */
 async function runPods(runId: string, steps: number): Promise<Pod[]> {
   const deadline = Date.now() + 120_000;
   for (;;) {
     const r = await kc(['get', 'pods', '-n', ns.name, '-l', `fuseml.io/run=${runId}`, '-o', 'json'], true);
     const pods = r.exitCode === 0 ? (JSON.parse(r.stdout) as { items: Pod[] }).items : [];
-    if (pods.length === steps && pods.every((p) => p.status.phase === 'Running')) return pods;
+    if (pods.length === steps && pods.every((p) => ['Running', 'Succeeded'].includes(p.status.phase))) return pods;
     if (Date.now() > deadline) throw new Error(`run ${runId}: pods ${pods.map((p) => `${p.metadata.name}=${p.status.phase}`).join(', ') || 'none'} after 120 s`);
     await new Promise((res) => setTimeout(res, 1_000));
   }
