@@ -97,8 +97,12 @@ describe('workflow render --engine argo on the API server with Argo CRDs', () =>
       await new Promise((res) => setTimeout(res, 500));
     }
 
-    const r = await render('argo', ['-o', 'json']);
+    // --bind: the Secrets the Workflow references are created first, by the names `workflow bind` gives.
+    const r = await render('argo', ['-o', 'json', '--bind', '--kubeconfig', ns.cluster.kubeconfig]);
     expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('bound: mlflow-e2e-trainer-mlflow-tracking, mlflow-e2e-trainer-mlflow-store, mlflow-e2e-predictor-mlflow-store, mlflow-e2e-predictor-serving');
+    expect((await ns.client.readSecret(ns.name, 'mlflow-e2e-trainer-mlflow-store'))?.AWS_SECRET_ACCESS_KEY).toBe(SECRET);
+    expect(r.stdout).toContain('"name": "mlflow-e2e-trainer-mlflow-store"');
     expect(r.stdout).not.toContain(SECRET);
     expect(r.stdout).not.toContain(USER);
     const wf = JSON.parse(r.stdout) as { kind: string; spec: { templates: { container?: Record<string, unknown> }[] } };

@@ -77,6 +77,8 @@ export function workflowCommand(): Command {
   )
     .addOption(new Option('--engine <engine>', 'workflow engine').choices(['job', 'argo', 'tekton']).makeOptionMandatory())
     .option('-n, --namespace <namespace>', 'metadata.namespace of the objects (default: none, kubectl\'s)')
+    .option('--bind', 'also create the binding Secrets in --namespace first, as `fuseml workflow bind` does')
+    .option('--kubeconfig <file>', 'kubeconfig file for --bind (default: $KUBECONFIG, ~/.kube/config)')
     .option('--input <name=value>', 'value of a workflow input (repeatable); default: the input\'s default', collect)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .action(actRender((i, o, file: string) => i.renderWorkflowCommand(o, file)));

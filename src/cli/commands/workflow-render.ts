@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FusemlError } from '../../core/errors.js';
-import { bindingSecrets, type BindingSecret } from '../../workflow/binding.js';
+import { bindingSecrets, bindingSelector, type BindingSecret } from '../../workflow/binding.js';
 import { ENGINES, LABEL_RUN, renderWorkflow, type Engine, type Rendered } from '../../workflow/render/index.js';
 import { printResult, renderData, type Column } from '../output.js';
 import { resolveRemote } from './workflow.js';
@@ -63,13 +63,23 @@ function printNotes(r: Rendered): void {
   for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
 }
 
-/** `fuseml workflow render FILE --project P [--user U] [--zone Z] [--step S] --engine job|argo|tekton [-n NS] [--input K=V]…` */
+/** `fuseml workflow render FILE --project P [--user U] [--zone Z] [--step S] --engine job|argo|tekton [-n NS [--bind]] [--input K=V]…` */
 export async function renderWorkflowCommand(o: O, file: string): Promise<void> {
   const engine = engineOf(o);
   const namespace = namespaceOf(o, false);
   const inputs = parseInputs(o.input);
+  if (o.bind === true && namespace === undefined) throw new FusemlError('USAGE', '--bind needs --namespace (where the binding Secrets go)');
   const { loaded, resolution } = await resolveRemote(o, file);
   const rendered = renderWorkflow(engine, { workflow: loaded.workflow, resolution, namespace, inputs, file: loaded.file, locate: loaded.locate });
+  if (o.bind === true) {
+    // What `fuseml workflow bind` does, with the same Secrets and cleanup: the manifests reference them by name.
+    const { KubeClient } = await import('../../kube/client.js');
+    const { applyBindingSecrets } = await import('./workflow-bind.js');
+    const k = await KubeClient.connect({ kubeconfig: str(o.kubeconfig) });
+    const secrets = bindingSecrets(resolution);
+    await applyBindingSecrets(k, namespace as string, secrets, `${bindingSelector(resolution.workflow, str(o.step))},!${LABEL_RUN}`);
+    process.stderr.write(`bound: ${secrets.map((s) => s.name).join(', ') || 'nothing (no extension requirements)'} in namespace ${namespace as string}\n`);
+  }
   printNotes(rendered);
   await printObjects(rendered.objects, String(o.output ?? 'yaml'));
 }

@@ -234,7 +234,7 @@ export function planSteps(workflow: Workflow, resolution: Resolution, options: P
       if (input.codeset) {
         const name = renderValue(input.codeset.name, `${ip}/codeset/name`, defined);
         if (name !== undefined) fixed.push({ name: 'FUSEML_CODESET_NAME', value: name });
-        if (input.codeset.path !== undefined) fixed.push({ name: 'FUSEML_CODESET_PATH', value: input.codeset.path });
+        if (input.codeset.path !== undefined) fixed.push({ name: 'FUSEML_CODESET_PATH', value: escapeDollar(input.codeset.path) });
         return;
       }
       if (input.name === undefined) {
