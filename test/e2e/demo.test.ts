@@ -30,12 +30,13 @@ describe('npm run demo', () => {
     // The trainer step ran as a Job: its Pod's env comes from the run's binding Secrets, values masked.
     expect(out).toContain('workflow run examples/workflow.yaml --project demo --engine job --step train');
     expect(out).toMatch(/Run [a-z0-9]+ of workflow mlflow-train-and-serve in namespace demo-workflows/);
-    const secret = (req: string, key: string) => new RegExp(`\\n${key}\\s+secret mlflow-train-and-serve-train-${req}-[a-z0-9]+ key ${key}  = \\*\\*\\*\\*\\n`);
+    const secret = (req: string, key: string, env = key) => new RegExp(`\\n${env}\\s+secret mlflow-train-and-serve-train-${req}-[a-z0-9]+ key ${key} {2}= \\*\\*\\*\\*\\n`);
     expect(out).toMatch(secret('tracking', 'MLFLOW_TRACKING_URI'));
     expect(out).toMatch(secret('store', 'MLFLOW_S3_ENDPOINT_URL'));
     expect(out).toMatch(secret('store', 'AWS_ACCESS_KEY_ID'));
     expect(out).toMatch(secret('store', 'AWS_SECRET_ACCESS_KEY'));
-    expect(out).toMatch(secret('store', 'FUSEML_EXT_STORE_AWS_SECRET_ACCESS_KEY'));
+    expect(out).toMatch(secret('store', 'AWS_SECRET_ACCESS_KEY', 'FUSEML_EXT_STORE_AWS_SECRET_ACCESS_KEY'));
+    expect(out).toMatch(secret('tracking', 'uri', 'FUSEML_EXT_TRACKING_URL'));
     expect(out).toMatch(/\nFUSEML_CODESET_NAME\s+value \(literal, masked\) {2}= \*\*\*\*\n/);
     expect(out).toMatch(/\/bindings\/tracking {2}<- secret mlflow-train-and-serve-train-tracking-[a-z0-9]+\n/);
     expect(out).toMatch(/\/bindings\/store {2}<- secret mlflow-train-and-serve-train-store-[a-z0-9]+\n/);
