@@ -81,6 +81,14 @@ export function workflowCommand(): Command {
     .option('--kubeconfig <file>', 'kubeconfig file for --bind (default: $KUBECONFIG, ~/.kube/config)')
     .option('--input <name=value>', 'value of a workflow input (repeatable); default: the input\'s default', collect)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ fuseml workflow render wf.yaml --project team-a --engine argo -n team-a --bind | kubectl create -f -\n' +
+        '  $ fuseml workflow render wf.yaml --project team-a --engine tekton --input codeset=my-project > pipeline.yaml\n' +
+        '  $ fuseml workflow render wf.yaml --project team-a --engine job --step train --input codeset=my-project\n' +
+        '\nJobs start all at once (steps run in order only with argo or tekton); see docs/workflows.md.\n',
+    )
     .action(actRender((i, o, file: string) => i.renderWorkflowCommand(o, file)));
 
   caller(
@@ -97,6 +105,13 @@ export function workflowCommand(): Command {
     .option('--input <name=value>', 'value of a workflow input (repeatable); default: the input\'s default', collect)
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ fuseml workflow run wf.yaml --project team-a -n team-a --input codeset=my-project\n' +
+        '  $ kubectl get pods -n team-a -l fuseml.io/run=<run id>\n' +
+        '  $ kubectl delete jobs -n team-a -l fuseml.io/workflow=<workflow>   # fuseml does not delete Jobs\n',
+    )
     .action(actRender((i, o, file: string) => i.runWorkflowCommand(o, file)));
 
   wf.command('unbind')
