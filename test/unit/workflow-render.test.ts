@@ -233,6 +233,50 @@ describe('workflow render', () => {
     }
   });
 
+  it('own env overriding a generated key: the generated entry goes; a $(…) use of the overridden key, or a key the binding Secret cannot hold, is an error', async () => {
+    const { ctx } = await setup((w) => {
+      w.steps[1]!.inputs = [];
+      w.steps[1]!.env = [
+        { name: 'MLFLOW_S3_ENDPOINT_URL', value: 'http://override' },
+        { name: 'FUSEML_EXT_MLFLOW_STORE_URL', value: 'x' },
+        { name: 'MODEL', value: '{{ extensions.mlflow-store.url }}/m' },
+      ];
+    });
+    let err: unknown;
+    try {
+      renderWorkflow('tekton', ctx);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ValidationError).issues.map((i) => `${i.pointer} ${i.message}`)).toEqual([
+      expect.stringMatching(/^\/steps\/1\/env\/2\/value step predictor: \{\{ extensions\.mlflow-store\.url \}\}: FUSEML_EXT_MLFLOW_STORE_URL is overridden by the step's own env/),
+    ]);
+    const ok = await setup((w) => {
+      w.steps[1]!.inputs = [];
+      w.steps[1]!.env = [{ name: 'MLFLOW_S3_ENDPOINT_URL', value: 'http://override' }];
+    });
+    const pipeline = renderWorkflow('tekton', ok.ctx).objects[0] as { spec: { tasks: { taskSpec: { steps: Container[] } }[] } };
+    const env = pipeline.spec.tasks[1]?.taskSpec.steps[0]?.env as Env[];
+    expect(env.filter((e) => e.name === 'MLFLOW_S3_ENDPOINT_URL')).toEqual([{ name: 'MLFLOW_S3_ENDPOINT_URL', value: 'http://override' }]);
+
+    // A configuration key spelled like a Service Binding key is not in the binding Secret under that name.
+    const store = records[0]!.services![1]!;
+    const saved = store.endpoints![0]!.configuration;
+    store.endpoints![0]!.configuration = { ...saved, uri: 's3://elsewhere' };
+    try {
+      const clash = await setup();
+      expect(() => renderWorkflow('argo', { ...clash.ctx })).toThrow(/cannot render/);
+      try {
+        renderWorkflow('argo', clash.ctx);
+      } catch (e) {
+        expect((e as ValidationError).issues.map((i) => i.pointer)).toEqual(['/steps/0/extensions/1', '/steps/1/extensions/0']);
+        expect((e as ValidationError).issues[0]?.message).toMatch(/configuration key uri is spelled like a Service Binding key/);
+      }
+    } finally {
+      store.endpoints![0]!.configuration = saved;
+    }
+  });
+
   it('workflow run: each run gets its own Secrets (run label and name suffix); --input parsing', async () => {
     const { resolution } = await setup();
     const a = bindingSecrets(resolution).map((s) => runSecret(s, 'run1'));

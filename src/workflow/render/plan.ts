@@ -157,6 +157,7 @@ export function planSteps(workflow: Workflow, resolution: Resolution, options: P
     const secrets = resolved.choices.map((c) => ({ requirement: c.requirement, name: secretName(step.name, c.requirement) }));
     const secretOf = new Map(secrets.map((s) => [s.requirement, s.name]));
     const dependsOn = new Set<string>();
+    const clashes = new Set<string>();
 
     /** A reference to key `key` of requirement `req`'s Secret (checked). */
     const keyRef = (req: string, from: { kind: 'url' } | { kind: 'cfg'; key: string }, pointer: string): SecretKeyRef | undefined => {
@@ -164,6 +165,9 @@ export function planSteps(workflow: Workflow, resolution: Resolution, options: P
       const reqIdx = reqs.findIndex((r) => r.name === req);
       if (from.kind === 'url') return { secretKeyRef: { name: secretOf.get(req) as string, key: 'uri' } };
       if (Object.prototype.hasOwnProperty.call(wellKnownEntries(ch), from.key)) {
+        // Once per requirement and key (the native name and FUSEML_EXT_<NAME>_<KEY> both need it).
+        if (clashes.has(`${req}\u0000${from.key}`)) return undefined;
+        clashes.add(`${req}\u0000${from.key}`);
         add(pointer === '' ? `${ptr}/extensions/${reqIdx}` : pointer, `requirement ${req}: configuration key ${from.key} is spelled like a Service Binding key, so the binding Secret does not hold it and it cannot be delivered by reference`);
         return undefined;
       }
@@ -220,7 +224,9 @@ export function planSteps(workflow: Workflow, resolution: Resolution, options: P
       const ref = keyRef(g.requirement, g.from, '');
       if (ref) env.push({ name: g.key, valueFrom: ref });
     }
-    const defined = (name: string): boolean => env.some((e) => e.name === name);
+    // The generated keys that stay (not overridden by the step's own env): what `$(KEY)` may refer to.
+    const generated = new Set(env.map((e) => e.name));
+    const defined = (name: string): boolean => generated.has(name);
 
     // 2. What FuseML gave every step: the workflow name and namespace.
     const fixed: EnvVar[] = [
@@ -258,7 +264,7 @@ export function planSteps(workflow: Workflow, resolution: Resolution, options: P
     });
     for (const f of fixed) {
       if (own.has(f.name)) continue;
-      if (defined(f.name)) add(ptr, `${f.name} is set both by an extension and by the step's inputs/outputs`);
+      if (generated.has(f.name)) add(ptr, `${f.name} is set both by an extension and by the step's inputs/outputs`);
       else env.push(f);
     }
 
