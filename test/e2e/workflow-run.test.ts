@@ -9,7 +9,7 @@
  * changed in the registry reaches the next run, in a new Secret, while the
  * previous run's Secret stays as it was.
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -17,10 +17,11 @@ import type { Resolution } from '../../src/core/resolve.js';
 import { run } from '../../src/exec/index.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { bindingName } from '../../src/workflow/binding.js';
-import { startChartRepo, type ChartRepo } from '../helpers/chart-repo.js';
+import type { ChartRepo } from '../helpers/chart-repo.js';
 import { cli } from '../helpers/cli.js';
 import { useNamespace } from '../helpers/namespace.js';
-import { ROOT, runFuseml, startRegistry, type RegistryProcess } from '../helpers/registry.js';
+import { runFuseml, startRegistry, type RegistryProcess } from '../helpers/registry.js';
+import { createPersistentVolumes, startUpstreamChartRepo, upstreamMirrors } from '../helpers/shipped-extensions.js';
 
 const ns = useNamespace('e2e-wf-run');
 const INSTALLER_NS = 'fuseml-e2e-wf-run';
@@ -115,20 +116,10 @@ beforeAll(async () => {
   const helm = inject('fusemlHelm');
   registry = await startRegistry();
   client = new RegistryClient({ url: registry.url, token: registry.adminToken });
-  const upstream = join(ROOT, 'test/fixtures/charts/upstream');
-  const dirs = (await readdir(upstream, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => join(upstream, d.name));
-  charts = await startChartRepo({ helm, charts: dirs });
+  charts = await startUpstreamChartRepo(helm);
   env = { KUBECONFIG: kubeconfig, FUSEML_HELM: helm, FUSEML_REGISTRY_URL: registry.url, FUSEML_REGISTRY_TOKEN: registry.adminToken as string };
-  const tag = Math.random().toString(36).slice(2, 8);
-  const pvs = [1, 2, 3].map((i) => ({
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: `fuseml-e2e-wfrun-${tag}-pv-${i}`, labels: { 'fuseml-e2e': 'wf-run' } },
-    spec: { capacity: { storage: '20Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/tmp/fuseml-e2e-wfrun-${tag}-pv-${i}` } },
-  }));
-  await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pvs }) });
-  const mirrors = ['--chart-mirror', `https://storage.googleapis.com/seldon-charts=${charts.url}`, '--chart-mirror', `oci://ghcr.io/kserve/charts=${charts.url}`];
-  const r = await installer(['install', '--extensions', 'mlflow,seldon', ...mirrors]);
+  await createPersistentVolumes(kubectl, kubeconfig, { prefix: 'fuseml-e2e-wfrun', label: 'wf-run', count: 3 });
+  const r = await installer(['install', '--extensions', 'mlflow,seldon', ...upstreamMirrors(charts)]);
   expect(r.exitCode, r.stderr).toBe(0);
   dir = await mkdtemp(join(tmpdir(), 'fuseml-e2e-wf-run-'));
   file = join(dir, 'wf.yaml');
