@@ -8,7 +8,9 @@
 #   5. fuseml-installer install --extensions mlflow,seldon
 #   6. fuseml extension list
 #   7. fuseml workflow resolve examples/workflow.yaml
-#   8. fuseml-installer uninstall, then shows the registry empty;
+#   8. fuseml workflow run … --engine job --step train: the trainer step's Job; prints its Pod's env
+#      names and their sources (binding Secret and key; values masked) and the binding mounts
+#   9. fuseml-installer uninstall, then shows the registry empty;
 # and stops / removes everything it started, also on failure or Ctrl-C.
 #
 # Environment (optional): FUSEML_CACHE_DIR (tools cache, default ~/.cache/fuseml),
@@ -147,6 +149,37 @@ show $FUSEML extension list
 
 bold "resolving the sample workflow's step requirements"
 show $FUSEML workflow resolve examples/workflow.yaml --project demo
+
+bold "running the trainer step: a Kubernetes Job whose env arrives by reference from the binding Secrets"
+"$KUBECTL" create namespace demo-workflows >/dev/null
+show $FUSEML workflow run examples/workflow.yaml --project demo --engine job --step train -n demo-workflows \
+  --input codeset=mlflow-project --kubeconfig "$KUBECONFIG"
+# The Job controller makes the Pod, kwok marks it Running, then Succeeded (the container never runs here).
+POD=""
+for ((i = 0; i < 120; i++)); do
+  line="$("$KUBECTL" get pods -n demo-workflows -l fuseml.io/step=train -o jsonpath='{.items[0].metadata.name} {.items[0].status.phase}' 2>/dev/null || true)"
+  if [[ "$line" =~ ^([^ ]+)\ (Running|Succeeded)$ ]]; then POD="${BASH_REMATCH[1]}"; break; fi
+  sleep 1
+done
+[[ -n "$POD" ]] || { say "the trainer Pod did not start"; "$KUBECTL" get jobs,pods -n demo-workflows >&2; exit 1; }
+say "trainer Pod $POD: env names and where their values come from (values masked)"
+"$KUBECTL" get pod "$POD" -n demo-workflows -o json | node -e '
+  const pod = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const c = pod.spec.containers[0];
+  const rows = c.env.map((e) => {
+    const ref = e.valueFrom && e.valueFrom.secretKeyRef;
+    const field = e.valueFrom && e.valueFrom.fieldRef;
+    const from = ref ? `secret ${ref.name} key ${ref.key}` : field ? `field ${field.fieldPath}` : "value (literal, masked)";
+    return [e.name, from, "****"];
+  });
+  const w = Math.max(...rows.map((r) => r[0].length), 4);
+  console.log("ENV".padEnd(w) + "  SOURCE");
+  for (const r of rows) console.log(r[0].padEnd(w) + "  " + r[1] + "  = " + r[2]);
+  console.log("\nbinding mounts ($SERVICE_BINDING_ROOT):");
+  for (const m of c.volumeMounts) {
+    const v = pod.spec.volumes.find((x) => x.name === m.name);
+    if (v && v.secret) console.log(`  ${m.mountPath}  <- secret ${v.secret.secretName}`);
+  }'
 
 bold "uninstalling"
 show $INSTALLER uninstall

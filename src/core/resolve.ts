@@ -337,7 +337,7 @@ interface EnvEntry {
   source: string;
 }
 
-type EnvReference =
+export type EnvReference =
   | { kind: 'url'; name: string }
   | { kind: 'cfg'; name: string; key: string }
   | { kind: 'runtime' }
@@ -350,7 +350,7 @@ export function isRuntimeReference(path: string): boolean {
 }
 
 /** What a `{{ … }}` path in step env refers to, given the step's requirements. */
-function parseEnvReference(path: string, reqs: readonly ExtensionRequirement[]): EnvReference {
+export function parseEnvReference(path: string, reqs: readonly ExtensionRequirement[]): EnvReference {
   const [root, name, field, key, ...rest] = path.split('.');
   if (isRuntimeReference(path)) return { kind: 'runtime' };
   if (root !== 'extensions') return { kind: 'error', message: `unknown reference (known roots: extensions, ${RUNTIME_TEMPLATE_ROOTS.join(', ')})` };
@@ -415,6 +415,44 @@ export function checkWorkflow(workflow: Workflow): ResolutionProblem[] {
   return problems;
 }
 
+/** One generated env entry of a step and where it comes from. */
+export interface GeneratedEnv {
+  key: string;
+  value: string;
+  secret: boolean;
+  requirement: string;
+  /** The choice's URL, or one of its configuration keys. */
+  from: { kind: 'url' } | { kind: 'cfg'; key: string };
+  /** Who set it, for messages. */
+  source: string;
+}
+
+/**
+ * The generated env of a step, in order: every configuration key under its
+ * native name (requirement by requirement), then FUSEML_EXT_<NAME>_URL and
+ * FUSEML_EXT_<NAME>_<KEY>. A key may appear more than once (two requirements
+ * setting one native key): the first one counts, a different value is a
+ * collision (reported by the resolver). Used by the resolver and by the
+ * renderers that deliver the same keys by reference (src/workflow/render).
+ */
+export function generatedEnv(choices: readonly Choice[]): GeneratedEnv[] {
+  const out: GeneratedEnv[] = [];
+  const label = (ch: Choice): string => `requirement ${ch.requirement} (${ch.extension_id}/${ch.service_id})`;
+  for (const ch of choices) {
+    for (const [key, value] of Object.entries(ch.configuration)) {
+      out.push({ key, value, secret: ch.secret_keys.includes(key), requirement: ch.requirement, from: { kind: 'cfg', key }, source: label(ch) });
+    }
+  }
+  for (const ch of choices) {
+    out.push({ key: prefixedEnvName(ch.requirement, 'URL'), value: ch.url, secret: false, requirement: ch.requirement, from: { kind: 'url' }, source: `${label(ch)} url` });
+    for (const [key, value] of Object.entries(ch.configuration)) {
+      const g = { key: prefixedEnvName(ch.requirement, key), value, secret: ch.secret_keys.includes(key), requirement: ch.requirement };
+      out.push({ ...g, from: { kind: 'cfg', key }, source: `${label(ch)} ${key}` });
+    }
+  }
+  return out;
+}
+
 /** Resolves one step; problems are appended, the result is meaningful only if none were added. */
 function resolveStep(
   step: WorkflowStep,
@@ -458,19 +496,7 @@ function resolveStep(
       });
     } else if (prev.value === entry.value && entry.secret) prev.secret = true;
   };
-  for (const ch of choices) {
-    const src = `requirement ${ch.requirement} (${ch.extension_id}/${ch.service_id})`;
-    for (const [key, value] of Object.entries(ch.configuration)) {
-      set(key, { value, secret: ch.secret_keys.includes(key), source: src }, ch.requirement);
-    }
-  }
-  for (const ch of choices) {
-    const src = `requirement ${ch.requirement} (${ch.extension_id}/${ch.service_id})`;
-    set(prefixedEnvName(ch.requirement, 'URL'), { value: ch.url, secret: false, source: `${src} url` }, ch.requirement);
-    for (const [key, value] of Object.entries(ch.configuration)) {
-      set(prefixedEnvName(ch.requirement, key), { value, secret: ch.secret_keys.includes(key), source: `${src} ${key}` }, ch.requirement);
-    }
-  }
+  for (const g of generatedEnv(choices)) set(g.key, { value: g.value, secret: g.secret, source: g.source }, g.requirement);
 
   // The step's own env, rendered; it is explicit, so it overrides generated keys.
   const own = step.env ?? [];

@@ -41,7 +41,7 @@ export function httpStatus(e: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-function kubeError(e: unknown, what: string): FusemlError {
+export function kubeError(e: unknown, what: string): FusemlError {
   if (e instanceof FusemlError) return e;
   const status = httpStatus(e);
   const body = (e as { body?: unknown } | null)?.body;

@@ -7,16 +7,15 @@
  * credentials. seldon-core and kserve come from the stand-in upstream charts,
  * served on loopback and reached through --chart-mirror.
  */
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ExtensionRecord } from '../../src/core/records.js';
 import { run } from '../../src/exec/index.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { cli, type CliResult } from '../helpers/cli.js';
 import { waitNamespaceGone } from '../helpers/namespace.js';
-import { startChartRepo, type ChartRepo } from '../helpers/chart-repo.js';
-import { ROOT, startRegistry, type RegistryProcess } from '../helpers/registry.js';
+import type { ChartRepo } from '../helpers/chart-repo.js';
+import { createPersistentVolumes, startUpstreamChartRepo, upstreamMirrors } from '../helpers/shipped-extensions.js';
+import { startRegistry, type RegistryProcess } from '../helpers/registry.js';
 
 let registry: RegistryProcess;
 let client: RegistryClient;
@@ -35,10 +34,7 @@ async function kjson<T>(args: string[]): Promise<T> {
 const INSTALLER_NS = 'fuseml-e2e-extensions';
 const installer = (args: string[]): Promise<CliResult> =>
   cli('fuseml-installer', [...args, '--installer-namespace', INSTALLER_NS, '--lock-timeout', '5m'], { env, timeoutMs: 15 * 60_000 });
-const mirrors = (): string[] => [
-  '--chart-mirror', `https://storage.googleapis.com/seldon-charts=${charts.url}`,
-  '--chart-mirror', `oci://ghcr.io/kserve/charts=${charts.url}`,
-];
+const mirrors = (): string[] => upstreamMirrors(charts);
 
 async function expectAvailable(namespace: string, name: string): Promise<void> {
   const d = await kjson<{ status: { conditions?: { type: string; status: string }[] } }>(['get', 'deployment', name, '-n', namespace]);
@@ -79,19 +75,10 @@ beforeAll(async () => {
   kubectl = process.env.FUSEML_KUBECTL ?? 'kubectl';
   registry = await startRegistry();
   client = new RegistryClient({ url: registry.url, token: registry.adminToken });
-  const upstream = join(ROOT, 'test/fixtures/charts/upstream');
-  const dirs = (await readdir(upstream, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => join(upstream, d.name));
-  charts = await startChartRepo({ helm, charts: dirs });
+  charts = await startUpstreamChartRepo(helm);
   env = { KUBECONFIG: kubeconfig, FUSEML_HELM: helm, FUSEML_REGISTRY_URL: registry.url, FUSEML_REGISTRY_TOKEN: registry.adminToken as string };
   // No storage provisioner on the local control plane: PersistentVolumes for the PVCs of mlflow and s3.
-  const run_ = Math.random().toString(36).slice(2, 8);
-  const pvs = [1, 2, 3, 4].map((i) => ({
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: `fuseml-e2e-ext-${run_}-pv-${i}`, labels: { 'fuseml-e2e': 'extensions' } },
-    spec: { capacity: { storage: '20Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/tmp/fuseml-e2e-${run_}-pv-${i}` } },
-  }));
-  await run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pvs }) });
+  await createPersistentVolumes(kubectl, kubeconfig, { prefix: 'fuseml-e2e-ext', label: 'extensions', count: 4 });
 }, 5 * 60_000);
 
 afterAll(async () => {

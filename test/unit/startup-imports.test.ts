@@ -53,6 +53,7 @@ describe('CLI start-up stays cheap', () => {
     'cli/bin/fuseml.ts',
     'cli/bin/fuseml-registry.ts',
     'cli/commands/extensions.ts', // extensions list | describe | validate
+    'cli/commands/workflow-render.ts', // workflow render (run loads the Kubernetes client lazily)
   ];
   for (const e of entries) {
     it(`${e} reaches no heavy package through static imports`, () => {

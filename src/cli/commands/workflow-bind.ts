@@ -5,6 +5,7 @@ import { HIDDEN } from '../../core/records.js';
 import { secretValues, type Resolution } from '../../core/resolve.js';
 import { bindingSecrets, bindingSelector, type BindingSecret } from '../../workflow/binding.js';
 import { loadWorkflowFile } from '../../workflow/load.js';
+import { LABEL_RUN } from '../../workflow/render/plan.js';
 import { printResult, renderData, renderTable, type Column } from '../output.js';
 import { resolveRemote } from './workflow.js';
 
@@ -77,7 +78,8 @@ export async function bindWorkflow(o: O, file: string): Promise<void> {
     return;
   }
   const k = await kube(o);
-  const removed = await applyBindingSecrets(k, namespace, secrets, bindingSelector(resolution.workflow, str(o.step)));
+  // The Secrets of `workflow run` (labelled with their run) are not bind's to sweep.
+  const removed = await applyBindingSecrets(k, namespace, secrets, `${bindingSelector(resolution.workflow, str(o.step))},!${LABEL_RUN}`);
   if (format === 'table') {
     process.stdout.write(rows.length === 0 ? 'No extension requirements: nothing to bind.\n' : renderTable(rows, SECRET_COLUMNS));
     if (removed.length > 0) process.stdout.write(`Removed stale bindings: ${removed.join(', ')}\n`);
