@@ -32,6 +32,8 @@ export interface StartRegistryOptions {
   /** Serve from the Kubernetes store instead of a temp SQLite file (no --db then; the key file stays in dir). */
   kubernetes?: { kubeconfig: string; namespace: string; installCrd?: boolean };
   env?: Record<string, string | undefined>;
+  /** Environment variables holding secrets (e.g. FUSEML_REGISTRY_KEY): masked in every message. */
+  secretEnv?: Record<string, string>;
   /** Milliseconds to wait for the "listening" line. */
   startTimeoutMs?: number;
 }
@@ -72,7 +74,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     args.push('--config', cfg);
   }
   const adminToken = options.adminToken === null ? undefined : (options.adminToken ?? randomToken());
-  const secretEnv: Record<string, string> = adminToken ? { FUSEML_REGISTRY_ADMIN_TOKEN: adminToken } : {};
+  const secretEnv: Record<string, string> = { ...options.secretEnv, ...(adminToken ? { FUSEML_REGISTRY_ADMIN_TOKEN: adminToken } : {}) };
 
   const abort = new AbortController();
   const stderr: string[] = [];
