@@ -10,11 +10,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { run } from '../../src/exec/index.js';
 import { resolveTool } from '../../src/exec/tools.js';
 import { cli, type CliResult } from '../helpers/cli.js';
-import { e2eCluster, uniqueName } from '../helpers/namespace.js';
+import { e2eCluster, uniqueName, writeTokenKubeconfig } from '../helpers/namespace.js';
 import { ROOT, startRegistry, type RegistryProcess } from '../helpers/registry.js';
 
 const NS = uniqueName('e2e-registry');
@@ -145,23 +144,7 @@ describe('the fuseml-registry extension on the local control plane', () => {
     // What a pod gets: a ServiceAccount token (TokenRequest), the key in FUSEML_REGISTRY_KEY, the config Secret as files.
     const saToken = (await kc(['create', 'token', 'fuseml-registry', '-n', NS, '--duration=1h'])).stdout.trim();
     secrets.push(saToken);
-    const admin = parse(await (await import('node:fs/promises')).readFile(kubeconfig, 'utf8')) as {
-      clusters: { name: string; cluster: Record<string, string> }[];
-    };
-    const cluster = admin.clusters[0]?.cluster as Record<string, string>;
-    const saKubeconfig = join(dir, 'sa.kubeconfig');
-    await writeFile(
-      saKubeconfig,
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'c', cluster }],
-        users: [{ name: 'fuseml-registry', user: { token: saToken } }],
-        contexts: [{ name: 'c', context: { cluster: 'c', user: 'fuseml-registry', namespace: NS } }],
-        'current-context': 'c',
-      }),
-      { mode: 0o600 },
-    );
+    const saKubeconfig = await writeTokenKubeconfig(kubeconfig, saToken, NS, join(dir, 'sa.kubeconfig'));
     // The ServiceAccount may not read Secrets outside its namespace: the chart's RBAC, not the admin's, is in use.
     const denied = await run(kubectl, ['--kubeconfig', saKubeconfig, 'get', 'secrets', '-n', INSTALLER_NS], { allowFailure: true, timeoutMs: 60_000 });
     expect(denied.exitCode).not.toBe(0);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec/index.js';
-import { ROOT } from '../helpers/registry.js';
+import { ROOT, startServing } from '../helpers/registry.js';
 
 interface Instruction {
   op: string;
@@ -137,23 +137,9 @@ describe('Dockerfile', () => {
     expect(cmd.slice(0, 1)).toEqual(['serve']);
     // The image's command on a free loopback port, the entrypoint path re-rooted at the assembled /app.
     const args = [(entry[1] as string).replace(/^\/app/, app), ...cmd.map((a, i) => (cmd[i - 1] === '--port' ? '0' : cmd[i - 1] === '--host' ? '127.0.0.1' : a))];
-    const abort = new AbortController();
-    let onUrl: (u: string) => void = () => {};
-    const listening = new Promise<string>((res) => (onUrl = res));
-    const proc = run(process.execPath, args, {
-      cwd: app,
-      env: { HOME: dir, XDG_DATA_HOME: join(dir, 'data'), FUSEML_REGISTRY_ADMIN_TOKEN: undefined },
-      signal: abort.signal,
-      allowFailure: true,
-      timeoutMs: 120_000,
-      onLine: (line) => {
-        const m = /listening on (http:\/\/\S+)/.exec(line);
-        if (m) onUrl(m[1] as string);
-      },
-    }).catch(() => undefined);
+    const server = await startServing(process.execPath, args, { cwd: app, env: { HOME: dir, XDG_DATA_HOME: join(dir, 'data') }, startTimeoutMs: 60_000 });
     try {
-      const url = await listening;
-      const port = new URL(url).port;
+      const port = new URL(server.url).port;
       const health = runtime.find((i) => i.op === 'HEALTHCHECK')?.args ?? '';
       const check = JSON.parse(health.slice(health.indexOf('CMD') + 3).trim()) as string[];
       const script = (check[2] as string).replace('127.0.0.1:8000', `127.0.0.1:${port}`);
@@ -164,8 +150,7 @@ describe('Dockerfile', () => {
       const down = await run(process.execPath, ['-e', script.replace(`:${port}/`, ':1/')], { allowFailure: true, timeoutMs: 30_000 });
       expect(down.exitCode).toBe(1);
     } finally {
-      abort.abort();
-      await proc;
+      await server.stop();
     }
   }, 120_000);
 });

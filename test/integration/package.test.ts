@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec/index.js';
+import { startServing } from '../helpers/registry.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let dir: string;
@@ -104,27 +105,13 @@ describe('npm package', () => {
     const list = await run(bin('fuseml-installer'), ['extensions', 'list', '-o', 'json'], { timeoutMs: 60_000 });
     expect((JSON.parse(list.stdout) as { name: string }[]).map((e) => e.name)).toEqual(expect.arrayContaining(['mlflow', 'fuseml-registry']));
 
-    const abort = new AbortController();
-    let onUrl: (u: string) => void = () => {};
-    const listening = new Promise<string>((res) => (onUrl = res));
-    const server = run(bin('fuseml-registry'), ['serve', '--port', '0', '--db', join(dir, 'registry.db')], {
-      env: { FUSEML_REGISTRY_ADMIN_TOKEN: undefined },
-      signal: abort.signal,
-      allowFailure: true,
-      timeoutMs: 120_000,
-      onLine: (line) => {
-        const m = /listening on (http:\/\/\S+)/.exec(line);
-        if (m) onUrl(m[1] as string);
-      },
-    }).catch(() => undefined);
+    const server = await startServing(bin('fuseml-registry'), ['serve', '--port', '0', '--db', join(dir, 'registry.db')], { startTimeoutMs: 60_000 });
     try {
-      const url = await listening;
-      const res = await fetch(`${url}/healthz`);
+      const res = await fetch(`${server.url}/healthz`);
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ status: 'ok' });
     } finally {
-      abort.abort();
-      await server;
+      await server.stop();
     }
   }, 10 * 60_000);
 });
