@@ -4,14 +4,14 @@
  * size limit and the missing-CRD error.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { RegistryStoreApi } from '../../src/kube/registry-store-api.js';
 import { KubernetesStore, MAX_DOCUMENT_BYTES, objectName } from '../../src/registry/store/kubernetes.js';
-import { useNamespace } from '../helpers/namespace.js';
+import { useNamespace, writeTokenKubeconfig } from '../helpers/namespace.js';
 import { ROOT } from '../helpers/registry.js';
 import { sampleRecord, storeContract } from '../helpers/store-contract.js';
 
@@ -120,20 +120,7 @@ describe('Kubernetes store specifics', () => {
         name: 'fuseml-registry',
         body: { spec: { audiences: [], expirationSeconds: 600 } },
       });
-      const admin = parse(await readFile(ns.cluster.kubeconfig, 'utf8')) as { clusters: unknown[] };
-      const kubeconfig = join(dir, 'kubeconfig');
-      await writeFile(
-        kubeconfig,
-        stringify({
-          apiVersion: 'v1',
-          kind: 'Config',
-          clusters: admin.clusters,
-          users: [{ name: 'sa', user: { token: token.status?.token } }],
-          contexts: [{ name: 'sa', context: { cluster: (admin.clusters[0] as { name: string }).name, user: 'sa', namespace: ns.name } }],
-          'current-context': 'sa',
-        }),
-        { mode: 0o600 },
-      );
+      const kubeconfig = await writeTokenKubeconfig(ns.cluster.kubeconfig, token.status?.token as string, ns.name, join(dir, 'kubeconfig'));
       // The RoleBinding may take a moment to reach the authorizer's cache.
       let store: KubernetesStore | undefined;
       for (let i = 0; !store; i++) {

@@ -3,6 +3,8 @@
  * namespace per test file (created before its tests, deleted after).
  */
 import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { run } from '../../src/exec/index.js';
 import { KubeClient } from '../../src/kube/client.js';
@@ -74,4 +76,25 @@ export async function waitNamespaceGone(kubectl: string, kubeconfig: string, ns:
     if (Date.now() > deadline) throw new Error(`namespace ${ns} still there after uninstall`);
     await new Promise((res) => setTimeout(res, 1_000));
   }
+}
+
+/**
+ * Writes `file` (mode 0600): a kubeconfig for the cluster of `adminKubeconfig` that authenticates with a
+ * bearer `token` (e.g. a ServiceAccount's, as a pod would) in `namespace`. Returns `file`.
+ */
+export async function writeTokenKubeconfig(adminKubeconfig: string, token: string, namespace: string, file: string): Promise<string> {
+  const admin = parse(await readFile(adminKubeconfig, 'utf8')) as { clusters: { name: string }[] };
+  await writeFile(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: admin.clusters,
+      users: [{ name: 'sa', user: { token } }],
+      contexts: [{ name: 'sa', context: { cluster: admin.clusters[0]?.name, user: 'sa', namespace } }],
+      'current-context': 'sa',
+    }),
+    { mode: 0o600 },
+  );
+  return file;
 }

@@ -32,6 +32,8 @@ export interface StartRegistryOptions {
   /** Serve from the Kubernetes store instead of a temp SQLite file (no --db then; the key file stays in dir). */
   kubernetes?: { kubeconfig: string; namespace: string; installCrd?: boolean };
   env?: Record<string, string | undefined>;
+  /** Environment variables holding secrets (e.g. FUSEML_REGISTRY_KEY): masked in every message. */
+  secretEnv?: Record<string, string>;
   /** Milliseconds to wait for the "listening" line. */
   startTimeoutMs?: number;
 }
@@ -72,7 +74,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     args.push('--config', cfg);
   }
   const adminToken = options.adminToken === null ? undefined : (options.adminToken ?? randomToken());
-  const secretEnv: Record<string, string> = adminToken ? { FUSEML_REGISTRY_ADMIN_TOKEN: adminToken } : {};
+  const secretEnv: Record<string, string> = { ...options.secretEnv, ...(adminToken ? { FUSEML_REGISTRY_ADMIN_TOKEN: adminToken } : {}) };
 
   const abort = new AbortController();
   const stderr: string[] = [];
@@ -148,4 +150,53 @@ export async function runFuseml(
     timeoutMs: 60_000,
     input: options.input,
   });
+}
+
+/**
+ * Starts any command that serves the registry (an installed bin, an assembled image file set) and waits for
+ * its "listening on URL" line. `stop()` cancels it and waits for the exit.
+ */
+export async function startServing(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string | undefined>; startTimeoutMs?: number } = {},
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const abort = new AbortController();
+  const lines: string[] = [];
+  let onUrl: (u: string) => void = () => {};
+  const listening = new Promise<string>((res) => (onUrl = res));
+  const exited = run(command, args, {
+    cwd: options.cwd,
+    env: { FUSEML_REGISTRY_ADMIN_TOKEN: undefined, ...options.env },
+    signal: abort.signal,
+    allowFailure: true,
+    timeoutMs: 10 * 60_000,
+    onLine: (line) => {
+      lines.push(line);
+      const m = /listening on (http:\/\/\S+)/.exec(line);
+      if (m) onUrl(m[1] as string);
+    },
+  }).catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const stop = async (): Promise<void> => {
+    abort.abort();
+    await exited;
+  };
+  try {
+    const url = await Promise.race([
+      listening,
+      exited.then(() => {
+        throw new Error(`${command} exited before listening:\n${lines.join('\n')}`);
+      }),
+      new Promise<never>((_, rej) => {
+        timer = setTimeout(() => rej(new Error(`${command} did not listen within ${options.startTimeoutMs ?? 30_000} ms:\n${lines.join('\n')}`)), options.startTimeoutMs ?? 30_000);
+      }),
+    ]);
+    return { url, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
 }

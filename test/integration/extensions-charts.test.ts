@@ -9,12 +9,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import type { Extension, HelmStep, Scalar } from '../../src/core/extension.js';
 import { render } from '../../src/core/template.js';
 import { DEFAULT_REPOSITORY, loadRepository, type Repository } from '../../src/descriptor/repository.js';
 import { run } from '../../src/exec/index.js';
 import { extensionLookup } from '../../src/installer/registration.js';
+import { loadConfig } from '../../src/registry/config.js';
+import { loadOrCreateKey } from '../../src/registry/crypto.js';
 import { ROOT } from '../helpers/registry.js';
 
 interface K8sObject {
@@ -83,9 +85,9 @@ function expectOutputsRendered(ext: Extension, objs: K8sObject[]): void {
   }
 }
 
-describe('our charts (mlflow, s3/minio)', () => {
+describe('our charts (mlflow, s3/minio, fuseml-registry)', () => {
   it('lint cleanly', async () => {
-    for (const name of ['mlflow', 's3']) {
+    for (const name of ['mlflow', 's3', 'fuseml-registry']) {
       const r = await run(helm, ['lint', '--strict', join(DEFAULT_REPOSITORY, name, 'chart')], { allowFailure: true, timeoutMs: 60_000 });
       expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     }
@@ -165,5 +167,94 @@ describe('stand-in upstream charts', () => {
     }
     const kserve = await template(join(upstream, 'kserve'), 'kserve', 'kserve', await valuesFile(repo.get('kserve') as Extension, (repo.get('kserve') as Extension).install[1] as HelmStep, { deploymentMode: 'RawDeployment' }));
     expect(find(kserve, 'ConfigMap', 'inferenceservice-config')?.data?.deploy).toBe('{"defaultDeploymentMode":"RawDeployment"}');
+  });
+});
+
+describe('the fuseml-registry chart', () => {
+  type Container = { args: string[]; env: unknown[]; securityContext: Record<string, unknown>; readinessProbe: unknown; livenessProbe: unknown; resources: Record<string, unknown> };
+  type PodSpec = { serviceAccountName: string; securityContext: Record<string, unknown>; containers: Container[]; volumes: { name: string; secret?: { secretName: string } }[] };
+  const render = async (params: Record<string, Scalar> = {}, extra: string[] = []) => {
+    const ext = repo.get('fuseml-registry') as Extension;
+    const step = ext.install[0] as HelmStep;
+    const p = { ...defaults(ext), ...params };
+    return { ext, objs: await template(join(ext.dir, step.location as string), ext.name, String(p.namespace), [...(await valuesFile(ext, step, p)), ...extra]) };
+  };
+  const secret = (objs: K8sObject[], name: string): Record<string, string> =>
+    Object.fromEntries(Object.entries(find(objs, 'Secret', name)?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+
+  it('renders 2 replicas of serve --store kubernetes with the key from its Secret, non-root, read-only, probed on /healthz', async () => {
+    const { ext, objs } = await render();
+    expectOutputsRendered(ext, objs);
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ClusterRole/fuseml-registry-fuseml-registry-crd-reader',
+      'ClusterRoleBinding/fuseml-registry-fuseml-registry-crd-reader',
+      'Deployment/fuseml-registry',
+      'PodDisruptionBudget/fuseml-registry',
+      'Role/fuseml-registry-store',
+      'RoleBinding/fuseml-registry-store',
+      'Secret/fuseml-registry-key',
+      'Secret/fuseml-registry-tokens',
+      'Service/fuseml-registry',
+      'ServiceAccount/fuseml-registry',
+    ]);
+    const dep = find(objs, 'Deployment', 'fuseml-registry');
+    expect(dep?.spec?.replicas).toBe(2);
+    const pod = (dep?.spec?.template as { spec: PodSpec }).spec;
+    expect(pod.serviceAccountName).toBe('fuseml-registry');
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    const c = pod.containers[0] as Container;
+    expect(c.args).toEqual(['serve', '--store=kubernetes', '--store-namespace=fuseml-registry', '--host=0.0.0.0', '--port=8000', '--config=/etc/fuseml-registry/registry.yaml']);
+    expect(c.env).toEqual([{ name: 'FUSEML_REGISTRY_KEY', valueFrom: { secretKeyRef: { name: 'fuseml-registry-key', key: 'FUSEML_REGISTRY_KEY' } } }]);
+    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'http' } });
+    expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'http' } });
+    expect(c.resources).toMatchObject({ requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { memory: expect.any(String) } });
+    expect(pod.volumes.find((v) => v.name === 'config')?.secret?.secretName).toBe('fuseml-registry-tokens');
+    expect(find(objs, 'PodDisruptionBudget', 'fuseml-registry')?.spec).toMatchObject({ maxUnavailable: 1 });
+    // The key Secret survives an uninstall: losing it loses every stored credential value.
+    expect((find(objs, 'Secret', 'fuseml-registry-key')?.metadata as { annotations?: Record<string, string> }).annotations).toMatchObject({ 'helm.sh/resource-policy': 'keep' });
+  });
+
+  it("the generated config and key are what fuseml-registry serve loads: four tokens with their roles, a 32-byte key", async () => {
+    const { objs } = await render();
+    const files = secret(objs, 'fuseml-registry-tokens');
+    const cfgDir = await mkdtemp(join(dir, 'cfg-'));
+    for (const [k, v] of Object.entries(files)) await writeFile(join(cfgDir, k), v, { mode: 0o600 });
+    const cfg = await loadConfig(join(cfgDir, 'registry.yaml'));
+    expect(cfg.anonymous).toBe('none');
+    expect(cfg.tokens.map((t) => `${t.name}:${t.role}`)).toEqual(['admin:admin', 'installer:writer', 'reader:reader', 'resolver:resolver']);
+    for (const t of ['admin', 'installer', 'reader', 'resolver']) expect(files[`${t}.token`]).toMatch(/^[A-Za-z0-9]{40}$/);
+    const key = secret(objs, 'fuseml-registry-key').FUSEML_REGISTRY_KEY as string;
+    const loaded = await loadOrCreateKey({ keyFile: join(cfgDir, 'unused.key'), env: { FUSEML_REGISTRY_KEY: key } });
+    expect(loaded.key).toHaveLength(32);
+  });
+
+  it('parameters and chart values reach it: replicas, image, anonymous, resolver scope, extra hashed tokens, an existing key Secret', async () => {
+    const sha = 'ab'.repeat(32);
+    const { objs } = await render({ replicas: 3, anonymous: 'reader', tag: '9.9.9', namespace: 'reg' }, [
+      '--set', 'resolver.projects={team-a}', '--set', `extraTokens[0].name=ci,extraTokens[0].role=writer,extraTokens[0].token_sha256=${sha}`, '--set', 'existingKeySecret=my-key',
+    ]);
+    const dep = find(objs, 'Deployment', 'fuseml-registry');
+    expect(dep?.spec?.replicas).toBe(3);
+    const c = (dep?.spec?.template as { spec: PodSpec }).spec.containers[0] as Container & { image: string };
+    expect(c.image).toBe('ghcr.io/fuseml/fuseml-registry:9.9.9');
+    expect(c.args).toContain('--store-namespace=reg');
+    expect(c.env).toEqual([{ name: 'FUSEML_REGISTRY_KEY', valueFrom: { secretKeyRef: { name: 'my-key', key: 'FUSEML_REGISTRY_KEY' } } }]);
+    expect(find(objs, 'Secret', 'fuseml-registry-key')).toBeUndefined();
+    expect(find(objs, 'ClusterRole', 'fuseml-registry-reg-crd-reader')).toBeDefined();
+    const cfg = parseYaml(secret(objs, 'fuseml-registry-tokens')['registry.yaml'] as string) as { anonymous: string; tokens: Record<string, unknown>[] };
+    expect(cfg.anonymous).toBe('reader');
+    expect(cfg.tokens.find((t) => t.name === 'resolver')).toMatchObject({ role: 'resolver', projects: ['team-a'] });
+    expect(cfg.tokens.find((t) => t.name === 'ci')).toEqual({ name: 'ci', role: 'writer', token_sha256: sha });
+  });
+
+  it('carries the CRD of deploy/ and the RBAC rules of deploy/rbac-fuseml-registry.yaml', async () => {
+    const ext = repo.get('fuseml-registry') as Extension;
+    expect(await readFile(join(ext.dir, 'chart/crds/crd-fusemlextension.yaml'), 'utf8')).toBe(await readFile(join(ROOT, 'deploy/crd-fusemlextension.yaml'), 'utf8'));
+    const deploy = parseAllDocuments(await readFile(join(ROOT, 'deploy/rbac-fuseml-registry.yaml'), 'utf8')).map((d) => d.toJS() as K8sObject & { rules?: unknown });
+    const { objs } = await render();
+    const rules = (o: K8sObject | undefined) => (o as unknown as { rules: unknown } | undefined)?.rules;
+    expect(rules(find(objs, 'Role', 'fuseml-registry-store'))).toEqual(deploy.find((o) => o.kind === 'Role')?.rules);
+    expect(rules(find(objs, 'ClusterRole', 'fuseml-registry-fuseml-registry-crd-reader'))).toEqual(deploy.find((o) => o.kind === 'ClusterRole')?.rules);
   });
 });

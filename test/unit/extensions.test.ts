@@ -14,7 +14,18 @@ describe('shipped extensions', () => {
   it('every folder validates, with no issue at all', async () => {
     const repo = await loadRepository(DEFAULT_REPOSITORY);
     expect(repo.issues).toEqual([]);
-    expect([...repo.extensions.keys()]).toEqual(['kserve', 'mlflow', 's3', 'seldon-core']);
+    expect([...repo.extensions.keys()]).toEqual(['fuseml-registry', 'kserve', 'mlflow', 's3', 'seldon-core']);
+  });
+
+  it('fuseml-registry registers nothing (it is the registry) and tells how to reach it through its outputs', async () => {
+    const repo = await loadRepository(DEFAULT_REPOSITORY);
+    const ext = repo.get('fuseml-registry') as Extension;
+    expect(ext.registration).toBeUndefined();
+    expect(renderRegistration(ext, defaults(ext), {})).toBeUndefined();
+    expect(ext.namespace).toBe('{{ params.namespace }}');
+    expect(ext.outputs.url?.service).toEqual({ name: 'fuseml-registry', port: 'http' });
+    expect(ext.outputs.portForward?.value).toBe('kubectl port-forward -n {{ extension.namespace }} svc/fuseml-registry 8000:8000');
+    expect(defaults(ext)).toMatchObject({ namespace: 'fuseml-registry', replicas: 2 });
   });
 
   it('resolves the names users know: seldon and kfserving are aliases, not copies', async () => {
