@@ -181,9 +181,12 @@ describe('StoreCache', () => {
     cache.stop();
   });
 
-  test('a first listing that fails rejects start()', async () => {
+  test('a first listing or watch that fails rejects start() (e.g. RBAC without watch)', async () => {
     const api = new FakeApi();
     api.failList = true;
     await expect(new StoreCache(api, options).start()).rejects.toThrow(/connection refused/);
+    const noWatch = new FakeApi();
+    noWatch.failWatch = true;
+    await expect(new StoreCache(noWatch, options).start()).rejects.toMatchObject({ message: 'connection refused' });
   });
 });

@@ -92,7 +92,7 @@ class Stream<T extends Named> {
     private readonly backoff: { min: number; max: number },
   ) {}
 
-  /** Runs the loop; resolves after the first listing (rejects when it fails). */
+  /** Runs the loop; resolves once listed and watching (rejects when the first listing or watch fails). */
   start(): Promise<void> {
     const first = new Promise<void>((resolve, reject) => (this.#firstSync = { resolve, reject }));
     void this.#run();
@@ -171,8 +171,6 @@ class Stream<T extends Named> {
           this.synced = true;
           this.lists++;
           this.onProgress();
-          this.#firstSync?.resolve();
-          this.#firstSync = undefined;
         }
         const connectedAt = await this.#watchOnce();
         // A watch that ran for a while resets the backoff; one that ends at once keeps growing it.
@@ -204,6 +202,8 @@ class Stream<T extends Named> {
           this.brokenSince = undefined;
           this.lastError = undefined;
           this.onProgress();
+          this.#firstSync?.resolve();
+          this.#firstSync = undefined;
         },
         ended: (err: StoreApiError | undefined, gone: boolean) => {
           this.#handle = undefined;
@@ -306,7 +306,7 @@ export class StoreCache {
     );
   }
 
-  /** Lists both kinds and starts the watches; rejects when a first listing fails. */
+  /** Lists both kinds and starts the watches; rejects when a first listing or watch fails (e.g. no RBAC watch). */
   async start(): Promise<void> {
     try {
       await Promise.all([this.#objects.start(), this.#secrets.start()]);
