@@ -380,6 +380,8 @@ export class KubernetesStore implements Store {
       const before = s?.data ?? {};
       const next = change({ ...before });
       const same = Object.keys(next).length === Object.keys(before).length && Object.entries(next).every(([k, v]) => before[k] === v);
+      // Nothing to write, judged on the cache's copy: it may be behind (keys to prune not seen yet), so ask the API server.
+      if (cache && (s ? same && Object.keys(next).length > 0 : Object.keys(next).length === 0)) continue;
       try {
         if (!s) {
           if (Object.keys(next).length > 0) await this.api.createSecret(meta, next);
