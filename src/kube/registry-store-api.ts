@@ -49,6 +49,8 @@ export interface WatchHandle {
 
 /** The API server closes a watch after this many seconds (a client watches again from where it was). */
 const WATCH_TIMEOUT_S = 120;
+/** A watch still open this long after WATCH_TIMEOUT_S is taken as broken. */
+const WATCH_GRACE_S = 30;
 
 export interface ObjectMeta {
   name: string;
@@ -334,9 +336,17 @@ export class RegistryStoreApi {
     const watch = new this.#client.k8s.Watch(this.#client.config);
     let ended = false;
     const held: { controller?: AbortController } = {};
+    // The server ends every watch after WATCH_TIMEOUT_S: one still open well past that is a connection to an API
+    // server that stopped answering (hung, or a network partition without a reset) — end it as an error.
+    const silent = setTimeout(
+      () => end(new StoreApiError('CLUSTER', `watch ${path}: no end from the API server after ${WATCH_TIMEOUT_S + WATCH_GRACE_S}s`, undefined, '', undefined), false),
+      (WATCH_TIMEOUT_S + WATCH_GRACE_S) * 1000,
+    );
+    silent.unref();
     const end = (err: StoreApiError | undefined, gone: boolean): void => {
       if (ended) return;
       ended = true;
+      clearTimeout(silent);
       held.controller?.abort();
       handlers.ended(err, gone);
     };
