@@ -18,6 +18,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { cpuSeconds, rssMiB } from './proc.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.BENCH_STORES_EXTENSIONS ?? 1000);
@@ -47,13 +48,6 @@ function record(i) {
     ],
   };
 }
-
-async function procStat(pid) {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-const hwm = async (pid) => Number(/VmHWM:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 
 async function script(name, args, env = {}) {
   return run('bash', [join(ROOT, 'scripts', name), ...args], { cwd: ROOT, env, timeoutMs: 10 * 60_000 });
@@ -123,9 +117,9 @@ function client(server, token) {
 /** Registers the N extensions through `server`; rate and CPU (cores) of the server and of the `extra` pids. */
 async function register(name, server, token, extra) {
   const call = client(server, token);
-  const cpu0 = await Promise.all([server.pid, ...extra].map(procStat));
+  const cpu0 = await Promise.all([server.pid, ...extra].map(cpuSeconds));
   const writeS = await pool(N, WRITERS, (i) => call('POST', '/extensions', record(i)));
-  const cpu1 = await Promise.all([server.pid, ...extra].map(procStat));
+  const cpu1 = await Promise.all([server.pid, ...extra].map(cpuSeconds));
   const out = {
     register: N / writeS,
     registryCpuShare: (cpu1[0] - cpu0[0]) / writeS,
@@ -214,8 +208,8 @@ async function main() {
     const k = await register('kubernetes', kube, token, extra);
     load.push(loadavg());
     const [rs, rk] = await reads([sqlite, kube], token);
-    Object.assign(s, rs, { peakRssMiB: await hwm(sqlite.pid) });
-    Object.assign(k, rk, { peakRssMiB: await hwm(kube.pid) });
+    Object.assign(s, rs, { peakRssMiB: await rssMiB(sqlite.pid, 'VmHWM') });
+    Object.assign(k, rk, { peakRssMiB: await rssMiB(kube.pid, 'VmHWM') });
     console.log(`reads: sqlite ${JSON.stringify(rs)} kubernetes ${JSON.stringify(rk)}`);
     load.push(loadavg());
     // A second replica on the same namespace: how long after a write is answered by one the other serves it.
