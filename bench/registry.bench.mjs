@@ -10,13 +10,14 @@
  * Knobs (env): BENCH_EXTENSIONS (10000), BENCH_RATE (500), BENCH_DURATION (15 s), BENCH_CONNECTIONS (10).
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { startServer } from './serve.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
+import { cpuSeconds, rssMiB } from './proc.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.BENCH_EXTENSIONS ?? 10_000);
@@ -125,16 +126,6 @@ async function paced(url, token, path) {
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
   const round = (v) => Math.round(v * 100) / 100;
   return { rps: round(latencies.length / elapsed), total: latencies.length, p50: round(q(50)), p90: round(q(90)), p99: round(q(99)), max: round(latencies.at(-1) ?? NaN), non2xx, errors, timeouts: 0 };
-}
-
-function rssMiB(pid, field = 'VmRSS') {
-  return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN) / 1024);
-}
-
-/** CPU seconds (user + system) used so far by a process, from /proc/<pid>/stat. */
-async function cpuSeconds(pid) {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 function record(i) {

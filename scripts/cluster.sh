@@ -3,11 +3,13 @@
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (fake
 # nodes whose pods kwok marks Running/Ready). Binaries come from scripts/tools.sh.
 #
-# Usage: scripts/cluster.sh up|down|status|env
+# Usage: scripts/cluster.sh up|down|status|env|stop-apiserver|start-apiserver|restart-apiserver
 #   up      start (or reuse a healthy running) cluster; prints how to use it
 #   down    stop every process this state dir started; waits for them to exit
 #   status  exit 0 when running and healthy, 1 otherwise
 #   env     print `export KUBECONFIG=…` (for eval)
+#   stop-apiserver / start-apiserver / restart-apiserver
+#           only the API server (etcd and its data stay): breaks clients' connections and watches
 #
 # Environment (all optional):
 #   FUSEML_CACHE_DIR        cache root (default ~/.cache/fuseml); state in $FUSEML_CACHE_DIR/cluster
@@ -89,22 +91,25 @@ start() {
 }
 
 stop_all() {
-  local i c pid deadline
-  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
-    c="${COMPONENTS[$i]}"
-    if alive "$c"; then
-      pid="$(pid_of "$c")"
-      kill -TERM "$pid" 2>/dev/null || true
-      deadline=$((SECONDS + 20))
-      while running "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
-      if running "$pid"; then
-        say "$c ($pid) did not stop in 20s; killing"
-        kill -KILL "$pid" 2>/dev/null || true
-        while running "$pid"; do sleep 0.1; done
-      fi
+  local i
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop_one "${COMPONENTS[$i]}"; done
+}
+
+# stop_one NAME [SIGNAL]: SIGNAL (default TERM; KILL after 20s) to the recorded process of component NAME.
+stop_one() {
+  local c="$1" sig="${2:-TERM}" pid deadline
+  if alive "$c"; then
+    pid="$(pid_of "$c")"
+    kill -"$sig" "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + 20))
+    while running "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+    if running "$pid"; then
+      say "$c ($pid) did not stop in 20s; killing"
+      kill -KILL "$pid" 2>/dev/null || true
+      while running "$pid"; do sleep 0.1; done
     fi
-    rm -f "$PIDS/$c.pid"
-  done
+  fi
+  rm -f "$PIDS/$c.pid"
 }
 
 # port_busy PORT: something accepts connections on 127.0.0.1:PORT (bash's /dev/tcp; no ss/curl needed).
@@ -237,6 +242,27 @@ EOF
   done
 }
 
+# start_apiserver BINDIR: kube-apiserver on $PORT, waited for until /readyz says ok.
+start_apiserver() {
+  local bin="$1"
+  start kube-apiserver "$bin/kube-apiserver" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$PORT" \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+    --client-ca-file="$PKI/ca.crt" \
+    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+    --service-cluster-ip-range="$SERVICE_CIDR" \
+    --authorization-mode=Node,RBAC --allow-privileged=true \
+    --endpoint-reconciler-type=none --profiling=false --v=1
+  wait_for kube-apiserver 90 "$LOGS/kube-apiserver.log" \
+    bash -c '[[ "$("$0" --kubeconfig "$1" --request-timeout=5s get --raw /readyz 2>/dev/null)" == ok ]]' "$KUBECTL" "$KUBECONFIG_FILE"
+}
+
 cmd_up() {
   mkdir -p "$STATE" "$LOGS" "$PIDS"
   exec 9>"$STATE/.lock"
@@ -274,23 +300,7 @@ cmd_up() {
     --unsafe-no-fsync --quota-backend-bytes=2147483648 --log-level=warn
   wait_for etcd 30 "$LOGS/etcd.log" port_busy "$ETCD_PORT" || { stop_all; exit 1; }
 
-  start kube-apiserver "$bin/kube-apiserver" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$PORT" \
-    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
-    --client-ca-file="$PKI/ca.crt" \
-    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
-    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
-    --requestheader-extra-headers-prefix=X-Remote-Extra- \
-    --proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key" \
-    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-    --service-cluster-ip-range="$SERVICE_CIDR" \
-    --authorization-mode=Node,RBAC --allow-privileged=true \
-    --endpoint-reconciler-type=none --profiling=false --v=1
-  wait_for kube-apiserver 90 "$LOGS/kube-apiserver.log" \
-    bash -c '[[ "$("$0" --kubeconfig "$1" --request-timeout=5s get --raw /readyz 2>/dev/null)" == ok ]]' "$KUBECTL" "$KUBECONFIG_FILE" \
-    || { stop_all; exit 1; }
+  start_apiserver "$bin" || { stop_all; exit 1; }
 
   start kube-controller-manager "$bin/kube-controller-manager" \
     --kubeconfig="$STATE/controller-manager.kubeconfig" \
@@ -336,6 +346,26 @@ cluster.sh: Kubernetes $(kc version -o json 2>/dev/null | sed -n 's/.*"gitVersio
 EOF
 }
 
+# stop-apiserver / start-apiserver / restart-apiserver: only the API server (etcd and the data stay), so clients'
+# connections and watches break and must resume (tests of the registry's Kubernetes store cache).
+cmd_apiserver() {
+  mkdir -p "$PIDS"
+  exec 9>"$STATE/.lock"
+  flock 9
+  KUBECTL="$(kubectl_bin)"
+  alive etcd || die "the cluster is not running (cluster.sh up)"
+  # KILL: an abrupt end, as in a crash (a graceful one drains watches for up to a minute).
+  if [[ "$1" != start ]]; then stop_one kube-apiserver KILL; say "kube-apiserver killed"; fi
+  if [[ "$1" != stop ]]; then
+    alive kube-apiserver && { say "kube-apiserver already running"; return 0; }
+    local tools_env
+    tools_env="$("$ROOT/scripts/tools.sh" --print-env)" || die "scripts/tools.sh failed"
+    eval "$tools_env"
+    start_apiserver "$FUSEML_KUBE_BIN_DIR" || exit 1
+    say "kube-apiserver started"
+  fi
+}
+
 cmd_down() {
   [[ -d "$STATE" ]] || { say "not running"; return 0; }
   mkdir -p "$PIDS"
@@ -370,7 +400,10 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) echo "export KUBECONFIG='$KUBECONFIG_FILE'" ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  stop-apiserver) cmd_apiserver stop ;;
+  start-apiserver) cmd_apiserver start ;;
+  restart-apiserver) cmd_apiserver restart ;;
+  *) echo "usage: $0 up|down|status|env|stop-apiserver|start-apiserver|restart-apiserver" >&2; exit 2 ;;
 esac
 exit
 }

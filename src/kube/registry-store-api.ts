@@ -27,6 +27,31 @@ export interface StoredSecret {
   data: Record<string, string>;
 }
 
+/** A listing and the resourceVersion it was read at. */
+export interface Listing<T> {
+  items: T[];
+  resourceVersion: string;
+}
+
+/** A watch event: an object added, changed or deleted (its last state), or a bookmark (progress, no change). */
+export type WatchEvent<T> = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; item: T } | { type: 'BOOKMARK'; resourceVersion: string };
+
+export interface WatchHandlers<T> {
+  event(e: WatchEvent<T>): void;
+  connected(): void;
+  ended(err: StoreApiError | undefined, gone: boolean): void;
+}
+
+export interface WatchHandle {
+  /** Closes the watch (ended is called with no error). */
+  stop(): void;
+}
+
+/** The API server closes a watch after this many seconds (a client watches again from where it was). */
+const WATCH_TIMEOUT_S = 120;
+/** A watch still open this long after WATCH_TIMEOUT_S is taken as broken. */
+const WATCH_GRACE_S = 30;
+
 export interface ObjectMeta {
   name: string;
   labels: Record<string, string>;
@@ -123,10 +148,12 @@ export class RegistryStoreApi {
   readonly server: string;
   readonly #objects: import('@kubernetes/client-node').CustomObjectsApi;
   readonly #core: import('@kubernetes/client-node').CoreV1Api;
+  readonly #client: KubeClient;
 
   private constructor(client: KubeClient, namespace: string) {
     this.namespace = namespace;
     this.server = client.server;
+    this.#client = client;
     this.#objects = client.config.makeApiClient(client.k8s.CustomObjectsApi);
     this.#core = client.core;
   }
@@ -269,5 +296,86 @@ export class RegistryStoreApi {
       await new Promise((r) => setTimeout(r, 200));
     }
     return outcome;
+  }
+
+  // ---- listing with a resourceVersion, and watches (the store's cache, src/registry/store/kubernetes-cache.ts)
+
+  /** The objects matching `labelSelector` and the resourceVersion of the listing (to watch from). */
+  async listObjectsAt(labelSelector: string): Promise<Listing<StoredObject>> {
+    const list = (await call(`list ${FUSEML_EXTENSION_PLURAL} in ${this.namespace}`, () =>
+      this.#objects.listNamespacedCustomObject({ ...this.#ref(), labelSelector }),
+    )) as { items?: RawObject[]; metadata?: { resourceVersion?: string } };
+    return { items: (list.items ?? []).map(toObject), resourceVersion: list.metadata?.resourceVersion ?? '' };
+  }
+
+  /** The Secrets matching `labelSelector` and the resourceVersion of the listing. */
+  async listSecretsAt(labelSelector: string): Promise<Listing<StoredSecret>> {
+    const list = await call(`list secrets in ${this.namespace}`, () => this.#core.listNamespacedSecret({ namespace: this.namespace, labelSelector }));
+    return { items: list.items.map(toSecret), resourceVersion: list.metadata?.resourceVersion ?? '' };
+  }
+
+  /** Watches FusemlExtension objects from `resourceVersion` (see watch()). */
+  watchObjects(labelSelector: string, resourceVersion: string, handlers: WatchHandlers<StoredObject>): Promise<WatchHandle> {
+    const path = `/apis/${FUSEML_EXTENSION_GROUP}/${FUSEML_EXTENSION_VERSION}/namespaces/${encodeURIComponent(this.namespace)}/${FUSEML_EXTENSION_PLURAL}`;
+    return this.#watch(path, labelSelector, resourceVersion, (o) => toObject(o as RawObject), handlers);
+  }
+
+  /** Watches Secrets from `resourceVersion` (see watch()). */
+  watchSecrets(labelSelector: string, resourceVersion: string, handlers: WatchHandlers<StoredSecret>): Promise<WatchHandle> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/secrets`;
+    return this.#watch(path, labelSelector, resourceVersion, (o) => toSecret(o as import('@kubernetes/client-node').V1Secret), handlers);
+  }
+
+  /**
+   * One watch request. Resolves once the API server has answered (the stream is open: `handlers.connected` was
+   * called) or the request failed (`handlers.ended` was called). `ended` is called exactly once: with undefined
+   * when the server closed the stream normally (its timeoutSeconds), with `gone` true when the resourceVersion
+   * is too old (410: list again), else with the error. Events are handed over in the order the server sent them.
+   */
+  async #watch<T>(path: string, labelSelector: string, resourceVersion: string, convert: (o: unknown) => T, handlers: WatchHandlers<T>): Promise<WatchHandle> {
+    const watch = new this.#client.k8s.Watch(this.#client.config);
+    let ended = false;
+    const held: { controller?: AbortController } = {};
+    // The server ends every watch after WATCH_TIMEOUT_S: one still open well past that is a connection to an API
+    // server that stopped answering (hung, or a network partition without a reset) — end it as an error.
+    const silent = setTimeout(
+      () => end(new StoreApiError('CLUSTER', `watch ${path}: no end from the API server after ${WATCH_TIMEOUT_S + WATCH_GRACE_S}s`, undefined, '', undefined), false),
+      (WATCH_TIMEOUT_S + WATCH_GRACE_S) * 1000,
+    );
+    silent.unref();
+    const end = (err: StoreApiError | undefined, gone: boolean): void => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(silent);
+      held.controller?.abort();
+      handlers.ended(err, gone);
+    };
+    const query = { labelSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_S };
+    const controller = await watch.watch(
+      path,
+      query,
+      (type: string, obj: unknown) => {
+        if (ended) return;
+        if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') handlers.event({ type, item: convert(obj) });
+        else if (type === 'BOOKMARK') {
+          const rv = (obj as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
+          if (rv) handlers.event({ type, resourceVersion: rv });
+        } else if (type === 'ERROR') {
+          const status = obj as { code?: number; reason?: string; message?: string } | null;
+          const gone = status?.code === 410 || status?.reason === 'Expired' || status?.reason === 'Gone';
+          end(new StoreApiError('CLUSTER', `watch ${path}: ${status?.message ?? 'error'}`, status?.code, status?.reason ?? '', status), gone);
+        }
+      },
+      (err: unknown) => {
+        if (!err) return end(undefined, false);
+        const status = (err as { statusCode?: unknown }).statusCode;
+        const e = apiError(typeof status === 'number' ? Object.assign(err as object, { code: status }) : err, `watch ${path}`);
+        end(e, e.status === 410);
+      },
+    );
+    held.controller = controller;
+    if (ended) controller.abort();
+    else handlers.connected();
+    return { stop: () => end(undefined, false) };
   }
 }

@@ -159,6 +159,8 @@ export function storeContract(name: string, options: StoreContractOptions): void
       const id = `stress-${tag()}`;
       const make = (revision: number, n: number): ExtensionRecord => ({ ...sampleRecord(id, { revision, secret: `n${n}` }), description: `n${n}` });
       await handles[0]!.put(make(1, 0), null);
+      // Other replicas may see a write after a delay (the Kubernetes store's watch): wait until all do.
+      for (const h of handles) for (let i = 0; !(await h.get(id)) && i < 200; i++) await new Promise((res) => setTimeout(res, 50));
       const secretOf = (r: ExtensionRecord | undefined) => r?.services?.[0]?.credentials?.[0]?.configuration?.AWS_SECRET_ACCESS_KEY;
       let stop = false;
       const mismatches: string[] = [];

@@ -31,7 +31,8 @@ import { HIDDEN, type Configuration, type CredentialsRecord, type ExtensionRecor
 import type { ObjectMeta, RegistryStoreApi, StoredObject, StoredSecret } from '../../kube/registry-store-api.js';
 import { Cipher } from '../crypto.js';
 import { PreconditionFailedError } from '../errors.js';
-import { listInScope, type CredentialScopeFilter, type ReadOptions, type Store, type StoreFilter } from './types.js';
+import { StoreCache } from './kubernetes-cache.js';
+import { listInScope, type CredentialScopeFilter, type ReadOptions, type Store, type StoreFilter, type StoreHealth } from './types.js';
 
 /** Largest document (JSON, credential values hidden): etcd refuses objects over ~1.5 MiB. */
 export const MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -96,9 +97,19 @@ function inRecordOrder(doc: ExtensionRecord): ExtensionRecord {
   return out;
 }
 
+/** What a write's revision check saw last (for the catch-up after a lost race). */
+interface Observed {
+  checked?: boolean;
+  object?: StoredObject | undefined;
+  /** The resourceVersion the object had in the cache when the API server said it is gone. */
+  absentAfter?: string;
+}
+
 export interface KubernetesStoreOptions {
   api: RegistryStoreApi;
   key: Buffer;
+  /** The watch-fed cache reads are served from (./kubernetes-cache.ts); without one every read asks the API server. */
+  cache?: StoreCache | undefined;
 }
 
 function isStatus(e: unknown, status: number): boolean {
@@ -146,17 +157,36 @@ function matches(record: ExtensionRecord, filter: StoreFilter): boolean {
 export class KubernetesStore implements Store {
   readonly api: RegistryStoreApi;
   readonly #cipher: Cipher;
+  readonly #cache: StoreCache | undefined;
 
   constructor(options: KubernetesStoreOptions) {
     this.api = options.api;
     this.#cipher = new Cipher(options.key);
+    this.#cache = options.cache;
+  }
+
+  /** The cache when it may answer now (see StoreCache.serving), else undefined: ask the API server. */
+  #cached(): StoreCache | undefined {
+    return this.#cache?.serving() ? this.#cache : undefined;
+  }
+
+  /** Readiness for /healthz, from the cache's state (no request); always ready without a cache. */
+  health(): StoreHealth {
+    return this.#cache ? this.#cache.health() : { ready: true };
   }
 
   /**
    * Connects to the API server, checks (or, with installCrd, installs) the CRD and checks the key against the
    * namespace's key-check Secret (creating it on first use).
    */
-  static async open(options: { kubeconfig?: string | undefined; namespace?: string | undefined; key: Buffer; installCrd?: boolean }): Promise<KubernetesStore> {
+  static async open(options: {
+    kubeconfig?: string | undefined;
+    namespace?: string | undefined;
+    key: Buffer;
+    installCrd?: boolean;
+    /** false: no cache, every read asks the API server (default: the watch-fed cache). */
+    cache?: boolean | { staleAfterMs?: number; writeWaitMs?: number };
+  }): Promise<KubernetesStore> {
     const { RegistryStoreApi } = await import('../../kube/registry-store-api.js');
     const api = await RegistryStoreApi.connect({ kubeconfig: options.kubeconfig, namespace: options.namespace });
     if (options.installCrd) await api.installCrd();
@@ -165,9 +195,12 @@ export class KubernetesStore implements Store {
         hint: 'kubectl apply -f deploy/crd-fusemlextension.yaml, or start with --install-crd',
       });
     }
-    const store = new KubernetesStore({ api, key: options.key });
-    await store.#checkKey();
-    return store;
+    const checked = new KubernetesStore({ api, key: options.key });
+    await checked.#checkKey();
+    if (options.cache === false) return checked;
+    const cache = new StoreCache(api, { objectSelector: `${PART}=extension`, secretSelector: `${PART}=credentials`, ...(typeof options.cache === 'object' ? options.cache : {}) });
+    await guard(() => cache.start());
+    return new KubernetesStore({ api, key: options.key, cache });
   }
 
   async #checkKey(): Promise<void> {
@@ -301,6 +334,12 @@ export class KubernetesStore implements Store {
   }
 
   async get(id: string, options: ReadOptions = {}): Promise<ExtensionRecord | undefined> {
+    const cache = this.#cached();
+    if (cache) {
+      const o = cache.object(id);
+      // A Secret the cache does not have yet (or without this revision's key) is read from the API server by #read.
+      return o ? guard(() => this.#read(id, options.reveal, { object: o, secret: options.reveal ? cache.secret(o.name) : undefined })) : undefined;
+    }
     return guard(() => this.#read(id, options.reveal));
   }
 
@@ -310,7 +349,9 @@ export class KubernetesStore implements Store {
 
   async #list(filter: StoreFilter, options: ReadOptions): Promise<ExtensionRecord[]> {
     let objects: StoredObject[];
-    if (filter.extension_id !== undefined) {
+    const cache = this.#cached();
+    if (cache) objects = cache.objects(filter);
+    else if (filter.extension_id !== undefined) {
       const o = await this.#object(filter.extension_id);
       objects = o ? [o] : [];
     } else {
@@ -324,7 +365,9 @@ export class KubernetesStore implements Store {
     objects = objects.filter((o) => typeof o.spec.id === 'string' && matches(o.spec.document as unknown as ExtensionRecord, filter));
     objects.sort((a, b) => ((a.spec.id as string) < (b.spec.id as string) ? -1 : (a.spec.id as string) > (b.spec.id as string) ? 1 : 0));
     let secrets = new Map<string, StoredSecret>();
-    if (options.reveal && objects.length > 0) {
+    if (cache && options.reveal) {
+      secrets = new Map(objects.flatMap((o) => { const s = cache.secret(o.name); return s ? [[o.name, s] as const] : []; }));
+    } else if (options.reveal && objects.length > 0) {
       const list = objects.length === 1 ? [await this.api.getSecret(objects[0]!.name)] : await this.api.listSecrets(`${PART}=credentials`);
       secrets = new Map(list.filter((s): s is StoredSecret => s !== undefined).map((s) => [s.name, s]));
     }
@@ -348,10 +391,14 @@ export class KubernetesStore implements Store {
   async #updateSecret(name: string, id: string, change: (data: Record<string, string>) => Record<string, string>): Promise<void> {
     const meta: ObjectMeta = { name, labels: { ...MANAGED_BY, [PART]: 'credentials' }, annotations: { [ID_ANNOTATION]: id } };
     for (let i = 0; i < RETRIES * 2; i++) {
-      const s = await this.api.getSecret(name);
+      // First try on what the cache holds (a stale copy fails the compare-and-swap: read again).
+      const cache = i === 0 ? this.#cached() : undefined;
+      const s = cache ? cache.secret(name) : await this.api.getSecret(name);
       const before = s?.data ?? {};
       const next = change({ ...before });
       const same = Object.keys(next).length === Object.keys(before).length && Object.entries(next).every(([k, v]) => before[k] === v);
+      // Nothing to write, judged on the cache's copy: it may be behind (keys to prune not seen yet), so ask the API server.
+      if (cache && (s ? same && Object.keys(next).length > 0 : Object.keys(next).length === 0)) continue;
       try {
         if (!s) {
           if (Object.keys(next).length > 0) await this.api.createSecret(meta, next);
@@ -387,20 +434,35 @@ export class KubernetesStore implements Store {
   }
 
   async put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
-    return guard(() => this.#put(record, expectedRevision));
+    const observed: Observed = {};
+    try {
+      return await guard(() => this.#put(record, expectedRevision, observed));
+    } catch (e) {
+      // Lost a race (412, 409, 404): the caller reads next, so the cache catches up with what the API server showed.
+      if (this.#cache && observed.checked && (e instanceof PreconditionFailedError || (e instanceof FusemlError && (e.code === 'CONFLICT' || e.code === 'NOT_FOUND')))) {
+        const o = observed.object;
+        if (o) await this.#cache.waitForVersion(o.resourceVersion);
+        else if (observed.absentAfter !== undefined) await this.#cache.waitForGone(objectName(record.id), observed.absentAfter);
+      }
+      throw e;
+    }
   }
 
-  async #put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
+  async #put(record: ExtensionRecord, expectedRevision: number | null, observed: Observed = {}): Promise<ExtensionRecord> {
     const name = objectName(record.id);
     const { masked, values } = this.#split(record, await this.#keptValues(record, name));
     const revision = record.revision ?? (expectedRevision === null ? 1 : expectedRevision + 1);
     const meta = this.#meta(name, record);
 
-    let current = await this.api.getObject(name);
+    const cached = this.#cached()?.objectNamed(name);
+    observed.absentAfter = cached?.resourceVersion;
+    let current = cached ?? (await this.api.getObject(name));
     if (current && current.spec.id !== record.id) {
       throw new FusemlError('INTERNAL', `extension ${record.id}: object name ${name} is taken by extension ${String(current.spec.id)}`);
     }
     const check = (o: StoredObject | undefined): StoredObject | undefined => {
+      observed.checked = true;
+      observed.object = o;
       if (expectedRevision === null) {
         if (o) throw new FusemlError('CONFLICT', `extension ${record.id} already exists`);
         return undefined;
@@ -411,7 +473,16 @@ export class KubernetesStore implements Store {
       }
       return o;
     };
-    current = check(current);
+    if (cached) {
+      // The cache may be behind: a failed check is confirmed with the API server (a passed one is enforced by the
+      // compare-and-swap below, which fails on a stale resourceVersion).
+      try {
+        current = check(current);
+      } catch {
+        current = await this.api.getObject(name);
+        current = check(current && current.spec.id === record.id ? current : undefined);
+      }
+    } else current = check(current);
 
     // 1. The sealed values, under a key of their own (nothing a reader can reach yet).
     const ref = Object.keys(values).length > 0 ? newRef() : undefined;
@@ -421,11 +492,12 @@ export class KubernetesStore implements Store {
     }
     // 2. The commit: the object, compare-and-swap on its resourceVersion.
     const spec: Record<string, unknown> = { id: record.id, revision, document: masked, ...(ref ? { credentialsRef: ref } : {}) };
+    let written: StoredObject;
     try {
       for (let i = 0; ; i++) {
         try {
-          if (!current) await this.api.createObject(meta, spec);
-          else await this.api.replaceObject(meta, current.resourceVersion, spec);
+          if (!current) written = await this.api.createObject(meta, spec);
+          else written = await this.api.replaceObject(meta, current.resourceVersion, spec);
           break;
         } catch (e) {
           if (!isStatus(e, 409) && !(current && isStatus(e, 404))) throw e;
@@ -439,6 +511,8 @@ export class KubernetesStore implements Store {
       if (ref) await this.#cleanup(name, record.id, [ref], undefined);
       throw e;
     }
+    // Read-your-writes: answer once this replica's cache holds the write.
+    await this.#cache?.waitForVersion(written.resourceVersion);
     // 3. The values of the replaced revision are unreachable now.
     const old = current?.spec.credentialsRef;
     if (typeof old === 'string') await this.#cleanup(name, record.id, [old], ref);
@@ -477,6 +551,7 @@ export class KubernetesStore implements Store {
         if (!isStatus(e, 409) || i >= RETRIES) throw e;
         continue;
       }
+      await this.#cache?.waitForGone(name, o.resourceVersion);
       const ref = o.spec.credentialsRef;
       // Keys of a create racing with this delete are recent and stay; the Secret goes when nothing is left.
       await this.#cleanup(name, id, [typeof ref === 'string' ? ref : undefined], undefined);
@@ -485,10 +560,13 @@ export class KubernetesStore implements Store {
   }
 
   async count(): Promise<number> {
+    const cache = this.#cached();
+    if (cache) return cache.size;
     return guard(async () => (await this.api.listObjects(`${PART}=extension`)).length);
   }
 
   async close(): Promise<void> {
-    // Nothing held open: every call is a request.
+    // The cache's watches are the only thing held open (without a cache every call is a request).
+    this.#cache?.stop();
   }
 }

@@ -30,6 +30,12 @@ export interface ReadOptions {
   reveal?: boolean | ((credentials: CredentialsRecord) => boolean);
 }
 
+/** Readiness of a store (GET /healthz): not ready → 503 with `reason`. */
+export interface StoreHealth {
+  ready: boolean;
+  reason?: string | undefined;
+}
+
 /** A stored document as JSON text, as readers see it (credential values `<hidden>`), with its version. */
 export interface MaskedRow {
   version: string | null;
@@ -65,6 +71,11 @@ export interface Store {
   delete(id: string, expectedRevision?: number): Promise<void>;
   /** Number of extensions stored (health and benchmarks). */
   count(): Promise<number>;
+  /**
+   * Optional readiness from the store's own state, without a request (stores with a cache: ready while it may
+   * answer). Absent: /healthz counts the extensions instead.
+   */
+  health?(): StoreHealth;
   close(): Promise<void>;
 }
 

@@ -75,7 +75,9 @@ export function metaRoutes(modules: () => readonly RouteModule[]): RouteModule {
     name: 'meta',
     register(app, ctx) {
       app.get('/healthz', { config: { public: true } }, async (req, reply) => {
-        await ctx.store.count();
+        const health = ctx.store.health?.();
+        if (health && !health.ready) return send(req, reply, 503, { status: 'not ready', reason: health.reason });
+        if (!health) await ctx.store.count();
         return send(req, reply, 200, { status: 'ok' });
       });
       app.get('/openapi.json', { config: { public: true } }, async (req, reply) => {
