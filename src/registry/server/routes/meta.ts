@@ -40,11 +40,16 @@ export function requestSchemas(): Record<string, Json> {
   });
   const obj = (properties: Json, required: string[] = []): Json => ({ type: 'object', additionalProperties: false, required, properties });
   const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+  const endpoints = (): Json => ({ ...(absolute(defs.service?.properties ?? {}, base) as Record<string, Json>).endpoints, items: ref('NewEndpoint') });
   const out: Record<string, Json> = {
-    NewCredentials: obj({ ...props('credentials', readOnly), id: newId }, ['scope']),
-    NewService: obj({ ...props('service', readOnly), id: newId, credentials: oneDefault(ref('NewCredentials')) }),
+    // fuseml-core's input defaults (src/registry/registry.ts): a credential set without a scope is global, an
+    // endpoint without a type external; so neither is required on input.
+    NewCredentials: obj({ ...props('credentials', readOnly), id: newId }),
+    NewEndpoint: obj(props('endpoint', readOnly), ['url']),
+    NewService: obj({ ...props('service', readOnly), id: newId, endpoints: endpoints(), credentials: oneDefault(ref('NewCredentials')) }),
     NewExtension: obj({ ...props('extension', readOnly), id: newId, services: { type: 'array', maxItems: 100, items: ref('NewService') } }),
-    UpsertService: obj({ ...props('service', readOnly), credentials: oneDefault({ $ref: `${base}#/$defs/credentials` }) }, ['id']),
+    UpsertCredentials: obj(props('credentials', readOnly), ['id']),
+    UpsertService: obj({ ...props('service', readOnly), endpoints: endpoints(), credentials: oneDefault(ref('UpsertCredentials')) }, ['id']),
     ExtensionUpsert: obj({ ...props('extension', ['id', ...readOnly]), services: { type: 'array', maxItems: 100, items: ref('UpsertService') } }),
   };
   for (const [kind, fields] of Object.entries(PATCHABLE)) {
