@@ -38,21 +38,25 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
 export interface ErrorOptions {
   hint?: string | undefined;
   cause?: unknown;
+  /** Overrides the code's exit code (e.g. 143 for a run cancelled by SIGTERM). */
+  exitCode?: number | undefined;
 }
 
 export class FusemlError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  readonly #exitCode: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'FusemlError';
     this.code = code;
     this.hint = options.hint;
+    this.#exitCode = options.exitCode;
   }
 
   get exitCode(): number {
-    return EXIT_CODES[this.code];
+    return this.#exitCode ?? EXIT_CODES[this.code];
   }
 }
 

@@ -47,6 +47,26 @@ function tail(text: string, lines: number): string {
   return all.slice(-lines).join('\n');
 }
 
+/** Process groups still running: stopped if we exit first (detached children are not cleaned up by execa). */
+const running = new Set<number>();
+let exitHook = false;
+function track(pid: number | undefined): void {
+  if (pid === undefined || process.platform === 'win32') return;
+  running.add(pid);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const p of running) {
+        try {
+          process.kill(-p, 'SIGTERM');
+        } catch {
+          // gone
+        }
+      }
+    });
+  }
+}
+
 export async function run(file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   const secrets = [...(options.secrets ?? []), ...Object.values(options.secretEnv ?? {})].filter((s) => s.length > 0);
   for (const a of [file, ...args]) {
@@ -73,6 +93,25 @@ export async function run(file: string, args: readonly string[], options: ExecOp
     stripFinalNewline: false,
     lines: false,
     maxBuffer: 64 * 1024 * 1024,
+    // Its own process group: a Ctrl-C on the terminal reaches only us, and cancellation stops the
+    // whole group (a wrapper script's children too), whether or not a terminal is attached.
+    detached: process.platform !== 'win32',
+  });
+  const killGroup = (sig: NodeJS.Signals): void => {
+    if (child.pid === undefined || process.platform === 'win32') return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  track(child.pid);
+  const onAbort = (): void => killGroup('SIGTERM');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  // Killed by a signal (cancelled, timed out): what is left of its group goes too, or it would hold the pipes open.
+  child.on('exit', (_code, sig) => {
+    if (child.pid !== undefined) running.delete(child.pid);
+    if (sig !== null) killGroup('SIGKILL');
   });
 
   if (options.onLine) {
@@ -91,7 +130,7 @@ export async function run(file: string, args: readonly string[], options: ExecOp
     }
   }
 
-  const r = await child;
+  const r = await child.finally(() => options.signal?.removeEventListener('abort', onAbort));
   const result: ExecResult = {
     command,
     exitCode: r.exitCode ?? -1,

@@ -6,7 +6,8 @@
 import type { OutputSpec, Scalar } from '../core/extension.js';
 import type { PlannedWait } from './plan.js';
 
-export type StepState = 'done' | 'failed';
+/** `interrupted`: the run was cancelled (SIGINT / SIGTERM) while this step ran; the next run redoes it. */
+export type StepState = 'done' | 'failed' | 'interrupted';
 
 export interface StepRecord {
   state: StepState;
@@ -36,7 +37,8 @@ export interface InstallRecord {
   /** Non-sensitive output values only. */
   outputs: Record<string, string>;
   steps: Record<string, StepRecord>;
-  status: 'installing' | 'installed' | 'failed' | 'uninstalling';
+  /** `interrupted`: a run was cancelled (SIGINT / SIGTERM); `message` names the step; the next run resumes. */
+  status: 'installing' | 'installed' | 'failed' | 'uninstalling' | 'interrupted';
   message?: string | undefined;
   registration?: RegistrationState | undefined;
   installedAt?: string | undefined;

@@ -25,8 +25,10 @@ export const OUTPUT_TIMEOUT_MS = 2 * 60_000;
 export interface EngineOptions {
   cluster: ClusterBackend;
   tools: Tools;
-  /** Environment for every process (KUBECONFIG…). */
+  /** Environment for every process (KUBECONFIG, FUSEML_KUBE_CONTEXT…). */
   env: Record<string, string>;
+  /** Cluster flags for helm / kubectl (childKubeAccess of the target): every child acts on the same cluster. */
+  kube?: { helm: readonly string[]; kubectl: readonly string[] } | undefined;
   /** Undefined: do not register. */
   sink?: RegistrySink | undefined;
   reporter: Reporter;
@@ -41,13 +43,15 @@ export type RegistrationOutcome = 'registered' | 'unchanged' | 'pending' | 'dere
 export interface ExtensionOutcome {
   name: string;
   state: 'installed' | 'unchanged' | 'uninstalled' | 'failed' | 'skipped';
-  steps: { id: string; type: string; state: 'done' | 'skipped' | 'failed' }[];
+  steps: { id: string; type: string; state: 'done' | 'skipped' | 'failed' | 'interrupted' }[];
   registration: RegistrationOutcome;
   /** Non-sensitive outputs. */
   outputs: Record<string, string>;
   error?: string | undefined;
-  /** The FusemlError code of the failure. */
+  /** The FusemlError code of the failure (CANCELLED when the run was interrupted). */
   code?: string | undefined;
+  /** Where an interrupted or failed extension stopped, e.g. `install step helm alpha (app)`. */
+  stoppedIn?: string | undefined;
 }
 
 export interface RunSummary {
@@ -129,9 +133,43 @@ export class InstallerEngine {
   readonly #o: EngineOptions;
   /** Every secret seen so far (parameters, sensitive outputs): masked in everything shown. */
   readonly secrets = new Set<string>();
+  /** Extension → the step it stopped in (failed or interrupted). */
+  readonly #stoppedIn = new Map<string, string>();
 
   constructor(options: EngineOptions) {
     this.#o = options;
+  }
+
+  /** The run was interrupted (SIGINT / SIGTERM): whatever error a child reported is a cancellation. */
+  #cancelled(e?: unknown): boolean {
+    return this.#o.signal?.aborted === true || (e instanceof FusemlError && e.code === 'CANCELLED');
+  }
+
+  #notStartedIfCancelled(): void {
+    if (this.#o.signal?.aborted) throw new FusemlError('CANCELLED', 'not started: the run was cancelled');
+  }
+
+  /** Marks a record after a failure: `interrupted` (with the step) when the run was cancelled, else `failed`. */
+  async #markStopped(record: InstallRecord, e: unknown): Promise<void> {
+    const where = this.#stoppedIn.get(record.extension);
+    if (this.#cancelled(e)) {
+      record.status = 'interrupted';
+      record.message = `interrupted${where ? ` during ${where}` : ''}`;
+    } else {
+      record.status = 'failed';
+      record.message = failure(e, this.secrets).message.split('\n')[0];
+    }
+    record.updatedAt = new Date().toISOString();
+    await this.#o.cluster.writeRecord(record).catch(() => undefined);
+  }
+
+  #outcomeOf(n: string, e: unknown, steps: ExtensionOutcome['steps']): ExtensionOutcome {
+    const f = failure(e, this.secrets);
+    const code = this.#cancelled(e) ? 'CANCELLED' : f.code;
+    const stoppedIn = this.#stoppedIn.get(n);
+    const message = code === 'CANCELLED' ? `interrupted${stoppedIn ? ` during ${stoppedIn}` : ''}` : f.message.split('\n')[0];
+    this.#o.reporter.event({ type: 'extension', extension: n, state: 'failed', message });
+    return { name: n, state: 'failed', steps, registration: 'none', outputs: {}, error: code === 'CANCELLED' ? message : f.message, code, stoppedIn };
   }
 
   #emitStep(ext: string, step: PlannedStep, state: 'running' | 'done' | 'skipped' | 'failed', durationMs?: number, message?: string): void {
@@ -149,6 +187,7 @@ export class InstallerEngine {
       tools: this.#o.tools,
       extension: p.name,
       env,
+      kube: this.#o.kube,
       secretEnv,
       secrets: [...this.secrets],
       signal: this.#o.signal,
@@ -172,12 +211,11 @@ export class InstallerEngine {
         Object.assign(scriptOutputs, result.outputs ?? {});
         for (const w of step.waitFor) await c.wait(w, this.#o.signal);
       } catch (e) {
-        this.#emitStep(p.name, step, 'failed', Date.now() - t0);
-        outcome.steps.push({ id: step.id, type: step.type, state: 'failed' });
-        if (record && step.phase === 'install') {
-          record.steps[step.id] = { state: 'failed', digest: step.digest, at: new Date().toISOString() };
-          await save?.();
-        }
+        const state = this.#cancelled(e) ? 'interrupted' : 'failed';
+        this.#emitStep(p.name, step, 'failed', Date.now() - t0, state === 'interrupted' ? 'interrupted' : undefined);
+        outcome.steps.push({ id: step.id, type: step.type, state });
+        if (record && step.phase === 'install') record.steps[step.id] = { state, digest: step.digest, at: new Date().toISOString() };
+        this.#stoppedIn.set(p.name, `${step.phase} step ${stepTitle(step)}`);
         throw e;
       }
       this.#emitStep(p.name, step, 'done', Date.now() - t0);
@@ -239,6 +277,7 @@ export class InstallerEngine {
   async #installOne(p: ExtensionPlan, existing: InstallRecord | undefined, pending: RunSummary['pendingRegistrations'], outcome: ExtensionOutcome): Promise<ExtensionOutcome> {
     const c = this.#o.cluster;
     const r = this.#o.reporter;
+    this.#notStartedIfCancelled();
     r.event({ type: 'extension', extension: p.name, state: 'running' });
     const now = new Date().toISOString();
     const record: InstallRecord = {
@@ -263,16 +302,20 @@ export class InstallerEngine {
       await c.writeRecord(record);
     };
     if (!allDone) await save();
-    for (const ns of p.namespaces) await c.ensureNamespace(ns, p.name);
-    const scriptOutputs: Record<string, string> = {};
     try {
-      await this.#runSteps(p, p.install, record, outcome, scriptOutputs, save);
+      return await this.#installSteps(p, existing, record, allDone, pending, outcome, save);
     } catch (e) {
-      record.status = 'failed';
-      record.message = failure(e, this.secrets).message.split('\n')[0];
-      await save().catch(() => undefined);
+      await this.#markStopped(record, e);
       throw e;
     }
+  }
+
+  async #installSteps(p: ExtensionPlan, existing: InstallRecord | undefined, record: InstallRecord, allDone: boolean, pending: RunSummary['pendingRegistrations'], outcome: ExtensionOutcome, save: () => Promise<void>): Promise<ExtensionOutcome> {
+    const c = this.#o.cluster;
+    const r = this.#o.reporter;
+    for (const ns of p.namespaces) await c.ensureNamespace(ns, p.name);
+    const scriptOutputs: Record<string, string> = {};
+    await this.#runSteps(p, p.install, record, outcome, scriptOutputs, save);
     // Sensitive script outputs are never recorded: a re-run that skipped the script does not have them.
     const recordedOutputs = existing?.outputs ?? {};
     const scriptKeys = Object.values(p.ext.outputs).flatMap((o) => (o.script ? [o.script.key] : []));
@@ -291,7 +334,9 @@ export class InstallerEngine {
       const scripts = p.install.filter((s) => s.type === 'script');
       await this.#runSteps(p, scripts, record, { ...outcome, steps: [] }, scriptOutputs, save, true);
     }
+    this.#stoppedIn.set(p.name, 'reading outputs');
     const outputs = await this.#collectOutputs(p, scriptOutputs, recordedOutputs);
+    this.#stoppedIn.set(p.name, 'registration');
     record.outputs = Object.fromEntries(Object.entries(outputs).filter(([k]) => !isSensitiveOutput(p.ext.outputs[k] as OutputSpec)));
     outcome.outputs = record.outputs;
     await this.#register(p, outputs, record, outcome, pending);
@@ -328,9 +373,7 @@ export class InstallerEngine {
     const extensions: ExtensionOutcome[] = plan.order.map((n) => {
       const r = results.get(n) as { ok: boolean; value: ExtensionOutcome | unknown };
       if (r.ok || (r.value as ExtensionOutcome)?.state === 'skipped') return r.value as ExtensionOutcome;
-      const f = failure(r.value, this.secrets);
-      this.#o.reporter.event({ type: 'extension', extension: n, state: 'failed', message: f.message.split('\n')[0] });
-      return { name: n, state: 'failed', steps: partial.get(n)?.steps ?? [], registration: 'none', outputs: {}, error: f.message, code: f.code };
+      return this.#outcomeOf(n, r.value, partial.get(n)?.steps ?? []);
     });
     return { extensions, pendingRegistrations: pending, namespacesDeleted: [] };
   }
@@ -358,13 +401,19 @@ export class InstallerEngine {
         const p = plans.get(n);
         const rec = byName.get(n) as InstallRecord;
         const outcome: ExtensionOutcome = { name: n, state: 'uninstalled', steps: [], registration: 'none', outputs: {} };
+        this.#notStartedIfCancelled();
         this.#o.reporter.event({ type: 'extension', extension: n, state: 'running' });
         rec.status = 'uninstalling';
         // Once undoing starts, nothing counts as installed: a later install redoes every step.
         rec.steps = {};
         rec.updatedAt = new Date().toISOString();
         await c.writeRecord(rec);
-        if (p) await this.#runSteps(p, p.uninstall, undefined, outcome, {}, undefined);
+        try {
+          if (p) await this.#runSteps(p, p.uninstall, undefined, outcome, {}, undefined);
+        } catch (e) {
+          await this.#markStopped(rec, e);
+          throw e;
+        }
         if (rec.registration && this.#o.sink) {
           const d = await this.#o.sink.remove(rec.registration.id, n);
           outcome.registration = d.state === 'delivered' ? 'deregistered' : 'pending';
@@ -388,9 +437,7 @@ export class InstallerEngine {
     const extensions = order.map((n) => {
       const r = results.get(n) as { ok: boolean; value: unknown };
       if (r.ok || (r.value as ExtensionOutcome)?.state === 'skipped') return r.value as ExtensionOutcome;
-      const f = failure(r.value, this.secrets);
-      this.#o.reporter.event({ type: 'extension', extension: n, state: 'failed', message: f.message.split('\n')[0] });
-      return { name: n, state: 'failed' as const, steps: [], registration: 'none' as const, outputs: {}, error: f.message, code: f.code };
+      return this.#outcomeOf(n, r.value, []);
     });
     return { extensions, pendingRegistrations: pending, namespacesDeleted };
   }

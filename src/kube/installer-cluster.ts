@@ -23,12 +23,13 @@ import {
   type OutputContext,
 } from '../installer/cluster.js';
 import type { PlannedWait } from '../installer/plan.js';
+import { childKubeAccess, type KubeTarget } from './kubeconfig.js';
 
 type K8s = typeof import('@kubernetes/client-node');
 
 export interface KubeBackendOptions {
-  /** Kubeconfig file; default: $KUBECONFIG, then ~/.kube/config (client-node's default). */
-  kubeconfig?: string | undefined;
+  /** The cluster (resolveKubeTarget: --kubeconfig, --context, KUBECONFIG as kubectl does); kubectl gets the same. */
+  target: KubeTarget;
   installerNamespace?: string | undefined;
   kubectl: string;
   /** Lease duration; the holder renews at a third of it. */
@@ -65,7 +66,7 @@ export function kubeError(e: unknown, what: string): FusemlError {
   }
   const msg = (e as Error)?.message ?? String(e);
   return new FusemlError('CLUSTER', `${what}: cannot reach the Kubernetes API server (${msg.split('\n')[0]})`, {
-    hint: 'check --kubeconfig / KUBECONFIG and that the cluster is up (e.g. npm run cluster:up)',
+    hint: 'check --kubeconfig / --context / KUBECONFIG and that the cluster is up (e.g. npm run cluster:up)',
     cause: e,
   });
 }
@@ -107,7 +108,7 @@ export class KubeInstallerCluster implements ClusterBackend {
   #api() {
     this.#apis ??= (async () => {
       const { KubeClient } = await import('./client.js');
-      const client = await KubeClient.connect({ kubeconfig: this.#o.kubeconfig });
+      const client = await KubeClient.connect({ target: this.#o.target });
       const { k8s, config: kc } = client;
       return {
         k8s,
@@ -381,7 +382,8 @@ export class KubeInstallerCluster implements ClusterBackend {
       default: {
         // Any other kind (e.g. a CRD's): kubectl knows the API group from discovery.
         const target = w.name ? [`${w.kind}/${w.name}`] : [w.kind, '-l', sel as string];
-        const r = await run(this.#o.kubectl, ['wait', ...target, '--namespace', ns, `--for=condition=${w.condition ?? 'Ready'}`, '--timeout=1s', ...(this.#o.kubeconfig ? ['--kubeconfig', this.#o.kubeconfig] : [])], { allowFailure: true, timeoutMs: 30_000 });
+        const access = childKubeAccess(this.#o.target);
+        const r = await run(this.#o.kubectl, [...access.kubectl, 'wait', ...target, '--namespace', ns, `--for=condition=${w.condition ?? 'Ready'}`, '--timeout=1s'], { env: access.env, allowFailure: true, timeoutMs: 30_000 });
         return { ready: r.exitCode === 0, detail: (r.stderr || r.stdout).trim().split('\n')[0] ?? '' };
       }
     }
@@ -472,7 +474,9 @@ export class KubeInstallerCluster implements ClusterBackend {
       }
       // kubectl's fully qualified form: KIND.VERSION.GROUP (core kinds need no qualification).
       const kind = j.apiVersion?.includes('/') ? `${j.kind}.${j.apiVersion.split('/')[1]}.${j.apiVersion.split('/')[0]}` : j.kind;
-      const r = await run(this.#o.kubectl, ['get', kind, j.name, '--namespace', ns, '-o', `jsonpath=${j.path}`, ...(this.#o.kubeconfig ? ['--kubeconfig', this.#o.kubeconfig] : [])], {
+      const access = childKubeAccess(this.#o.target);
+      const r = await run(this.#o.kubectl, [...access.kubectl, 'get', kind, j.name, '--namespace', ns, '-o', `jsonpath=${j.path}`], {
+        env: access.env,
         timeoutMs: 60_000,
         signal: ctx.signal,
       }).catch((e: unknown) => {

@@ -239,3 +239,36 @@ describe('uninstall', () => {
     expect(cluster.namespaces.has('fx-charlie')).toBe(true);
   });
 });
+
+describe('interruption', () => {
+  it('an abort during a helm step stops it, marks the record interrupted with the step, and the re-run resumes', async () => {
+    fakes.env.FAKE_SLEEP = '5';
+    const ac = new AbortController();
+    const e = new InstallerEngine({ cluster, tools: { helm: fakes.helm, kubectl: fakes.kubectl }, env: fakes.env, sink: sink(), reporter: { event: (x) => events.push(x) }, signal: ac.signal });
+    const p = await plan(['alpha']);
+    const t0 = Date.now();
+    setTimeout(() => ac.abort(), 300);
+    const summary = await e.install(p);
+    expect(Date.now() - t0).toBeLessThan(4000); // the fake helm (sleep 5) was stopped
+    expect(summary.extensions[0]).toMatchObject({ name: 'alpha', state: 'failed', code: 'CANCELLED', stoppedIn: 'install step helm alpha (app)' });
+    expect(cluster.records.get('alpha')).toMatchObject({ status: 'interrupted', message: 'interrupted during install step helm alpha (app)', steps: { app: { state: 'interrupted' } } });
+    const err = summaryError(summary, 'install', '/j', undefined, 'SIGINT');
+    expect(err?.message).toBe('install cancelled (SIGINT): stopped in alpha (install step helm alpha (app)); the lock is released');
+    expect(err?.exitCode).toBe(130);
+    expect(summaryError(summary, 'install', '/j', undefined, 'SIGTERM')?.exitCode).toBe(143);
+    expect(registry.records.size).toBe(0);
+
+    fakes.env.FAKE_SLEEP = '0';
+    const again = await engine().install(p);
+    expect(again.extensions[0]).toMatchObject({ name: 'alpha', state: 'installed', registration: 'registered' });
+    expect(cluster.records.get('alpha')?.status).toBe('installed');
+  });
+
+  it('helm and kubectl get the target cluster flags before their sub-command', async () => {
+    const e = new InstallerEngine({ cluster, tools: { helm: fakes.helm, kubectl: fakes.kubectl }, env: fakes.env, kube: { helm: ['--kube-context', 'ctx-b'], kubectl: ['--context', 'ctx-b'] }, sink: sink(), reporter: { event: () => undefined } });
+    await e.install(await plan(['alpha', 'charlie']));
+    const calls = await fakes.calls();
+    expect(calls.find((c) => c.tool === 'helm')?.args).toMatch(/^--kube-context ctx-b upgrade --install alpha /);
+    expect(calls.find((c) => c.tool === 'kubectl')?.args).toMatch(/^--context ctx-b apply /);
+  });
+});

@@ -13,6 +13,7 @@ import type { Tools } from '../../steps/types.js';
 
 export interface ClusterFlags {
   kubeconfig?: string | undefined;
+  context?: string | undefined;
   installerNamespace?: string | undefined;
   lockTimeout?: string | undefined;
 }
@@ -96,15 +97,24 @@ export function registryFrom(flags: RegistryFlags): RegistrySink | undefined {
   return registrySink(url, token || undefined, new Journal(), retries);
 }
 
+/**
+ * The target cluster, resolved once as kubectl would (--kubeconfig, --context, KUBECONFIG, ~/.kube/config),
+ * the installer's backend on it, and the flags and environment every child process gets for the same target.
+ */
 export async function clusterFrom(flags: ClusterFlags, kubectl: string) {
+  const { resolveKubeTarget, childKubeAccess, describeTarget } = await import('../../kube/kubeconfig.js');
+  const target = resolveKubeTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
   const { KubeInstallerCluster, lockHolder } = await import('../../kube/installer-cluster.js');
-  const cluster = new KubeInstallerCluster({ kubeconfig: flags.kubeconfig, installerNamespace: flags.installerNamespace, kubectl });
-  return { cluster, holder: lockHolder(), lockTimeoutMs: parseDuration(flags.lockTimeout ?? '0s', '--lock-timeout') };
-}
-
-/** KUBECONFIG for the child processes. */
-export function childEnv(flags: ClusterFlags): Record<string, string> {
-  return flags.kubeconfig ? { KUBECONFIG: flags.kubeconfig } : {};
+  const cluster = new KubeInstallerCluster({ target, installerNamespace: flags.installerNamespace, kubectl });
+  return {
+    cluster,
+    target,
+    /** `context NAME (SERVER)` */
+    where: describeTarget(target),
+    access: childKubeAccess(target),
+    holder: lockHolder(),
+    lockTimeoutMs: parseDuration(flags.lockTimeout ?? '0s', '--lock-timeout'),
+  };
 }
 
 /** listr2 on an interactive terminal with table output; plain lines on stderr otherwise (pipes, CI, -o json). */
@@ -116,7 +126,8 @@ export async function makeReporter(format: string, names: readonly string[], ver
 }
 
 /** The error a finished run ends with (the CLI's exit code), undefined when all went well. */
-export function summaryError(summary: RunSummary, verb: 'install' | 'uninstall', journalDir: string, registryUrl?: string): FusemlError | undefined {
+export function summaryError(summary: RunSummary, verb: 'install' | 'uninstall', journalDir: string, registryUrl?: string, interrupted?: Interruption): FusemlError | undefined {
+  if (interrupted) return cancelledError(interrupted, verb, summary.extensions.filter((e) => e.code === 'CANCELLED'));
   const failed = summary.extensions.filter((e) => e.state === 'failed');
   const skipped = summary.extensions.filter((e) => e.state === 'skipped');
   if (failed.length > 0) {
@@ -137,17 +148,50 @@ export function summaryError(summary: RunSummary, verb: 'install' | 'uninstall',
   return undefined;
 }
 
-/** Runs fn with an AbortSignal that fires on SIGINT / SIGTERM (steps are cancelled, the lock released). */
-export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export type Interruption = 'SIGINT' | 'SIGTERM';
+
+/** The exit code of a run cancelled by a signal: 128 + its number, as shells report it (130, 143). */
+export const INTERRUPT_EXIT: Readonly<Record<Interruption, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Runs fn with an AbortSignal that fires on the first SIGINT / SIGTERM (on a terminal or not): the
+ * children are stopped (src/exec cancellation), fn finishes its bookkeeping (records marked
+ * `interrupted`, the lock released) and returns. A second signal exits at once (the lock then
+ * expires by itself). Returns fn's value and the signal, if one came.
+ */
+export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; interrupted?: Interruption | undefined }> {
   const ac = new AbortController();
-  const onSignal = (): void => ac.abort();
+  let interrupted: Interruption | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) {
+      process.stderr.write(`\n${sig} again: exiting now; the cluster lock expires by itself\n`);
+      process.exit(INTERRUPT_EXIT[sig as Interruption] ?? 130);
+    }
+    interrupted = sig === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+    process.stderr.write(`\n${sig}: cancelling — stopping the running commands, recording where the run stopped, releasing the lock (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to exit at once)\n`);
+    ac.abort();
+  };
   // `on`, not `once`: execa's exit hook re-raises the signal when it sees no other listener left.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await fn(ac.signal);
+    const value = await fn(ac.signal);
+    return { value, interrupted };
+  } catch (e) {
+    if (interrupted) throw cancelledError(interrupted, 'run', [], e);
+    throw e;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** "install cancelled (SIGINT) …": exit 130 / 143, naming where each extension stopped. */
+export function cancelledError(signal: Interruption, verb: string, stopped: readonly { name: string; stoppedIn?: string | undefined }[], cause?: unknown): FusemlError {
+  const where = stopped.map((s) => `${s.name}${s.stoppedIn ? ` (${s.stoppedIn})` : ''}`).join(', ');
+  return new FusemlError('CANCELLED', `${verb} cancelled (${signal})${where ? `: stopped in ${where}` : ''}; the lock is released`, {
+    hint: verb === 'uninstall' ? 'run the same uninstall again to finish it' : 'run the same command again to resume: finished steps are skipped (fuseml-installer status shows what is interrupted)',
+    exitCode: INTERRUPT_EXIT[signal],
+    cause,
+  });
 }

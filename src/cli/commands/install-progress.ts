@@ -30,7 +30,9 @@ export async function listrReporter(names: readonly string[]): Promise<Reporter>
         }),
     };
   });
-  const listr = new Listr(tasks as never, { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } as never });
+  // registerSignalListeners: false — listr2's own SIGINT handler calls process.exit(127), which would skip
+  // cancelling the children, releasing the lock and recording the interruption (withInterrupt does that).
+  const listr = new Listr(tasks as never, { concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseSubtasks: false } as never });
   const running = listr.run().catch(() => undefined);
   // Events may arrive before listr started a task: queue them.
   const queue: InstallerEvent[] = [];

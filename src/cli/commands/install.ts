@@ -8,7 +8,6 @@ import { parseChartMirrors } from '../../installer/mirrors.js';
 import { createPlan, previewRegistration, type Plan } from '../../installer/plan.js';
 import { parseFormat, renderData, renderTable, type OutputFormat } from '../output.js';
 import {
-  childEnv,
   clusterFrom,
   DISPLAY_TOOLS,
   makeReporter,
@@ -147,11 +146,12 @@ export async function install(flags: InstallFlags): Promise<void> {
   const types = new Set([...plan.extensions.values()].flatMap((p) => p.install.map((s) => s.type)));
   const tools = await resolveTools(types);
   const sink = registryFrom(flags);
-  const { cluster, holder, lockTimeoutMs } = await clusterFrom(flags, tools.kubectl);
+  const { cluster, holder, lockTimeoutMs, access, where } = await clusterFrom(flags, tools.kubectl);
   await cluster.ping();
   const reporter = await makeReporter(format, plan.order, flags.verbose === true);
+  reporter.event({ type: 'info', message: `cluster: ${where}` });
 
-  const summary = await withInterrupt(async (signal) => {
+  const { value: summary, interrupted } = await withInterrupt(async (signal) => {
     const lock = await cluster.acquireLock({
       holder,
       timeoutMs: lockTimeoutMs,
@@ -164,7 +164,7 @@ export async function install(flags: InstallFlags): Promise<void> {
         const synced = await sink.sync();
         for (const d of synced.delivered) reporter.event({ type: 'info', message: `delivered journaled ${d.op === 'upsert' ? 'registration' : 'deregistration'} of ${d.id}` });
       }
-      const engine = new InstallerEngine({ cluster, tools, env: childEnv(flags), sink, reporter, signal, forceReinstall: flags.forceReinstall });
+      const engine = new InstallerEngine({ cluster, tools, env: access.env, kube: access, sink, reporter, signal, forceReinstall: flags.forceReinstall });
       return await engine.install(plan);
     } finally {
       await reporter.close?.();
@@ -172,6 +172,6 @@ export async function install(flags: InstallFlags): Promise<void> {
     }
   });
   await printSummary(summary, format);
-  const err = summaryError(summary, 'install', sink?.journal.dir ?? '', sink?.url);
+  const err = summaryError(summary, 'install', sink?.journal.dir ?? '', sink?.url, interrupted);
   if (err) throw err;
 }

@@ -7,7 +7,8 @@ import { clusterFrom, findTool, registryFrom, type CommonFlags } from './install
 export async function status(flags: CommonFlags): Promise<void> {
   const format = parseFormat(flags.output ?? 'table');
   const kubectl = await findTool('kubectl').catch(() => 'kubectl');
-  const { cluster } = await clusterFrom(flags, kubectl);
+  const { cluster, where } = await clusterFrom(flags, kubectl);
+  process.stderr.write(`cluster: ${where}\n`);
   const records = await cluster.readRecords();
   const sink = registryFrom({ ...flags, register: true });
   const pending = new Set(sink ? (await sink.pending()).map((p) => p.id) : []);

@@ -5,7 +5,7 @@ import { DEFAULT_REPOSITORY, loadRepository } from '../../descriptor/repository.
 import { installedDependents, InstallerEngine } from '../../installer/engine.js';
 import { createPlan, type ExtensionPlan } from '../../installer/plan.js';
 import { parseFormat, renderData } from '../output.js';
-import { childEnv, clusterFrom, makeReporter, readAssignments, registryFrom, resolveTools, splitList, summaryError, withInterrupt, type CommonFlags } from './install-common.js';
+import { clusterFrom, makeReporter, readAssignments, registryFrom, resolveTools, splitList, summaryError, withInterrupt, type CommonFlags } from './install-common.js';
 import { printSummary } from './install.js';
 
 export interface UninstallFlags extends CommonFlags {
@@ -24,10 +24,10 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
   }
   const tools = await resolveTools(new Set());
   const sink = registryFrom(flags);
-  const { cluster, holder, lockTimeoutMs } = await clusterFrom(flags, tools.kubectl);
+  const { cluster, holder, lockTimeoutMs, access, where } = await clusterFrom(flags, tools.kubectl);
   await cluster.ping();
 
-  const summary = await withInterrupt(async (signal) => {
+  const { value: summary, interrupted } = await withInterrupt(async (signal) => {
     // A dry run only reads: no lock (taking it would be a write).
     const lock = flags.dryRun ? { release: async () => undefined } : await cluster.acquireLock({ holder, timeoutMs: lockTimeoutMs, signal });
     let reporter;
@@ -77,7 +77,8 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
       const types = new Set([...plan.extensions.values()].flatMap((p) => p.uninstall.map((s) => s.type)));
       if (types.has('helm')) tools.helm = (await resolveTools(types)).helm;
       reporter = await makeReporter(format, targets, flags.verbose === true);
-      const engine = new InstallerEngine({ cluster, tools, env: childEnv(flags), sink, reporter, signal });
+      reporter.event({ type: 'info', message: `cluster: ${where}` });
+      const engine = new InstallerEngine({ cluster, tools, env: access.env, kube: access, sink, reporter, signal });
       return await engine.uninstall(targets, plan.extensions, records);
     } finally {
       await reporter?.close?.();
@@ -86,6 +87,6 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
   });
   if (!summary) return;
   await printSummary(summary, format);
-  const err = summaryError(summary, 'uninstall', sink?.journal.dir ?? '', sink?.url);
+  const err = summaryError(summary, 'uninstall', sink?.journal.dir ?? '', sink?.url, interrupted);
   if (err) throw err;
 }

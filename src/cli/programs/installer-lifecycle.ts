@@ -10,7 +10,8 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function clusterOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--kubeconfig <file>', 'kubeconfig of the target cluster (default: $KUBECONFIG, then ~/.kube/config)'))
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig file, used alone as by kubectl (default: the $KUBECONFIG list merged as kubectl does, then ~/.kube/config)'))
+    .addOption(new Option('--context <name>', 'kubeconfig context to use (default: the current-context); helm and kubectl get the same'))
     .option('--installer-namespace <ns>', 'namespace holding install records and the lock', 'fuseml-installer')
     .option('--lock-timeout <duration>', 'wait this long for another installer to finish (0s: fail at once, naming the holder)', '0s');
 }
