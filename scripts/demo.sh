@@ -149,7 +149,7 @@ bold "resolving the sample workflow's step requirements"
 show $FUSEML workflow resolve examples/workflow.yaml --project demo
 
 bold "uninstalling"
-show $INSTALLER uninstall
+show $INSTALLER uninstall --all --yes
 
 bold "the registry is empty again"
 show $FUSEML extension list

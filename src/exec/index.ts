@@ -23,6 +23,11 @@ export interface ExecOptions {
   onLine?: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
   /** Do not throw on a non-zero exit; the caller inspects exitCode. */
   allowFailure?: boolean | undefined;
+  /**
+   * Called once the process started, with its pid and a writer to its stdin (kept open until the
+   * process ends; e.g. keys typed on a pty made by `script`). Not with `input`.
+   */
+  onSpawn?: ((handle: { pid: number | undefined; write(data: string): void }) => void) | undefined;
 }
 
 export interface ExecResult {
@@ -34,6 +39,8 @@ export interface ExecResult {
 }
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+/** A cancelled or timed-out child gets SIGTERM, then SIGKILL this much later (an interrupted run must end promptly). */
+export const FORCE_KILL_AFTER_MS = 2_000;
 const STDERR_TAIL_LINES = 12;
 
 /** `file arg…` for messages, with secrets masked and odd arguments quoted. */
@@ -86,9 +93,9 @@ export async function run(file: string, args: readonly string[], options: ExecOp
     extendEnv: true,
     timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     cancelSignal: options.signal,
-    forceKillAfterDelay: 5_000,
+    forceKillAfterDelay: FORCE_KILL_AFTER_MS,
     input: options.input,
-    stdin: options.input === undefined ? 'ignore' : 'pipe',
+    stdin: options.input === undefined && !options.onSpawn ? 'ignore' : 'pipe',
     reject: false,
     stripFinalNewline: false,
     lines: false,
@@ -106,7 +113,13 @@ export async function run(file: string, args: readonly string[], options: ExecOp
     }
   };
   track(child.pid);
-  const onAbort = (): void => killGroup('SIGTERM');
+  options.onSpawn?.({ pid: child.pid, write: (data) => void child.stdin?.write(data) });
+  const onAbort = (): void => {
+    killGroup('SIGTERM');
+    setTimeout(() => {
+      if (child.pid !== undefined && running.has(child.pid)) killGroup('SIGKILL');
+    }, FORCE_KILL_AFTER_MS).unref();
+  };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   // Killed by a signal (cancelled, timed out): what is left of its group goes too, or it would hold the pipes open.
   child.on('exit', (_code, sig) => {

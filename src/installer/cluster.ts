@@ -74,8 +74,8 @@ export interface ClusterBackend {
   readRecords(): Promise<InstallRecord[]>;
   writeRecord(record: InstallRecord): Promise<void>;
   deleteRecord(extension: string): Promise<void>;
-  /** Creates the namespace with our label when missing; true when we created it. */
-  ensureNamespace(namespace: string, extension: string): Promise<boolean>;
+  /** Creates the namespace with our label when missing (waiting first for one still Terminating); true when we created it. */
+  ensureNamespace(namespace: string, extension: string, signal?: AbortSignal): Promise<boolean>;
   /** Deletes the namespace only when it carries our label; true when deleted. */
   deleteNamespaceIfOurs(namespace: string): Promise<boolean>;
   wait(w: PlannedWait, signal?: AbortSignal): Promise<void>;

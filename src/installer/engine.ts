@@ -17,6 +17,7 @@ import type { ClusterBackend, InstallRecord } from './cluster.js';
 import type { Reporter } from './events.js';
 import { paramEnvName } from './params.js';
 import type { ExtensionPlan, Plan, PlannedStep } from './plan.js';
+import { previewRegistration } from './plan.js';
 import { extensionLookup, renderDeep, renderRegistration } from './registration.js';
 import type { Delivery, RegistrySink } from './registry-sink.js';
 
@@ -36,6 +37,8 @@ export interface EngineOptions {
   forceReinstall?: boolean | undefined;
   /** Status message stored with registry records. */
   message?: string | undefined;
+  /** Take over registry records this installer did not create (by default install refuses to overwrite them). */
+  adopt?: boolean | undefined;
 }
 
 export type RegistrationOutcome = 'registered' | 'unchanged' | 'pending' | 'deregistered' | 'none';
@@ -167,7 +170,9 @@ export class InstallerEngine {
     const f = failure(e, this.secrets);
     const code = this.#cancelled(e) ? 'CANCELLED' : f.code;
     const stoppedIn = this.#stoppedIn.get(n);
-    const message = code === 'CANCELLED' ? `interrupted${stoppedIn ? ` during ${stoppedIn}` : ''}` : f.message.split('\n')[0];
+    // A failed tool's message is its command line, then its stderr: the last line is usually the reason.
+    const lines = f.message.split('\n').filter((l) => l.trim() !== '');
+    const message = code === 'CANCELLED' ? `interrupted${stoppedIn ? ` during ${stoppedIn}` : ''}` : lines.length > 1 ? `${lines[0]} ${(lines.at(-1) as string).trim()}` : (lines[0] ?? '');
     this.#o.reporter.event({ type: 'extension', extension: n, state: 'failed', message });
     return { name: n, state: 'failed', steps, registration: 'none', outputs: {}, error: code === 'CANCELLED' ? message : f.message, code, stoppedIn };
   }
@@ -313,7 +318,7 @@ export class InstallerEngine {
   async #installSteps(p: ExtensionPlan, existing: InstallRecord | undefined, record: InstallRecord, allDone: boolean, pending: RunSummary['pendingRegistrations'], outcome: ExtensionOutcome, save: () => Promise<void>): Promise<ExtensionOutcome> {
     const c = this.#o.cluster;
     const r = this.#o.reporter;
-    for (const ns of p.namespaces) await c.ensureNamespace(ns, p.name);
+    for (const ns of p.namespaces) await c.ensureNamespace(ns, p.name, this.#o.signal);
     const scriptOutputs: Record<string, string> = {};
     await this.#runSteps(p, p.install, record, outcome, scriptOutputs, save);
     // Sensitive script outputs are never recorded: a re-run that skipped the script does not have them.
@@ -350,11 +355,39 @@ export class InstallerEngine {
     return outcome;
   }
 
+  /**
+   * Registry records of the plan that exist but were not created by this installer (on this cluster: its
+   * install record names the id and registry). Installing over them would overwrite someone's manual
+   * registration (and a later uninstall delete it): refused unless `adopt`.
+   */
+  async #foreignRecords(plan: Plan, records: ReadonlyMap<string, InstallRecord>): Promise<{ extension: string; id: string; message: string }[]> {
+    const sink = this.#o.sink;
+    if (!sink || this.#o.adopt) return [];
+    const out: { extension: string; id: string; message: string }[] = [];
+    for (const n of plan.order) {
+      const p = plan.extensions.get(n) as ExtensionPlan;
+      const id = (previewRegistration(p) as { id?: string } | null)?.id;
+      if (!id) continue;
+      const reg = records.get(n)?.registration;
+      if (reg && reg.id === id && reg.registryUrl === sink.url) continue; // ours
+      const existing = await sink.find(id);
+      if (existing) out.push({ extension: n, id, message: existing.status?.message ?? '' });
+    }
+    return out;
+  }
+
   /** Installs the plan. Never throws for a failed extension: see the summary (the CLI turns it into an exit code). */
   async install(plan: Plan): Promise<RunSummary> {
     for (const s of plan.secrets) this.secrets.add(s);
     const c = this.#o.cluster;
     const records = new Map((await c.readRecords()).map((x) => [x.extension, x]));
+    const foreign = await this.#foreignRecords(plan, records);
+    if (foreign.length > 0) {
+      const list = foreign.map((f) => `${f.id} (for ${f.extension}${f.message ? `: "${f.message}"` : ''})`).join(', ');
+      throw new FusemlError('CONFLICT', `the registry ${this.#o.sink?.url ?? ''} already holds ${list}, not created by this installer; nothing was installed`, {
+        hint: `pass --adopt to take ${foreign.length > 1 ? 'them' : 'it'} over, --id NEW to register under another id, or --no-register`,
+      });
+    }
     const pending: RunSummary['pendingRegistrations'] = [];
     for (const n of plan.order) this.#o.reporter.event({ type: 'extension', extension: n, state: 'waiting' });
     const deps = (n: string): string[] => (plan.extensions.get(n) as ExtensionPlan).requires;

@@ -35,6 +35,10 @@ export interface KubeBackendOptions {
   /** Lease duration; the holder renews at a third of it. */
   leaseSeconds?: number | undefined;
   pollMs?: number | undefined;
+  /** How long install waits for a Terminating namespace to go before re-creating it (default 5 min). */
+  terminatingWaitMs?: number | undefined;
+  /** Progress notes (e.g. waiting for a Terminating namespace); at most one per reason and namespace. */
+  onInfo?: ((message: string) => void) | undefined;
 }
 
 const RECORD_KEY = 'record.json';
@@ -99,6 +103,7 @@ export class KubeInstallerCluster implements ClusterBackend {
   readonly #o: KubeBackendOptions;
   #apis?: Promise<{ k8s: K8s; core: import('@kubernetes/client-node').CoreV1Api; apps: import('@kubernetes/client-node').AppsV1Api; batch: import('@kubernetes/client-node').BatchV1Api; net: import('@kubernetes/client-node').NetworkingV1Api; coord: import('@kubernetes/client-node').CoordinationV1Api }>;
   #nsReady?: Promise<void>;
+  readonly #told = new Set<string>();
 
   constructor(options: KubeBackendOptions) {
     this.#o = options;
@@ -142,13 +147,30 @@ export class KubeInstallerCluster implements ClusterBackend {
 
   // ---- namespaces
 
-  async ensureNamespace(namespace: string, extension: string): Promise<boolean> {
+  async ensureNamespace(namespace: string, extension: string, signal?: AbortSignal): Promise<boolean> {
     const { core } = await this.#api();
-    try {
-      await core.readNamespace({ name: namespace });
-      return false;
-    } catch (e) {
-      if (statusOf(e) !== 404) throw kubeError(e, `read namespace ${namespace}`);
+    // A namespace still being deleted (e.g. right after an uninstall) refuses new objects: wait until it is gone.
+    const deadline = Date.now() + (this.#o.terminatingWaitMs ?? 5 * 60_000);
+    for (;;) {
+      let ns;
+      try {
+        ns = await core.readNamespace({ name: namespace });
+      } catch (e) {
+        if (statusOf(e) !== 404) throw kubeError(e, `read namespace ${namespace}`);
+        break;
+      }
+      if (ns.status?.phase !== 'Terminating') return false;
+      if (Date.now() >= deadline) {
+        const why = (ns.status?.conditions ?? []).filter((c) => c.status === 'True' && c.message).map((c) => c.message).join('; ');
+        throw new FusemlError('TIMEOUT', `namespace ${namespace} is still being deleted (Terminating) after ${Math.round((this.#o.terminatingWaitMs ?? 5 * 60_000) / 1000)}s${why ? `: ${why}` : ''}`, {
+          hint: `wait until \`kubectl get namespace ${namespace}\` says NotFound, then run the install again`,
+        });
+      }
+      if (!this.#told.has(namespace)) {
+        this.#told.add(namespace);
+        this.#o.onInfo?.(`namespace ${namespace} is being deleted (Terminating): waiting until it is gone`);
+      }
+      await sleep(1000, signal);
     }
     try {
       await core.createNamespace({

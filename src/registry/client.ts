@@ -28,7 +28,11 @@ export interface RegistryClientOptions {
   retries?: number | undefined;
   /** First backoff delay; doubled each retry (with jitter). Default 200 ms. */
   backoffMs?: number | undefined;
+  /** How the calling CLI names its URL and token settings, for hints (default: the names every CLI accepts). */
+  flagNames?: { url: string; token: string } | undefined;
 }
+
+export const DEFAULT_FLAG_NAMES = { url: '--registry-url / FUSEML_SERVER_URL', token: '--registry-token / FUSEML_TOKEN' } as const;
 
 export interface RequestOptions {
   body?: unknown;
@@ -86,20 +90,37 @@ export class RegistryClient {
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #backoffMs: number;
+  readonly #flags: { url: string; token: string };
 
   constructor(options: RegistryClientOptions) {
     let u: URL;
     try {
       u = new URL(options.url);
     } catch {
-      throw new FusemlError('USAGE', `not a registry URL: ${options.url}`, { hint: 'e.g. --url http://127.0.0.1:8000' });
+      throw new FusemlError('USAGE', `not a registry URL: ${options.url}`, { hint: `e.g. ${(options.flagNames ?? DEFAULT_FLAG_NAMES).url.split(' ')[0]} http://127.0.0.1:8000` });
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FusemlError('USAGE', `registry URL must be http(s): ${options.url}`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FusemlError('USAGE', `registry URL must be http(s): ${options.url}`, { hint: `e.g. ${(options.flagNames ?? DEFAULT_FLAG_NAMES).url.split(' ')[0]} http://127.0.0.1:8000` });
     this.url = u.toString().replace(/\/+$/, '');
     this.#token = options.token || undefined;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retries = options.retries ?? 3;
     this.#backoffMs = options.backoffMs ?? 200;
+    this.#flags = options.flagNames ?? DEFAULT_FLAG_NAMES;
+  }
+
+  /**
+   * Checks, changing nothing, that the registry answers and the token may write: a DELETE of an id
+   * that cannot exist passes authentication and the role check first, then is a 404.
+   * 401 / 403 → RegistryError FORBIDDEN; unreachable → REGISTRY.
+   */
+  async checkWriteAccess(): Promise<void> {
+    const probe = `fuseml-access-check-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    try {
+      await this.request('DELETE', `/extensions/${seg(probe)}`);
+    } catch (e) {
+      if (e instanceof RegistryError && e.status === 404) return;
+      throw e;
+    }
   }
 
   /** Any route, e.g. one added by another module: `client.request('POST', '/workflows/resolve', { body })`. */
@@ -152,7 +173,7 @@ export class RegistryClient {
           `registry ${this.url}: ${what}: ${timedOut ? `no answer within ${this.#timeoutMs} ms` : `cannot connect (${connError.code ?? connError.message})`}`,
           undefined,
           undefined,
-          { hint: 'check --url / FUSEML_SERVER_URL and that fuseml-registry is running', cause: connError },
+          { hint: `check ${this.#flags.url} and that fuseml-registry is running`, cause: connError },
         );
       }
       const st = status as number;
@@ -171,7 +192,7 @@ export class RegistryClient {
       const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
       const message = e?.message ?? (typeof body === 'string' && body.length < 300 ? body : `HTTP ${st}`);
       const hint =
-        st === 401 ? 'give a token with --token or FUSEML_TOKEN' : st === 412 ? 'the record changed since you read it: read it again and retry' : undefined;
+        st === 401 ? `give a valid token with ${this.#flags.token}` : st === 403 ? `this token may not do that: use a token with the writer or admin role (${this.#flags.token})` : st === 412 ? 'the record changed since you read it: read it again and retry' : undefined;
       throw new RegistryError(codeFor(st), `registry: ${what}: ${st} ${message}`, st, e?.code, hint ? { hint } : {});
     }
   }

@@ -65,7 +65,7 @@ afterAll(async () => {
 });
 
 function env(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { FUSEML_HELM: helm, FUSEML_STATE_DIR: dir, CI: '1', KUBECONFIG: undefined, ...extra };
+  return { FUSEML_HELM: helm, FUSEML_STATE_DIR: dir, FUSEML_CONFIG_DIR: join(dir, 'config'), CI: '1', KUBECONFIG: undefined, ...extra };
 }
 
 const installer = (args: string[], extra: Record<string, string | undefined>): Promise<CliResult> =>

@@ -29,6 +29,11 @@ class FakeRegistry implements RegistryWriter {
     this.upserts++;
     this.records.set(r.id, structuredClone(r));
   }
+  async getExtension(id: string) {
+    const r = this.records.get(id);
+    if (!r) throw Object.assign(new FusemlError('NOT_FOUND', 'no such'), { status: 404 });
+    return structuredClone(r);
+  }
   async deleteExtension(id: string) {
     if (!this.up) throw new FusemlError('REGISTRY', 'registry http://fake: DELETE: cannot connect (ECONNREFUSED)');
     if (!this.records.delete(id)) throw Object.assign(new FusemlError('NOT_FOUND', 'no such'), { status: 404 });
@@ -57,9 +62,9 @@ afterEach(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-const sink = () => new RegistrySink('http://fake:8000', async () => registry, new Journal(join(stateDir, 'journal')));
+const sink = () => new RegistrySink('http://fake:8000', async () => registry, new Journal(join(stateDir, 'journal'), join(stateDir, 'config', 'journal.key')));
 
-function engine(opts: { force?: boolean; fail?: string } = {}, s = sink()) {
+function engine(opts: { force?: boolean; fail?: string; adopt?: boolean } = {}, s = sink()) {
   return new InstallerEngine({
     cluster,
     tools: { helm: fakes.helm, kubectl: fakes.kubectl },
@@ -67,6 +72,7 @@ function engine(opts: { force?: boolean; fail?: string } = {}, s = sink()) {
     sink: s,
     reporter: { event: (e) => events.push(e) },
     forceReinstall: opts.force,
+    adopt: opts.adopt,
   });
 }
 
@@ -167,7 +173,7 @@ describe('install', () => {
     expect(cluster.records.get('alpha')).toMatchObject({ status: 'failed', steps: { app: { state: 'failed' } } });
     const err = summaryError(s1, 'install', '/j');
     expect(err?.code).toBe('EXEC');
-    expect(err?.message).toMatch(/^install of alpha failed: .*; not installed: bravo$/);
+    expect(err?.message).toMatch(/^install of alpha failed: .*; not installed: bravo\n {2}Error: planted failure for alpha$/);
     // fixed: the re-run installs alpha and bravo, charlie stays as it is
     const s2 = await engine().install(await plan());
     expect(s2.extensions.map((e) => [e.name, e.state])).toEqual([['alpha', 'installed'], ['charlie', 'unchanged'], ['bravo', 'installed']]);
@@ -198,7 +204,8 @@ describe('install', () => {
     expect(files).toHaveLength(1);
     expect(((await stat(join(s.journal.dir, files[0] as string))).mode & 0o777).toString(8)).toBe('600');
     expect(((await stat(s.journal.dir)).mode & 0o777).toString(8)).toBe('700');
-    expect(await readFile(join(s.journal.dir, files[0] as string), 'utf8')).toContain(SECRET_OUT);
+    // Sealed: no credential value in clear in the journal file (the key lives in the config folder).
+    expect(await readFile(join(s.journal.dir, files[0] as string), 'utf8')).not.toContain(SECRET_OUT);
     // still down: sync fails and keeps it
     expect((await s.sync()).failed).toHaveLength(1);
     registry.up = true;
@@ -270,5 +277,22 @@ describe('interruption', () => {
     const calls = await fakes.calls();
     expect(calls.find((c) => c.tool === 'helm')?.args).toMatch(/^--kube-context ctx-b upgrade --install alpha /);
     expect(calls.find((c) => c.tool === 'kubectl')?.args).toMatch(/^--context ctx-b apply /);
+  });
+});
+
+describe('ownership of registry records', () => {
+  it('install refuses a record it did not create (nothing installed); --adopt takes it over; its own record is updated freely', async () => {
+    registry.records.set('charlie', { id: 'charlie', status: { installed: false, message: 'registered by hand' } });
+    await expect(engine().install(await plan(['charlie']))).rejects.toThrow(/already holds charlie \(for charlie: "registered by hand"\), not created by this installer; nothing was installed/);
+    expect(cluster.records.size).toBe(0);
+    expect((await fakes.calls()).length).toBe(0);
+    expect(registry.records.get('charlie')?.status?.message).toBe('registered by hand');
+
+    const adopted = await engine({ adopt: true }).install(await plan(['charlie']));
+    expect(adopted.extensions[0]).toMatchObject({ state: 'installed', registration: 'registered' });
+    expect(registry.records.get('charlie')?.status?.message).toMatch(/installed by fuseml-installer/);
+    // Now ours (the install record names it): a plain re-install may update it.
+    const again = await engine({ force: true }).install(await plan(['charlie']));
+    expect(again.extensions[0]?.state).toBe('installed');
   });
 });

@@ -11,7 +11,9 @@ async function client(g: G): Promise<RegistryClient> {
   const { RegistryClient } = await import('../../registry/client.js');
   const timeout = Number(g.timeout ?? 10);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new FusemlError('USAGE', `--timeout ${String(g.timeout)}: not a number of seconds`);
-  return new RegistryClient({ url: String(g.url), token: typeof g.token === 'string' ? g.token : undefined, timeoutMs: timeout * 1000 });
+  const { registrySettings } = await import('../config.js');
+  const r = await registrySettings(g as import('../config.js').RegistryFlags);
+  return new RegistryClient({ url: r.url, token: r.token, timeoutMs: timeout * 1000 });
 }
 
 async function readRecordFile(path: string): Promise<unknown> {

@@ -7,7 +7,7 @@ import { plainReporter } from '../../installer/events.js';
 import { parseDuration } from '../../installer/duration.js';
 import { Journal } from '../../installer/journal.js';
 import { parseSetFlags, valuesAssignments, type Assignment } from '../../installer/params.js';
-import { DEFAULT_REGISTRY_URL, registrySink, type RegistrySink } from '../../installer/registry-sink.js';
+import { registrySink, type RegistrySink } from '../../installer/registry-sink.js';
 import type { RunSummary } from '../../installer/engine.js';
 import type { Tools } from '../../steps/types.js';
 
@@ -21,6 +21,9 @@ export interface ClusterFlags {
 export interface RegistryFlags {
   registryUrl?: string | undefined;
   registryToken?: string | undefined;
+  /** Old names, kept as aliases. */
+  url?: string | undefined;
+  token?: string | undefined;
   register?: boolean | undefined;
 }
 
@@ -89,23 +92,29 @@ export async function resolveTools(types: ReadonlySet<string>, needKubectl = tru
 /** Names of the tools for --dry-run output (no lookup: dry runs need no tools). */
 export const DISPLAY_TOOLS: Tools = { helm: 'helm', kubectl: 'kubectl' };
 
-export function registryFrom(flags: RegistryFlags): RegistrySink | undefined {
+/** The registry sink: URL and token resolved as for every CLI (flag > env > config file context > default). */
+export async function registryFrom(flags: RegistryFlags): Promise<RegistrySink | undefined> {
   if (flags.register === false) return undefined;
-  const url = flags.registryUrl ?? process.env.FUSEML_REGISTRY_URL ?? DEFAULT_REGISTRY_URL;
-  const token = flags.registryToken ?? process.env.FUSEML_REGISTRY_TOKEN;
+  const { registrySettings } = await import('../config.js');
+  const r = await registrySettings(flags);
   const retries = process.env.FUSEML_REGISTRY_RETRIES === undefined ? undefined : Number(process.env.FUSEML_REGISTRY_RETRIES);
-  return registrySink(url, token || undefined, new Journal(), retries);
+  return registrySink(r.url, r.token, new Journal(), retries);
 }
 
-/**
- * The target cluster, resolved once as kubectl would (--kubeconfig, --context, KUBECONFIG, ~/.kube/config),
- * the installer's backend on it, and the flags and environment every child process gets for the same target.
- */
+/** Registry access before the first cluster change: a refused token fails now (exit 12); unreachable is a warning. */
+export async function checkRegistry(sink: RegistrySink | undefined): Promise<void> {
+  if (!sink) return;
+  const unreachable = await sink.checkAccess();
+  if (unreachable) {
+    process.stderr.write(`warning: ${unreachable.message.split('\n')[0]}; going on: registry changes will be journaled (deliver them later with: fuseml-installer extensions sync)\n`);
+  }
+}
+
 export async function clusterFrom(flags: ClusterFlags, kubectl: string) {
   const { resolveKubeTarget, childKubeAccess, describeTarget } = await import('../../kube/kubeconfig.js');
   const target = resolveKubeTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
   const { KubeInstallerCluster, lockHolder } = await import('../../kube/installer-cluster.js');
-  const cluster = new KubeInstallerCluster({ target, installerNamespace: flags.installerNamespace, kubectl });
+  const cluster = new KubeInstallerCluster({ target, installerNamespace: flags.installerNamespace, kubectl, onInfo: (m) => void process.stderr.write(`${m}\n`) });
   return {
     cluster,
     target,
@@ -132,9 +141,11 @@ export function summaryError(summary: RunSummary, verb: 'install' | 'uninstall',
   const skipped = summary.extensions.filter((e) => e.state === 'skipped');
   if (failed.length > 0) {
     const first = failed[0] as (typeof failed)[number];
-    const firstLine = (first.error ?? '').split('\n')[0];
+    // The whole message: a failed tool's is its command line then the tail of its stderr (the actual reason).
+    const [firstLine, ...tail] = (first.error ?? '').split('\n');
     const more = failed.length > 1 ? ` (and ${failed.length - 1} more)` : '';
-    return new FusemlError((first.code as FusemlError['code']) ?? 'EXEC', `${verb} of ${first.name} failed${more}: ${firstLine}${skipped.length ? `; not ${verb}ed: ${skipped.map((s) => s.name).join(', ')}` : ''}`, {
+    const notDone = skipped.length ? `; not ${verb}ed: ${skipped.map((s) => s.name).join(', ')}` : '';
+    return new FusemlError((first.code as FusemlError['code']) ?? 'EXEC', `${verb} of ${first.name} failed${more}: ${firstLine}${notDone}${tail.length ? `\n${tail.map((l) => `  ${l}`).join('\n')}` : ''}`, {
       hint: verb === 'install' ? `fix the cause and run the same command again: finished steps are skipped (--verbose shows the tool output)` : 'fix the cause and run uninstall again',
     });
   }

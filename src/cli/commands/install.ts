@@ -12,6 +12,7 @@ import {
   DISPLAY_TOOLS,
   makeReporter,
   readAssignments,
+  checkRegistry,
   registryFrom,
   resolveTools,
   splitList,
@@ -27,6 +28,7 @@ export interface InstallFlags extends CommonFlags {
   chartMirror?: string[] | undefined;
   id?: string | undefined;
   zone?: string | undefined;
+  adopt?: boolean | undefined;
 }
 
 /** The plan as data for --dry-run: commands and records with secrets masked. */
@@ -145,7 +147,8 @@ export async function install(flags: InstallFlags): Promise<void> {
 
   const types = new Set([...plan.extensions.values()].flatMap((p) => p.install.map((s) => s.type)));
   const tools = await resolveTools(types);
-  const sink = registryFrom(flags);
+  const sink = await registryFrom(flags);
+  await checkRegistry(sink);
   const { cluster, holder, lockTimeoutMs, access, where } = await clusterFrom(flags, tools.kubectl);
   await cluster.ping();
   const reporter = await makeReporter(format, plan.order, flags.verbose === true);
@@ -164,7 +167,7 @@ export async function install(flags: InstallFlags): Promise<void> {
         const synced = await sink.sync();
         for (const d of synced.delivered) reporter.event({ type: 'info', message: `delivered journaled ${d.op === 'upsert' ? 'registration' : 'deregistration'} of ${d.id}` });
       }
-      const engine = new InstallerEngine({ cluster, tools, env: access.env, kube: access, sink, reporter, signal, forceReinstall: flags.forceReinstall });
+      const engine = new InstallerEngine({ cluster, tools, env: access.env, kube: access, sink, reporter, signal, forceReinstall: flags.forceReinstall, adopt: flags.adopt });
       return await engine.install(plan);
     } finally {
       await reporter.close?.();

@@ -10,7 +10,7 @@ export async function status(flags: CommonFlags): Promise<void> {
   const { cluster, where } = await clusterFrom(flags, kubectl);
   process.stderr.write(`cluster: ${where}\n`);
   const records = await cluster.readRecords();
-  const sink = registryFrom({ ...flags, register: true });
+  const sink = await registryFrom({ ...flags, register: true });
   const pending = new Set(sink ? (await sink.pending()).map((p) => p.id) : []);
   // A journaled registration delivered by `extensions sync` no longer is pending.
   const registration = (r: InstallRecord): string => {
@@ -32,7 +32,7 @@ export async function status(flags: CommonFlags): Promise<void> {
 
 export async function sync(flags: CommonFlags): Promise<void> {
   const format = parseFormat(flags.output ?? 'table');
-  const sink = registryFrom({ ...flags, register: true });
+  const sink = await registryFrom({ ...flags, register: true });
   if (!sink) return;
   const r = await sink.sync();
   const rows = [
@@ -47,7 +47,7 @@ export async function sync(flags: CommonFlags): Promise<void> {
   ], `Nothing pending for ${sink.url}.`);
   if (r.failed.length > 0) {
     throw new FusemlError('REGISTRY', `${r.failed.length} journaled registration change(s) could not be delivered to ${sink.url}; they stay in ${sink.journal.dir}`, {
-      hint: 'check --registry-url / FUSEML_REGISTRY_URL, the token, and that fuseml-registry is running; then run extensions sync again',
+      hint: 'check --registry-url / FUSEML_SERVER_URL, --registry-token / FUSEML_TOKEN, and that fuseml-registry is running; then run extensions sync again',
     });
   }
 }

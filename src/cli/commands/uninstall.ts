@@ -4,18 +4,27 @@ import type { Scalar } from '../../core/extension.js';
 import { DEFAULT_REPOSITORY, loadRepository } from '../../descriptor/repository.js';
 import { installedDependents, InstallerEngine } from '../../installer/engine.js';
 import { createPlan, type ExtensionPlan } from '../../installer/plan.js';
+import { confirm, requireConfirmable } from '../confirm.js';
 import { parseFormat, renderData } from '../output.js';
-import { clusterFrom, makeReporter, readAssignments, registryFrom, resolveTools, splitList, summaryError, withInterrupt, type CommonFlags } from './install-common.js';
+import { checkRegistry, clusterFrom, makeReporter, readAssignments, registryFrom, resolveTools, splitList, summaryError, withInterrupt, type CommonFlags } from './install-common.js';
 import { printSummary } from './install.js';
 
 export interface UninstallFlags extends CommonFlags {
   withDependents?: boolean | undefined;
   dryRun?: boolean | undefined;
+  all?: boolean | undefined;
+  yes?: boolean | undefined;
 }
 
 export async function uninstall(flags: UninstallFlags): Promise<void> {
   const format = parseFormat(flags.output ?? 'table');
   const requested = splitList(flags.extensions);
+  // Guardrails, before anything is touched: an explicit scope, and a confirmation.
+  if (requested.length === 0 && !flags.all) {
+    throw new FusemlError('USAGE', 'uninstall: say what to uninstall', { hint: 'pass --extensions NAME[,NAME…], or --all for every extension this installer installed (fuseml-installer status lists them)' });
+  }
+  if (requested.length > 0 && flags.all) throw new FusemlError('USAGE', 'uninstall: --extensions and --all exclude each other');
+  if (!flags.dryRun) requireConfirmable('uninstall', { yes: flags.yes === true });
   const repo = await loadRepository(flags.extensionsRepository ?? DEFAULT_REPOSITORY);
   const { assignments, issues } = await readAssignments(flags);
   if (issues.length > 0) {
@@ -23,7 +32,8 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
     throw new ValidationError(issues, `${issues.length} problem(s) in --set / --values`);
   }
   const tools = await resolveTools(new Set());
-  const sink = registryFrom(flags);
+  const sink = await registryFrom(flags);
+  await checkRegistry(sink);
   const { cluster, holder, lockTimeoutMs, access, where } = await clusterFrom(flags, tools.kubectl);
   await cluster.ping();
 
@@ -73,6 +83,8 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
         process.stdout.write(await renderData(view, format === 'table' ? 'yaml' : format));
         return undefined;
       }
+      const nsList = [...new Set(targets.flatMap((t) => records.find((r) => r.extension === t)?.namespaces ?? []))];
+      await confirm(`Uninstall ${targets.join(', ')} from ${where}, deleting their helm releases and objects, registry records and the namespaces the installer created (${nsList.join(', ') || 'none'}) unless still used?`, { yes: flags.yes === true });
       // helm only when a step needs it (a manifest-only extension uninstalls without it).
       const types = new Set([...plan.extensions.values()].flatMap((p) => p.uninstall.map((s) => s.type)));
       if (types.has('helm')) tools.helm = (await resolveTools(types)).helm;

@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { outputOption } from '../output.js';
+import { registryConnectionOptions, REGISTRY_SETTINGS_HELP } from './registry-options.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -17,10 +18,7 @@ function clusterOptions(cmd: Command): Command {
 }
 
 function registryOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--registry-url <url>', 'extension registry URL').env('FUSEML_REGISTRY_URL').default('http://127.0.0.1:8000'))
-    .addOption(new Option('--registry-token <token>', 'registry token (prefer the environment variable: arguments are visible to other users)').env('FUSEML_REGISTRY_TOKEN'))
-    .option('--no-register', 'do not write to the registry');
+  return registryConnectionOptions(cmd, 'a writer token').option('--no-register', 'do not write to the registry');
 }
 
 function paramOptions(cmd: Command): Command {
@@ -47,14 +45,18 @@ Re-running is safe: finished steps are skipped (--force-reinstall redoes them), 
 If the registry is unreachable the install still completes, the registration is journaled, the exit code is 9;
 deliver it later with: fuseml-installer extensions sync.
 Exit codes: 0 ok, 2 usage, 3 invalid plan, 4 unknown extension, 5 conflict, 6 a step failed, 7 tool missing,
-8 cluster unreachable, 9 registry unreachable (journaled), 10 locked, 11 timeout, 130 interrupted.
-`;
+8 cluster unreachable, 9 registry unreachable (journaled), 10 locked, 11 timeout, 12 registry token refused,
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+${REGISTRY_SETTINGS_HELP}`;
 
 const UNINSTALL_HELP = `
 Examples:
-  $ fuseml-installer uninstall --extensions seldon-core
+  $ fuseml-installer uninstall --extensions seldon-core                # asks for confirmation on a terminal
   $ fuseml-installer uninstall --extensions mlflow --with-dependents   # also what requires mlflow
-  $ fuseml-installer uninstall                                         # everything this installer installed
+  $ fuseml-installer uninstall --all --yes                             # everything this installer installed, no question
+  $ fuseml-installer uninstall --all --dry-run                         # what --all would remove
+
+Without a terminal (scripts, CI) uninstall needs --yes, else it exits 2 and changes nothing.
 
 Extensions go in reverse dependency order; their registry records are deleted (journaled when the registry is
 unreachable); namespaces are deleted only when the installer created them (label
@@ -71,7 +73,8 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
     .option('--force-reinstall', 'redo every step, even those an earlier run finished')
     .option('--chart-mirror <original=mirror>', 'rewrite a chart repository URL (repeatable)', collect)
     .option('--id <id>', 'registry id of the extension (one extension only; default: the extension name)')
-    .option('--zone <zone>', 'zone recorded in the registry');
+    .option('--zone <zone>', 'zone recorded in the registry')
+    .option('--adopt', 'take over registry records this installer did not create (e.g. registered by hand); without it install refuses to overwrite them');
   paramOptions(install);
   registryOptions(install);
   clusterOptions(install);
@@ -84,7 +87,9 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
     .command('uninstall')
     .description('uninstall extensions (default: every extension this installer installed) and deregister them')
     .option('-e, --extensions <names>', 'extensions to uninstall, comma separated (repeatable)', collect)
+    .option('--all', 'uninstall every extension this installer installed (required when --extensions is not given)')
     .option('--with-dependents', 'also uninstall installed extensions that require them')
+    .option('-y, --yes', 'do not ask for confirmation (required when there is no terminal to ask on)')
     .option('--dry-run', 'print what would be uninstalled and exit');
   paramOptions(uninstall);
   registryOptions(uninstall);
@@ -108,7 +113,7 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
     .command('sync')
     .description('deliver registrations journaled while the registry was unreachable');
   registryOptions(sync);
-  sync.addOption(outputOption()).addHelpText('after', '\nExample:\n  $ FUSEML_REGISTRY_TOKEN=… fuseml-installer extensions sync --registry-url http://127.0.0.1:8000\n').action(async (_o: unknown, cmd: Command) => {
+  sync.addOption(outputOption()).addHelpText('after', '\nExample:\n  $ FUSEML_TOKEN=… fuseml-installer extensions sync --registry-url http://127.0.0.1:8000\n').action(async (_o: unknown, cmd: Command) => {
     const { sync: run } = await import('../commands/status.js');
     await run(cmd.optsWithGlobals());
   });
@@ -117,7 +122,8 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
   extensions
     .option('--add <names>', 'install these extensions (FuseML compatible; same as install --extensions)', collect)
     .option('--remove <names>', 'uninstall these extensions (FuseML compatible; same as uninstall --extensions)', collect)
-    .option('--list', 'list installed extensions (FuseML compatible; same as status)');
+    .option('--list', 'list installed extensions (FuseML compatible; same as status)')
+    .option('-y, --yes', 'with --remove: do not ask for confirmation');
   paramOptions(extensions);
   registryOptions(extensions);
   clusterOptions(extensions);
