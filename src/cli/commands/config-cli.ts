@@ -52,9 +52,10 @@ export function configCommand(): Command {
     .option('--registry-token-env <VAR>', 'store the token read from this environment variable (never put a token on the command line)')
     .option('--unset-token', 'remove the stored token')
     .option('--current', 'also make it the current context')
-    .action(async (name: string, o: Record<string, unknown>) => {
+    .action(async (name: string, _o: unknown, cmd: Command) => {
       const { setContext } = await import('./config.js');
-      await setContext(name, o);
+      // --registry-url is also fuseml's global flag: read it wherever commander put it.
+      await setContext(name, cmd.optsWithGlobals());
     });
   return config;
 }

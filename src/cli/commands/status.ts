@@ -2,6 +2,7 @@
 import { FusemlError } from '../../core/errors.js';
 import type { InstallRecord } from '../../installer/cluster.js';
 import { parseFormat, printResult } from '../output.js';
+import { Journal } from '../../installer/journal.js';
 import { clusterFrom, findTool, registryFrom, type CommonFlags } from './install-common.js';
 
 export async function status(flags: CommonFlags): Promise<void> {
@@ -10,12 +11,17 @@ export async function status(flags: CommonFlags): Promise<void> {
   const { cluster, where } = await clusterFrom(flags, kubectl);
   process.stderr.write(`cluster: ${where}\n`);
   const records = await cluster.readRecords();
-  const sink = await registryFrom({ ...flags, register: true });
-  const pending = new Set(sink ? (await sink.pending()).map((p) => p.id) : []);
-  // A journaled registration delivered by `extensions sync` no longer is pending.
+  // Each record names the registry it registered with: a journaled registration is pending while the
+  // journal still holds it for that registry (whatever --registry-url this command got).
+  const journal = new Journal();
+  const pending = new Set<string>();
+  for (const r of records) {
+    const reg = r.registration;
+    if (reg?.state === 'pending' && (await journal.get(reg.registryUrl, reg.id))) pending.add(r.extension);
+  }
   const registration = (r: InstallRecord): string => {
     if (!r.registration) return 'none';
-    if (r.registration.state === 'pending' && !pending.has(r.registration.id)) return `registered (${r.registration.id})`;
+    if (r.registration.state === 'pending' && !pending.has(r.extension)) return `registered (${r.registration.id})`;
     return `${r.registration.state} (${r.registration.id})`;
   };
   const data = records.map((r) => ({ ...r, registration: r.registration ? { ...r.registration, state: registration(r).split(' ')[0] } : undefined }));
@@ -26,6 +32,7 @@ export async function status(flags: CommonFlags): Promise<void> {
     { header: 'status', get: (r) => r.status },
     { header: 'steps', get: (r) => Object.entries(r.steps).map(([k, s]) => `${k}:${s.state}`).join(' ') },
     { header: 'registration', get: registration },
+    { header: 'registry', get: (r) => r.registration?.registryUrl ?? '-' },
     { header: 'updated', get: (r) => r.updatedAt },
   ], 'No extensions installed by fuseml-installer.');
 }

@@ -102,7 +102,6 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
   const status = program
     .command('status')
     .description('what this installer installed on the cluster (from its install records)');
-  registryOptions(status);
   clusterOptions(status);
   status.addOption(outputOption()).addHelpText('after', '\nExample:\n  $ fuseml-installer status -o json\n').action(async (_o: unknown, cmd: Command) => {
     const { status: run } = await import('../commands/status.js');
