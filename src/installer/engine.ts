@@ -45,7 +45,8 @@ export type RegistrationOutcome = 'registered' | 'unchanged' | 'pending' | 'dere
 
 export interface ExtensionOutcome {
   name: string;
-  state: 'installed' | 'unchanged' | 'uninstalled' | 'failed' | 'skipped';
+  /** `interrupted`: the run was cancelled (SIGINT / SIGTERM) while this extension ran. */
+  state: 'installed' | 'unchanged' | 'uninstalled' | 'failed' | 'skipped' | 'interrupted';
   steps: { id: string; type: string; state: 'done' | 'skipped' | 'failed' | 'interrupted' }[];
   registration: RegistrationOutcome;
   /** Non-sensitive outputs. */
@@ -174,7 +175,7 @@ export class InstallerEngine {
     const lines = f.message.split('\n').filter((l) => l.trim() !== '');
     const message = code === 'CANCELLED' ? `interrupted${stoppedIn ? ` during ${stoppedIn}` : ''}` : lines.length > 1 ? `${lines[0]} ${(lines.at(-1) as string).trim()}` : (lines[0] ?? '');
     this.#o.reporter.event({ type: 'extension', extension: n, state: 'failed', message });
-    return { name: n, state: 'failed', steps, registration: 'none', outputs: {}, error: code === 'CANCELLED' ? message : f.message, code, stoppedIn };
+    return { name: n, state: code === 'CANCELLED' ? 'interrupted' : 'failed', steps, registration: 'none', outputs: {}, error: code === 'CANCELLED' ? message : f.message, code, stoppedIn };
   }
 
   #emitStep(ext: string, step: PlannedStep, state: 'running' | 'done' | 'skipped' | 'failed', durationMs?: number, message?: string): void {

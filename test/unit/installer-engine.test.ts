@@ -257,7 +257,7 @@ describe('interruption', () => {
     setTimeout(() => ac.abort(), 300);
     const summary = await e.install(p);
     expect(Date.now() - t0).toBeLessThan(4000); // the fake helm (sleep 5) was stopped
-    expect(summary.extensions[0]).toMatchObject({ name: 'alpha', state: 'failed', code: 'CANCELLED', stoppedIn: 'install step helm alpha (app)' });
+    expect(summary.extensions[0]).toMatchObject({ name: 'alpha', state: 'interrupted', code: 'CANCELLED', stoppedIn: 'install step helm alpha (app)' });
     expect(cluster.records.get('alpha')).toMatchObject({ status: 'interrupted', message: 'interrupted during install step helm alpha (app)', steps: { app: { state: 'interrupted' } } });
     const err = summaryError(summary, 'install', '/j', undefined, 'SIGINT');
     expect(err?.message).toBe('install cancelled (SIGINT): stopped in alpha (install step helm alpha (app)); the lock is released');
