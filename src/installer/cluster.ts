@@ -79,6 +79,12 @@ export interface ClusterBackend {
   /** Deletes the namespace only when it carries our label; true when deleted. */
   deleteNamespaceIfOurs(namespace: string): Promise<boolean>;
   wait(w: PlannedWait, signal?: AbortSignal): Promise<void>;
+  /**
+   * Why things in a namespace are not becoming ready, read from objects' status and conditions: a
+   * PersistentVolumeClaim Pending (no StorageClass), a pod that cannot be scheduled, ImagePullBackOff,
+   * CrashLoopBackOff, a failed Job. Empty when nothing looks stuck. Optional (in-memory backends).
+   */
+  diagnose?(namespace: string): Promise<string[]>;
   readOutput(name: string, spec: OutputSpec, ctx: OutputContext): Promise<string>;
 }
 

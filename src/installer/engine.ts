@@ -39,6 +39,8 @@ export interface EngineOptions {
   message?: string | undefined;
   /** Take over registry records this installer did not create (by default install refuses to overwrite them). */
   adopt?: boolean | undefined;
+  /** A step running this long gets its namespace diagnosed (and again every 10 s): why is it not progressing? Default 30 s. */
+  diagnoseAfterMs?: number | undefined;
 }
 
 export type RegistrationOutcome = 'registered' | 'unchanged' | 'pending' | 'deregistered' | 'none';
@@ -182,6 +184,34 @@ export class InstallerEngine {
     this.#o.reporter.event({ type: 'step', extension: ext, step: step.id, title: stepTitle(step), state, durationMs, message });
   }
 
+  /** While a step runs: after diagnoseAfterMs, and every 10 s, report what keeps its namespace from progressing. */
+  #watchStall(extension: string, step: PlannedStep): { stop: () => string[] } {
+    const diagnose = this.#o.cluster.diagnose?.bind(this.#o.cluster);
+    let last: string[] = [];
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const tick = async (): Promise<void> => {
+      if (stopped || !diagnose) return;
+      try {
+        const problems = await diagnose(step.namespace);
+        if (stopped) return;
+        if (problems.join('\n') !== last.join('\n') && problems.length > 0) this.#emitStep(extension, step, 'running', undefined, `not progressing: ${problems.join('; ')}`);
+        last = problems;
+      } catch {
+        // a diagnosis is best effort
+      }
+      if (!stopped) timer = setTimeout(() => void tick(), 10_000);
+    };
+    if (diagnose) timer = setTimeout(() => void tick(), this.#o.diagnoseAfterMs ?? 30_000);
+    return {
+      stop: () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        return last;
+      },
+    };
+  }
+
   #stepCtx(p: ExtensionPlan) {
     const secretEnv: Record<string, string> = {};
     const env: Record<string, string> = { ...this.#o.env };
@@ -212,11 +242,17 @@ export class InstallerEngine {
       }
       this.#emitStep(p.name, step, 'running');
       const t0 = Date.now();
+      const watch = this.#watchStall(p.name, step);
       try {
         const result = await runStep(step, this.#stepCtx(p));
         Object.assign(scriptOutputs, result.outputs ?? {});
         for (const w of step.waitFor) await c.wait(w, this.#o.signal);
-      } catch (e) {
+      } catch (err) {
+        const problems = watch.stop();
+        // A wait or helm --wait that timed out says why, from the objects' status.
+        const e = problems.length > 0 && err instanceof FusemlError && !this.#cancelled(err)
+          ? new FusemlError(err.code, `${err.message}\n  not progressing: ${problems.join('; ')}`, { cause: err, hint: err.hint })
+          : err;
         const state = this.#cancelled(e) ? 'interrupted' : 'failed';
         this.#emitStep(p.name, step, 'failed', Date.now() - t0, state === 'interrupted' ? 'interrupted' : undefined);
         outcome.steps.push({ id: step.id, type: step.type, state });
@@ -224,6 +260,7 @@ export class InstallerEngine {
         this.#stoppedIn.set(p.name, `${step.phase} step ${stepTitle(step)}`);
         throw e;
       }
+      watch.stop();
       this.#emitStep(p.name, step, 'done', Date.now() - t0);
       outcome.steps.push({ id: step.id, type: step.type, state: 'done' });
       if (record && step.phase === 'install') {

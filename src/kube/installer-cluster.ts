@@ -101,7 +101,7 @@ const DEFAULT_CONDITION: Record<string, string> = { deployment: 'Available', pod
 export class KubeInstallerCluster implements ClusterBackend {
   readonly namespace: string;
   readonly #o: KubeBackendOptions;
-  #apis?: Promise<{ k8s: K8s; core: import('@kubernetes/client-node').CoreV1Api; apps: import('@kubernetes/client-node').AppsV1Api; batch: import('@kubernetes/client-node').BatchV1Api; net: import('@kubernetes/client-node').NetworkingV1Api; coord: import('@kubernetes/client-node').CoordinationV1Api }>;
+  #apis?: Promise<{ k8s: K8s; core: import('@kubernetes/client-node').CoreV1Api; apps: import('@kubernetes/client-node').AppsV1Api; batch: import('@kubernetes/client-node').BatchV1Api; net: import('@kubernetes/client-node').NetworkingV1Api; coord: import('@kubernetes/client-node').CoordinationV1Api; storage: import('@kubernetes/client-node').StorageV1Api }>;
   #nsReady?: Promise<void>;
   readonly #told = new Set<string>();
 
@@ -122,6 +122,7 @@ export class KubeInstallerCluster implements ClusterBackend {
         batch: kc.makeApiClient(k8s.BatchV1Api),
         net: kc.makeApiClient(k8s.NetworkingV1Api),
         coord: kc.makeApiClient(k8s.CoordinationV1Api),
+        storage: kc.makeApiClient(k8s.StorageV1Api),
       };
     })();
     return this.#apis;
@@ -428,6 +429,51 @@ export class KubeInstallerCluster implements ClusterBackend {
       if (Date.now() >= deadline) throw new FusemlError('TIMEOUT', `waiting for ${what}: not ready after ${Math.round(w.timeoutMs / 1000)}s${last ? ` (${last})` : ''}`);
       await sleep(this.#o.pollMs ?? 500, signal);
     }
+  }
+
+  // ---- diagnosis of a wait that is not progressing
+
+  async diagnose(namespace: string): Promise<string[]> {
+    const { core, batch, storage } = await this.#api();
+    const out: string[] = [];
+    const [pvcs, pods, jobs] = await Promise.all([
+      core.listNamespacedPersistentVolumeClaim({ namespace }).then((l) => l.items, () => []),
+      core.listNamespacedPod({ namespace }).then((l) => l.items, () => []),
+      batch.listNamespacedJob({ namespace }).then((l) => l.items, () => []),
+    ]);
+    const pending = pvcs.filter((c) => c.status?.phase === 'Pending');
+    if (pending.length > 0) {
+      // A claim naming no class binds only through the default StorageClass (or a matching PersistentVolume).
+      let hasDefault = false;
+      try {
+        const scs = await storage.listStorageClass();
+        hasDefault = scs.items.some((sc) => sc.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
+      } catch {
+        // no rights to read StorageClasses: say nothing about them
+        hasDefault = true;
+      }
+      for (const c of pending) {
+        const cls = c.spec?.storageClassName;
+        const why = !cls && !hasDefault ? 'no StorageClass: none named and the cluster has no default; create a PersistentVolume for it or a default StorageClass' : cls ? `StorageClass ${cls}` : 'waiting for a volume';
+        out.push(`PersistentVolumeClaim ${namespace}/${c.metadata?.name} Pending (${why})`);
+      }
+    }
+    for (const p of pods) {
+      const name = `${namespace}/${p.metadata?.name}`;
+      const sched = p.status?.conditions?.find((c) => c.type === 'PodScheduled');
+      if (sched?.status === 'False' && sched.reason === 'Unschedulable') out.push(`pod ${name} unschedulable: ${sched.message ?? ''}`.trim());
+      for (const cs of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
+        const w = cs.state?.waiting;
+        if (w?.reason && ['ImagePullBackOff', 'ErrImagePull', 'CrashLoopBackOff', 'CreateContainerConfigError', 'InvalidImageName'].includes(w.reason)) {
+          out.push(`pod ${name} container ${cs.name}: ${w.reason}${w.message ? ` (${w.message.split('\n')[0]})` : ''}`);
+        }
+      }
+    }
+    for (const j of jobs) {
+      const failed = j.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+      if (failed) out.push(`job ${namespace}/${j.metadata?.name} failed: ${failed.reason ?? ''}${failed.message ? ` ${failed.message}` : ''}`.trim());
+    }
+    return out;
   }
 
   // ---- outputs

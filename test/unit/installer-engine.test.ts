@@ -296,3 +296,14 @@ describe('ownership of registry records', () => {
     expect(again.extensions[0]?.state).toBe('installed');
   });
 });
+
+describe('a step that is not progressing', () => {
+  it('reports the cluster\'s diagnosis in the progress while it runs, and in the error when it fails', async () => {
+    fakes.env.FAKE_SLEEP = '1';
+    const diagnosed = Object.assign(cluster, { diagnose: async (ns: string) => [`PersistentVolumeClaim ${ns}/data Pending (no StorageClass)`] });
+    const e = new InstallerEngine({ cluster: diagnosed, tools: { helm: fakes.helm, kubectl: fakes.kubectl }, env: { ...fakes.env, FAKE_FAIL_ON: 'alpha' }, reporter: { event: (x) => events.push(x) }, diagnoseAfterMs: 100 });
+    const s = await e.install(await plan(['alpha']));
+    expect(events).toContainEqual(expect.objectContaining({ type: 'step', state: 'running', message: 'not progressing: PersistentVolumeClaim fx-alpha/data Pending (no StorageClass)' }));
+    expect(s.extensions[0]?.error).toMatch(/\n {2}not progressing: PersistentVolumeClaim fx-alpha\/data Pending \(no StorageClass\)$/);
+  });
+});

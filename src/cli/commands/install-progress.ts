@@ -41,7 +41,7 @@ export async function listrReporter(names: readonly string[]): Promise<Reporter>
     const slot = slots.get(e.extension);
     if (!slot) return true;
     if (!slot.task) return false;
-    if (e.type === 'step') slot.task.output = `${e.title}: ${e.state}${e.durationMs !== undefined ? ` (${(e.durationMs / 1000).toFixed(1)}s)` : ''}`;
+    if (e.type === 'step') slot.task.output = `${e.title}: ${e.state}${e.durationMs !== undefined ? ` (${(e.durationMs / 1000).toFixed(1)}s)` : ''}${e.message ? ` - ${e.message}` : ''}`;
     else if (e.state === 'done' || e.state === 'unchanged') {
       slot.task.title = `${e.extension}: ${e.state === 'unchanged' ? 'unchanged' : 'done'}${e.message ? ` (${e.message})` : ''}`;
       slot.resolve();
