@@ -38,20 +38,21 @@ describe('failures that explain themselves', () => {
   it('a PVC that cannot bind: "PersistentVolumeClaim … Pending (no StorageClass)" in the progress within 60 s', async () => {
     const sc = await run(kubectl, ['--kubeconfig', kubeconfig, 'get', 'storageclass', '-o', 'name']);
     expect(sc.stdout.trim()).toBe(''); // the local control plane has no StorageClass
-    const ac = new AbortController();
+    // SIGTERM by hand (not run()'s cancellation, which force-kills after 2 s): the installer then cleans up at its pace.
+    let pid: number | undefined;
     const lines: string[] = [];
     const t0 = Date.now();
     let seenAt: number | undefined;
     await run(process.execPath, [binPath('fuseml-installer'), 'install', '--extensions', 's3', '--no-register', '--installer-namespace', INST], {
       env: env(),
-      signal: ac.signal,
+      onSpawn: (h) => (pid = h.pid),
       allowFailure: true,
       timeoutMs: 120_000,
       onLine: (line) => {
         lines.push(line);
         if (seenAt === undefined && /PersistentVolumeClaim s3\/s3-minio Pending \(no StorageClass/.test(line)) {
           seenAt = Date.now();
-          ac.abort();
+          if (pid) process.kill(pid, 'SIGTERM');
         }
       },
     }).catch((e: unknown) => e);

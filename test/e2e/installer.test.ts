@@ -255,20 +255,22 @@ describe('fuseml-installer on the local control plane', () => {
 
   it('a run interrupted (SIGTERM) half-way stops, releases the lock, and the re-run resumes: finished extensions are skipped', async () => {
     const args = ['--extensions-repository', REPO, 'install', '--extensions', 'charlie,faulty', ...only('charlie'), '--set', `faulty.namespace=${NS.g}`, '--concurrency', '1', ...common()];
-    const ac = new AbortController();
+    let pid: number | undefined;
     const lines: string[] = [];
-    // charlie first (concurrency 1), then faulty's helm step waits for pods that never schedule: interrupt it there.
-    const first = run(process.execPath, [binPath('fuseml-installer'), ...args], {
+    // charlie first (concurrency 1), then faulty's helm step waits for pods that never schedule: SIGTERM it there
+    // (by hand: run()'s own cancellation would force-kill the installer 2 s later, before it cleaned up).
+    const first = await run(process.execPath, [binPath('fuseml-installer'), ...args], {
       env: env(),
-      signal: ac.signal,
+      onSpawn: (h) => (pid = h.pid),
       allowFailure: true,
       timeoutMs: 120_000,
       onLine: (line) => {
         lines.push(line);
-        if (line === '[faulty] running') setTimeout(() => ac.abort(), 4000);
+        if (line === '[faulty] running') setTimeout(() => pid && process.kill(pid, 'SIGTERM'), 4000);
       },
-    }).catch((e: unknown) => e);
-    await first;
+    });
+    expect(first.exitCode).toBe(143);
+    expect(lines.join('\n')).toMatch(/^Error: install cancelled \(SIGTERM\): stopped in faulty/m);
     expect(lines).toContain('[charlie] done');
     for (const l of lines) for (const x of PLANTED) expect(l).not.toContain(x);
 

@@ -85,7 +85,7 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
 
   const uninstall = program
     .command('uninstall')
-    .description('uninstall extensions (default: every extension this installer installed) and deregister them')
+    .description('uninstall extensions (--extensions a,b, or --all: every extension this installer installed) and deregister them')
     .option('-e, --extensions <names>', 'extensions to uninstall, comma separated (repeatable)', collect)
     .option('--all', 'uninstall every extension this installer installed (required when --extensions is not given)')
     .option('--with-dependents', 'also uninstall installed extensions that require them')

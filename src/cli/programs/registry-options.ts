@@ -14,7 +14,7 @@ export function registryConnectionOptions(cmd: Command, tokenRole = 'a token'): 
 }
 
 export const REGISTRY_SETTINGS_HELP = `
-Registry settings (the same for fuseml, fuseml-installer and fuseml-registry clients):
+Registry settings (the same for fuseml and fuseml-installer; flag > env > config file > default):
   --registry-url / FUSEML_SERVER_URL, --registry-token / FUSEML_TOKEN, else the current context of
   ~/.config/fuseml/config.yaml (see: fuseml config --help). Old names --url, --token, FUSEML_REGISTRY_URL,
   FUSEML_REGISTRY_TOKEN still work.
