@@ -182,7 +182,7 @@ say "trainer Pod $POD: env names and where their values come from (values masked
   }'
 
 bold "uninstalling"
-show $INSTALLER uninstall
+show $INSTALLER uninstall --all --yes
 
 bold "the registry is empty again"
 show $FUSEML extension list

@@ -78,6 +78,13 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'fuseml extension credentials update': ['fuseml extension credentials update mlflow-dev mlflow-store team-a --default'],
   'fuseml extension credentials list': ['fuseml extension credentials list mlflow-dev mlflow-store'],
   'fuseml extension credentials delete': ['fuseml extension credentials delete mlflow-dev mlflow-store team-a'],
+  'fuseml config view': ['fuseml config view', 'fuseml config view -o json'],
+  'fuseml config get-contexts': ['fuseml config get-contexts'],
+  'fuseml config use-context': ['fuseml config use-context prod'],
+  'fuseml config set-context': [
+    '# the token is read from an environment variable, never from the command line',
+    'FUSEML_TOKEN=… fuseml config set-context prod --registry-url https://registry.example.com --registry-token-env FUSEML_TOKEN --current',
+  ],
   'fuseml workflow': ['fuseml workflow validate workflow.yaml', 'fuseml workflow resolve workflow.yaml --project team-a'],
   'fuseml workflow validate': ['fuseml workflow validate workflow.yaml'],
   'fuseml workflow resolve': [

@@ -48,34 +48,42 @@ export const EXIT_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   REGISTRY: 'the registry is unreachable or failed; pending registrations are journaled',
   LOCKED: 'locked: another installer holds the cluster lock',
   TIMEOUT: 'timed out waiting',
-  FORBIDDEN: 'forbidden: the token may not do that',
-  CANCELLED: 'cancelled (Ctrl-C)',
+  FORBIDDEN: 'forbidden: the token may not do that (the installer checks the registry token before touching the cluster)',
+  CANCELLED: 'cancelled (Ctrl-C / SIGINT; also a confirmation answered "no")',
 };
+
+/** A run cancelled by SIGTERM exits 128 + 15, as shells report it (a CANCELLED error with this exit code). */
+export const TERMINATED_EXIT_CODE = 143;
+export const TERMINATED_MEANING = 'terminated (SIGTERM): cancelled the same way';
 
 /** The exit-code list shown at the end of help pages: "0 success, 1 …", generated from EXIT_CODES. */
 export function exitCodesHelp(): string {
   const codes = (Object.keys(EXIT_CODES) as ErrorCode[]).sort((a, b) => EXIT_CODES[a] - EXIT_CODES[b]);
-  return ['  0    success', ...codes.map((c) => `  ${String(EXIT_CODES[c]).padEnd(4)} ${EXIT_CODE_MEANINGS[c]}`)].join('\n');
+  return ['  0    success', ...codes.map((c) => `  ${String(EXIT_CODES[c]).padEnd(4)} ${EXIT_CODE_MEANINGS[c]}`), `  ${TERMINATED_EXIT_CODE}  ${TERMINATED_MEANING}`].join('\n');
 }
 
 export interface ErrorOptions {
   hint?: string | undefined;
   cause?: unknown;
+  /** Overrides the code's exit code (e.g. 143 for a run cancelled by SIGTERM). */
+  exitCode?: number | undefined;
 }
 
 export class FusemlError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  readonly #exitCode: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'FusemlError';
     this.code = code;
     this.hint = options.hint;
+    this.#exitCode = options.exitCode;
   }
 
   get exitCode(): number {
-    return EXIT_CODES[this.code];
+    return this.#exitCode ?? EXIT_CODES[this.code];
   }
 }
 

@@ -23,6 +23,11 @@ export interface ExecOptions {
   onLine?: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
   /** Do not throw on a non-zero exit; the caller inspects exitCode. */
   allowFailure?: boolean | undefined;
+  /**
+   * Called once the process started, with its pid and a writer to its stdin (kept open until the
+   * process ends; e.g. keys typed on a pty made by `script`). Not with `input`.
+   */
+  onSpawn?: ((handle: { pid: number | undefined; write(data: string): void }) => void) | undefined;
 }
 
 export interface ExecResult {
@@ -34,6 +39,8 @@ export interface ExecResult {
 }
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+/** A cancelled or timed-out child gets SIGTERM, then SIGKILL this much later (an interrupted run must end promptly). */
+export const FORCE_KILL_AFTER_MS = 2_000;
 const STDERR_TAIL_LINES = 12;
 
 /** `file arg…` for messages, with secrets masked and odd arguments quoted. */
@@ -45,6 +52,26 @@ export function describeCommand(file: string, args: readonly string[], secrets: 
 function tail(text: string, lines: number): string {
   const all = text.trimEnd().split('\n');
   return all.slice(-lines).join('\n');
+}
+
+/** Process groups still running: stopped if we exit first (detached children are not cleaned up by execa). */
+const running = new Set<number>();
+let exitHook = false;
+function track(pid: number | undefined): void {
+  if (pid === undefined || process.platform === 'win32') return;
+  running.add(pid);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const p of running) {
+        try {
+          process.kill(-p, 'SIGTERM');
+        } catch {
+          // gone
+        }
+      }
+    });
+  }
 }
 
 export async function run(file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -66,13 +93,38 @@ export async function run(file: string, args: readonly string[], options: ExecOp
     extendEnv: true,
     timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     cancelSignal: options.signal,
-    forceKillAfterDelay: 5_000,
+    forceKillAfterDelay: FORCE_KILL_AFTER_MS,
     input: options.input,
-    stdin: options.input === undefined ? 'ignore' : 'pipe',
+    stdin: options.input === undefined && !options.onSpawn ? 'ignore' : 'pipe',
     reject: false,
     stripFinalNewline: false,
     lines: false,
     maxBuffer: 64 * 1024 * 1024,
+    // Its own process group: a Ctrl-C on the terminal reaches only us, and cancellation stops the
+    // whole group (a wrapper script's children too), whether or not a terminal is attached.
+    detached: process.platform !== 'win32',
+  });
+  const killGroup = (sig: NodeJS.Signals): void => {
+    if (child.pid === undefined || process.platform === 'win32') return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  track(child.pid);
+  options.onSpawn?.({ pid: child.pid, write: (data) => void child.stdin?.write(data) });
+  const onAbort = (): void => {
+    killGroup('SIGTERM');
+    setTimeout(() => {
+      if (child.pid !== undefined && running.has(child.pid)) killGroup('SIGKILL');
+    }, FORCE_KILL_AFTER_MS).unref();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  // Killed by a signal (cancelled, timed out): what is left of its group goes too, or it would hold the pipes open.
+  child.on('exit', (_code, sig) => {
+    if (child.pid !== undefined) running.delete(child.pid);
+    if (sig !== null) killGroup('SIGKILL');
   });
 
   if (options.onLine) {
@@ -91,7 +143,7 @@ export async function run(file: string, args: readonly string[], options: ExecOp
     }
   }
 
-  const r = await child;
+  const r = await child.finally(() => options.signal?.removeEventListener('abort', onAbort));
   const result: ExecResult = {
     command,
     exitCode: r.exitCode ?? -1,

@@ -6,7 +6,8 @@
 import type { OutputSpec, Scalar } from '../core/extension.js';
 import type { PlannedWait } from './plan.js';
 
-export type StepState = 'done' | 'failed';
+/** `interrupted`: the run was cancelled (SIGINT / SIGTERM) while this step ran; the next run redoes it. */
+export type StepState = 'done' | 'failed' | 'interrupted';
 
 export interface StepRecord {
   state: StepState;
@@ -36,7 +37,8 @@ export interface InstallRecord {
   /** Non-sensitive output values only. */
   outputs: Record<string, string>;
   steps: Record<string, StepRecord>;
-  status: 'installing' | 'installed' | 'failed' | 'uninstalling';
+  /** `interrupted`: a run was cancelled (SIGINT / SIGTERM); `message` names the step; the next run resumes. */
+  status: 'installing' | 'installed' | 'failed' | 'uninstalling' | 'interrupted';
   message?: string | undefined;
   registration?: RegistrationState | undefined;
   installedAt?: string | undefined;
@@ -72,11 +74,17 @@ export interface ClusterBackend {
   readRecords(): Promise<InstallRecord[]>;
   writeRecord(record: InstallRecord): Promise<void>;
   deleteRecord(extension: string): Promise<void>;
-  /** Creates the namespace with our label when missing; true when we created it. */
-  ensureNamespace(namespace: string, extension: string): Promise<boolean>;
+  /** Creates the namespace with our label when missing (waiting first for one still Terminating); true when we created it. */
+  ensureNamespace(namespace: string, extension: string, signal?: AbortSignal): Promise<boolean>;
   /** Deletes the namespace only when it carries our label; true when deleted. */
   deleteNamespaceIfOurs(namespace: string): Promise<boolean>;
   wait(w: PlannedWait, signal?: AbortSignal): Promise<void>;
+  /**
+   * Why things in a namespace are not becoming ready, read from objects' status and conditions: a
+   * PersistentVolumeClaim Pending (no StorageClass), a pod that cannot be scheduled, ImagePullBackOff,
+   * CrashLoopBackOff, a failed Job. Empty when nothing looks stuck. Optional (in-memory backends).
+   */
+  diagnose?(namespace: string): Promise<string[]>;
   readOutput(name: string, spec: OutputSpec, ctx: OutputContext): Promise<string>;
 }
 

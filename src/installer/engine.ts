@@ -17,6 +17,7 @@ import type { ClusterBackend, InstallRecord } from './cluster.js';
 import type { Reporter } from './events.js';
 import { paramEnvName } from './params.js';
 import type { ExtensionPlan, Plan, PlannedStep } from './plan.js';
+import { previewRegistration } from './plan.js';
 import { extensionLookup, renderDeep, renderRegistration } from './registration.js';
 import type { Delivery, RegistrySink } from './registry-sink.js';
 
@@ -25,8 +26,10 @@ export const OUTPUT_TIMEOUT_MS = 2 * 60_000;
 export interface EngineOptions {
   cluster: ClusterBackend;
   tools: Tools;
-  /** Environment for every process (KUBECONFIG…). */
+  /** Environment for every process (KUBECONFIG, FUSEML_KUBE_CONTEXT…). */
   env: Record<string, string>;
+  /** Cluster flags for helm / kubectl (childKubeAccess of the target): every child acts on the same cluster. */
+  kube?: { helm: readonly string[]; kubectl: readonly string[] } | undefined;
   /** Undefined: do not register. */
   sink?: RegistrySink | undefined;
   reporter: Reporter;
@@ -34,20 +37,27 @@ export interface EngineOptions {
   forceReinstall?: boolean | undefined;
   /** Status message stored with registry records. */
   message?: string | undefined;
+  /** Take over registry records this installer did not create (by default install refuses to overwrite them). */
+  adopt?: boolean | undefined;
+  /** A step running this long gets its namespace diagnosed (and again every 10 s): why is it not progressing? Default 30 s. */
+  diagnoseAfterMs?: number | undefined;
 }
 
 export type RegistrationOutcome = 'registered' | 'unchanged' | 'pending' | 'deregistered' | 'none';
 
 export interface ExtensionOutcome {
   name: string;
-  state: 'installed' | 'unchanged' | 'uninstalled' | 'failed' | 'skipped';
-  steps: { id: string; type: string; state: 'done' | 'skipped' | 'failed' }[];
+  /** `interrupted`: the run was cancelled (SIGINT / SIGTERM) while this extension ran. */
+  state: 'installed' | 'unchanged' | 'uninstalled' | 'failed' | 'skipped' | 'interrupted';
+  steps: { id: string; type: string; state: 'done' | 'skipped' | 'failed' | 'interrupted' }[];
   registration: RegistrationOutcome;
   /** Non-sensitive outputs. */
   outputs: Record<string, string>;
   error?: string | undefined;
-  /** The FusemlError code of the failure. */
+  /** The FusemlError code of the failure (CANCELLED when the run was interrupted). */
   code?: string | undefined;
+  /** Where an interrupted or failed extension stopped, e.g. `install step helm alpha (app)`. */
+  stoppedIn?: string | undefined;
 }
 
 export interface RunSummary {
@@ -129,13 +139,77 @@ export class InstallerEngine {
   readonly #o: EngineOptions;
   /** Every secret seen so far (parameters, sensitive outputs): masked in everything shown. */
   readonly secrets = new Set<string>();
+  /** Extension → the step it stopped in (failed or interrupted). */
+  readonly #stoppedIn = new Map<string, string>();
 
   constructor(options: EngineOptions) {
     this.#o = options;
   }
 
+  /** The run was interrupted (SIGINT / SIGTERM): whatever error a child reported is a cancellation. */
+  #cancelled(e?: unknown): boolean {
+    return this.#o.signal?.aborted === true || (e instanceof FusemlError && e.code === 'CANCELLED');
+  }
+
+  #notStartedIfCancelled(): void {
+    if (this.#o.signal?.aborted) throw new FusemlError('CANCELLED', 'not started: the run was cancelled');
+  }
+
+  /** Marks a record after a failure: `interrupted` (with the step) when the run was cancelled, else `failed`. */
+  async #markStopped(record: InstallRecord, e: unknown): Promise<void> {
+    const where = this.#stoppedIn.get(record.extension);
+    if (this.#cancelled(e)) {
+      record.status = 'interrupted';
+      record.message = `interrupted${where ? ` during ${where}` : ''}`;
+    } else {
+      record.status = 'failed';
+      record.message = failure(e, this.secrets).message.split('\n')[0];
+    }
+    record.updatedAt = new Date().toISOString();
+    await this.#o.cluster.writeRecord(record).catch(() => undefined);
+  }
+
+  #outcomeOf(n: string, e: unknown, steps: ExtensionOutcome['steps']): ExtensionOutcome {
+    const f = failure(e, this.secrets);
+    const code = this.#cancelled(e) ? 'CANCELLED' : f.code;
+    const stoppedIn = this.#stoppedIn.get(n);
+    // A failed tool's message is its command line, then its stderr: the last line is usually the reason.
+    const lines = f.message.split('\n').filter((l) => l.trim() !== '');
+    const message = code === 'CANCELLED' ? `interrupted${stoppedIn ? ` during ${stoppedIn}` : ''}` : lines.length > 1 ? `${lines[0]} ${(lines.at(-1) as string).trim()}` : (lines[0] ?? '');
+    this.#o.reporter.event({ type: 'extension', extension: n, state: 'failed', message });
+    return { name: n, state: code === 'CANCELLED' ? 'interrupted' : 'failed', steps, registration: 'none', outputs: {}, error: code === 'CANCELLED' ? message : f.message, code, stoppedIn };
+  }
+
   #emitStep(ext: string, step: PlannedStep, state: 'running' | 'done' | 'skipped' | 'failed', durationMs?: number, message?: string): void {
     this.#o.reporter.event({ type: 'step', extension: ext, step: step.id, title: stepTitle(step), state, durationMs, message });
+  }
+
+  /** While a step runs: after diagnoseAfterMs, and every 10 s, report what keeps its namespace from progressing. */
+  #watchStall(extension: string, step: PlannedStep): { stop: () => string[] } {
+    const diagnose = this.#o.cluster.diagnose?.bind(this.#o.cluster);
+    let last: string[] = [];
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const tick = async (): Promise<void> => {
+      if (stopped || !diagnose) return;
+      try {
+        const problems = await diagnose(step.namespace);
+        if (stopped) return;
+        if (problems.join('\n') !== last.join('\n') && problems.length > 0) this.#emitStep(extension, step, 'running', undefined, `not progressing: ${problems.join('; ')}`);
+        last = problems;
+      } catch {
+        // a diagnosis is best effort
+      }
+      if (!stopped) timer = setTimeout(() => void tick(), 10_000);
+    };
+    if (diagnose) timer = setTimeout(() => void tick(), this.#o.diagnoseAfterMs ?? 30_000);
+    return {
+      stop: () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        return last;
+      },
+    };
   }
 
   #stepCtx(p: ExtensionPlan) {
@@ -149,6 +223,7 @@ export class InstallerEngine {
       tools: this.#o.tools,
       extension: p.name,
       env,
+      kube: this.#o.kube,
       secretEnv,
       secrets: [...this.secrets],
       signal: this.#o.signal,
@@ -167,19 +242,25 @@ export class InstallerEngine {
       }
       this.#emitStep(p.name, step, 'running');
       const t0 = Date.now();
+      const watch = this.#watchStall(p.name, step);
       try {
         const result = await runStep(step, this.#stepCtx(p));
         Object.assign(scriptOutputs, result.outputs ?? {});
         for (const w of step.waitFor) await c.wait(w, this.#o.signal);
-      } catch (e) {
-        this.#emitStep(p.name, step, 'failed', Date.now() - t0);
-        outcome.steps.push({ id: step.id, type: step.type, state: 'failed' });
-        if (record && step.phase === 'install') {
-          record.steps[step.id] = { state: 'failed', digest: step.digest, at: new Date().toISOString() };
-          await save?.();
-        }
+      } catch (err) {
+        const problems = watch.stop();
+        // A wait or helm --wait that timed out says why, from the objects' status.
+        const e = problems.length > 0 && err instanceof FusemlError && !this.#cancelled(err)
+          ? new FusemlError(err.code, `${err.message}\n  not progressing: ${problems.join('; ')}`, { cause: err, hint: err.hint })
+          : err;
+        const state = this.#cancelled(e) ? 'interrupted' : 'failed';
+        this.#emitStep(p.name, step, 'failed', Date.now() - t0, state === 'interrupted' ? 'interrupted' : undefined);
+        outcome.steps.push({ id: step.id, type: step.type, state });
+        if (record && step.phase === 'install') record.steps[step.id] = { state, digest: step.digest, at: new Date().toISOString() };
+        this.#stoppedIn.set(p.name, `${step.phase} step ${stepTitle(step)}`);
         throw e;
       }
+      watch.stop();
       this.#emitStep(p.name, step, 'done', Date.now() - t0);
       outcome.steps.push({ id: step.id, type: step.type, state: 'done' });
       if (record && step.phase === 'install') {
@@ -239,6 +320,7 @@ export class InstallerEngine {
   async #installOne(p: ExtensionPlan, existing: InstallRecord | undefined, pending: RunSummary['pendingRegistrations'], outcome: ExtensionOutcome): Promise<ExtensionOutcome> {
     const c = this.#o.cluster;
     const r = this.#o.reporter;
+    this.#notStartedIfCancelled();
     r.event({ type: 'extension', extension: p.name, state: 'running' });
     const now = new Date().toISOString();
     const record: InstallRecord = {
@@ -263,16 +345,20 @@ export class InstallerEngine {
       await c.writeRecord(record);
     };
     if (!allDone) await save();
-    for (const ns of p.namespaces) await c.ensureNamespace(ns, p.name);
-    const scriptOutputs: Record<string, string> = {};
     try {
-      await this.#runSteps(p, p.install, record, outcome, scriptOutputs, save);
+      return await this.#installSteps(p, existing, record, allDone, pending, outcome, save);
     } catch (e) {
-      record.status = 'failed';
-      record.message = failure(e, this.secrets).message.split('\n')[0];
-      await save().catch(() => undefined);
+      await this.#markStopped(record, e);
       throw e;
     }
+  }
+
+  async #installSteps(p: ExtensionPlan, existing: InstallRecord | undefined, record: InstallRecord, allDone: boolean, pending: RunSummary['pendingRegistrations'], outcome: ExtensionOutcome, save: () => Promise<void>): Promise<ExtensionOutcome> {
+    const c = this.#o.cluster;
+    const r = this.#o.reporter;
+    for (const ns of p.namespaces) await c.ensureNamespace(ns, p.name, this.#o.signal);
+    const scriptOutputs: Record<string, string> = {};
+    await this.#runSteps(p, p.install, record, outcome, scriptOutputs, save);
     // Sensitive script outputs are never recorded: a re-run that skipped the script does not have them.
     const recordedOutputs = existing?.outputs ?? {};
     const scriptKeys = Object.values(p.ext.outputs).flatMap((o) => (o.script ? [o.script.key] : []));
@@ -291,7 +377,9 @@ export class InstallerEngine {
       const scripts = p.install.filter((s) => s.type === 'script');
       await this.#runSteps(p, scripts, record, { ...outcome, steps: [] }, scriptOutputs, save, true);
     }
+    this.#stoppedIn.set(p.name, 'reading outputs');
     const outputs = await this.#collectOutputs(p, scriptOutputs, recordedOutputs);
+    this.#stoppedIn.set(p.name, 'registration');
     record.outputs = Object.fromEntries(Object.entries(outputs).filter(([k]) => !isSensitiveOutput(p.ext.outputs[k] as OutputSpec)));
     outcome.outputs = record.outputs;
     await this.#register(p, outputs, record, outcome, pending);
@@ -305,11 +393,39 @@ export class InstallerEngine {
     return outcome;
   }
 
+  /**
+   * Registry records of the plan that exist but were not created by this installer (on this cluster: its
+   * install record names the id and registry). Installing over them would overwrite someone's manual
+   * registration (and a later uninstall delete it): refused unless `adopt`.
+   */
+  async #foreignRecords(plan: Plan, records: ReadonlyMap<string, InstallRecord>): Promise<{ extension: string; id: string; message: string }[]> {
+    const sink = this.#o.sink;
+    if (!sink || this.#o.adopt) return [];
+    const out: { extension: string; id: string; message: string }[] = [];
+    for (const n of plan.order) {
+      const p = plan.extensions.get(n) as ExtensionPlan;
+      const id = (previewRegistration(p) as { id?: string } | null)?.id;
+      if (!id) continue;
+      const reg = records.get(n)?.registration;
+      if (reg && reg.id === id && reg.registryUrl === sink.url) continue; // ours
+      const existing = await sink.find(id);
+      if (existing) out.push({ extension: n, id, message: existing.status?.message ?? '' });
+    }
+    return out;
+  }
+
   /** Installs the plan. Never throws for a failed extension: see the summary (the CLI turns it into an exit code). */
   async install(plan: Plan): Promise<RunSummary> {
     for (const s of plan.secrets) this.secrets.add(s);
     const c = this.#o.cluster;
     const records = new Map((await c.readRecords()).map((x) => [x.extension, x]));
+    const foreign = await this.#foreignRecords(plan, records);
+    if (foreign.length > 0) {
+      const list = foreign.map((f) => `${f.id} (for ${f.extension}${f.message ? `: "${f.message}"` : ''})`).join(', ');
+      throw new FusemlError('CONFLICT', `the registry ${this.#o.sink?.url ?? ''} already holds ${list}, not created by this installer; nothing was installed`, {
+        hint: `pass --adopt to take ${foreign.length > 1 ? 'them' : 'it'} over, --id NEW to register under another id, or --no-register`,
+      });
+    }
     const pending: RunSummary['pendingRegistrations'] = [];
     for (const n of plan.order) this.#o.reporter.event({ type: 'extension', extension: n, state: 'waiting' });
     const deps = (n: string): string[] => (plan.extensions.get(n) as ExtensionPlan).requires;
@@ -328,9 +444,7 @@ export class InstallerEngine {
     const extensions: ExtensionOutcome[] = plan.order.map((n) => {
       const r = results.get(n) as { ok: boolean; value: ExtensionOutcome | unknown };
       if (r.ok || (r.value as ExtensionOutcome)?.state === 'skipped') return r.value as ExtensionOutcome;
-      const f = failure(r.value, this.secrets);
-      this.#o.reporter.event({ type: 'extension', extension: n, state: 'failed', message: f.message.split('\n')[0] });
-      return { name: n, state: 'failed', steps: partial.get(n)?.steps ?? [], registration: 'none', outputs: {}, error: f.message, code: f.code };
+      return this.#outcomeOf(n, r.value, partial.get(n)?.steps ?? []);
     });
     return { extensions, pendingRegistrations: pending, namespacesDeleted: [] };
   }
@@ -358,13 +472,19 @@ export class InstallerEngine {
         const p = plans.get(n);
         const rec = byName.get(n) as InstallRecord;
         const outcome: ExtensionOutcome = { name: n, state: 'uninstalled', steps: [], registration: 'none', outputs: {} };
+        this.#notStartedIfCancelled();
         this.#o.reporter.event({ type: 'extension', extension: n, state: 'running' });
         rec.status = 'uninstalling';
         // Once undoing starts, nothing counts as installed: a later install redoes every step.
         rec.steps = {};
         rec.updatedAt = new Date().toISOString();
         await c.writeRecord(rec);
-        if (p) await this.#runSteps(p, p.uninstall, undefined, outcome, {}, undefined);
+        try {
+          if (p) await this.#runSteps(p, p.uninstall, undefined, outcome, {}, undefined);
+        } catch (e) {
+          await this.#markStopped(rec, e);
+          throw e;
+        }
         if (rec.registration && this.#o.sink) {
           const d = await this.#o.sink.remove(rec.registration.id, n);
           outcome.registration = d.state === 'delivered' ? 'deregistered' : 'pending';
@@ -388,9 +508,7 @@ export class InstallerEngine {
     const extensions = order.map((n) => {
       const r = results.get(n) as { ok: boolean; value: unknown };
       if (r.ok || (r.value as ExtensionOutcome)?.state === 'skipped') return r.value as ExtensionOutcome;
-      const f = failure(r.value, this.secrets);
-      this.#o.reporter.event({ type: 'extension', extension: n, state: 'failed', message: f.message.split('\n')[0] });
-      return { name: n, state: 'failed' as const, steps: [], registration: 'none' as const, outputs: {}, error: f.message, code: f.code };
+      return this.#outcomeOf(n, r.value, []);
     });
     return { extensions, pendingRegistrations: pending, namespacesDeleted };
   }

@@ -27,7 +27,7 @@ export function plainReporter(write: (s: string) => void = (s) => void process.s
           if (e.state !== 'waiting') write(`[${e.extension}] ${e.state}${e.message ? `: ${e.message}` : ''}\n`);
           break;
         case 'step':
-          if (e.state !== 'running' || verbose) write(`[${e.extension}] ${e.title}: ${e.state}${secs(e.durationMs)}${e.message ? ` - ${e.message}` : ''}\n`);
+          if (e.state !== 'running' || verbose || e.message) write(`[${e.extension}] ${e.title}: ${e.state}${secs(e.durationMs)}${e.message ? ` - ${e.message}` : ''}\n`);
           break;
         case 'log':
           if (verbose) write(`[${e.extension}]   ${e.line}\n`);

@@ -155,10 +155,11 @@ function addTo(p: ExtensionPlan, facts: ClusterFacts, workloads: string, domain:
 }
 
 /** Asks the cluster (through kubectl) what the extras need; only when some extension has gateways or rolerules. */
-export async function probeCluster(plan: Plan, kubectl: string, env: Record<string, string>, opts: ExtrasOptions = {}): Promise<ClusterFacts> {
+export async function probeCluster(plan: Plan, kubectl: string, access: { kubectl: readonly string[]; env: Record<string, string> }, opts: ExtrasOptions = {}): Promise<ClusterFacts> {
   const exts = [...plan.extensions.values()].map((p) => p.ext);
   const out = async (args: string[]): Promise<string> => {
-    const r = await run(kubectl, [...args, '--request-timeout=20s'], { env, allowFailure: true, timeoutMs: 30_000 });
+    // The installer's target (--kubeconfig / --context), as for every other kubectl it runs.
+    const r = await run(kubectl, [...access.kubectl, ...args, '--request-timeout=20s'], { env: access.env, allowFailure: true, timeoutMs: 30_000 });
     return r.exitCode === 0 ? r.stdout : '';
   };
   const istio = exts.some((e) => e.gateways.length > 0) && (await out(['api-resources', '--api-group=networking.istio.io', '-o', 'name'])).split('\n').some((l) => l.trim().startsWith('gateways.'));

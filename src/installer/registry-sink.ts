@@ -13,6 +13,10 @@ export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8000';
 export interface RegistryWriter {
   upsertExtension(record: ExtensionRecord): Promise<unknown>;
   deleteExtension(id: string): Promise<void>;
+  /** Reachable, token valid, may write — changing nothing; 401/403 → FORBIDDEN. */
+  checkWriteAccess?(): Promise<void>;
+  /** The record (404 → an error with status 404). */
+  getExtension?(id: string): Promise<ExtensionRecord>;
 }
 
 export type Delivery = { state: 'delivered' } | { state: 'journaled'; error: FusemlError; file: string };
@@ -73,6 +77,37 @@ export class RegistrySink {
     return this.#attempt({ op: 'delete', id, extension });
   }
 
+  /**
+   * Checked before the first cluster change. A token the registry refuses (401 / 403) is thrown at once
+   * (FORBIDDEN, exit 12: nothing gets installed); an unreachable registry is returned, not thrown
+   * (the run goes on and journals its registrations).
+   */
+  async checkAccess(): Promise<FusemlError | undefined> {
+    const w = await this.#writer();
+    if (!w.checkWriteAccess) return undefined;
+    try {
+      await w.checkWriteAccess();
+      return undefined;
+    } catch (e) {
+      const err = asFuseml(e);
+      if (err.code === 'FORBIDDEN') throw new FusemlError('FORBIDDEN', `the registry ${this.url} refuses this token: ${err.message.replace(/^registry: /, '')}`, { hint: err.hint, cause: e });
+      if (err.code === 'REGISTRY' || err.code === 'TIMEOUT') return err;
+      throw err;
+    }
+  }
+
+  /** The registry's record `id`: the record, `null` when absent, `undefined` when that cannot be known (unreachable). */
+  async find(id: string): Promise<ExtensionRecord | null | undefined> {
+    const w = await this.#writer();
+    if (!w.getExtension) return undefined;
+    try {
+      return await w.getExtension(id);
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      return undefined;
+    }
+  }
+
   /** Pending journal entries for this registry. */
   async pending(): Promise<JournalEntry[]> {
     return (await this.journal.list(this.url)).map((x) => x.entry);
@@ -81,7 +116,11 @@ export class RegistrySink {
   /** Delivers every pending entry for this registry; what fails stays journaled. */
   async sync(): Promise<SyncResult> {
     const result: SyncResult = { delivered: [], failed: [] };
-    for (const { entry } of await this.journal.list(this.url)) {
+    for (const { entry, error: unreadable } of await this.journal.list(this.url)) {
+      if (unreadable) {
+        result.failed.push({ entry, error: unreadable });
+        continue;
+      }
       try {
         await this.#deliver(entry);
         await this.journal.remove(this.url, entry.id);
@@ -97,7 +136,7 @@ export class RegistrySink {
 }
 
 /** A sink over the real registry client (got loaded on first use). */
-export function registrySink(url: string, token: string | undefined, journal?: Journal, retries?: number): RegistrySink {
+export function registrySink(url: string, token: string | undefined, journal?: Journal, retries?: number, flagNames?: { url: string; token: string }): RegistrySink {
   let client: Promise<RegistryWriter> | undefined;
-  return new RegistrySink(url, () => (client ??= import('../registry/client.js').then((m) => new m.RegistryClient({ url, token, retries }))), journal);
+  return new RegistrySink(url, () => (client ??= import('../registry/client.js').then((m) => new m.RegistryClient({ url, token, retries, flagNames }))), journal);
 }

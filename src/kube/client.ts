@@ -9,10 +9,12 @@ import { FusemlError } from '../core/errors.js';
 type K8s = typeof import('@kubernetes/client-node');
 
 export interface ConnectOptions {
-  /** A kubeconfig file; default: $KUBECONFIG, then ~/.kube/config, then in-cluster. */
+  /** A kubeconfig file used alone (kubectl's --kubeconfig); default: the $KUBECONFIG list, then ~/.kube/config, then in-cluster. */
   kubeconfig?: string | undefined;
-  /** A context of that kubeconfig; default: its current context. */
+  /** A context of that kubeconfig (kubectl's --context); default: its current-context. */
   context?: string | undefined;
+  /** Already resolved (resolveKubeTarget): used as is, kubeconfig and context are then ignored. */
+  target?: import('./kubeconfig.js').KubeTarget | undefined;
 }
 
 export interface DeploymentStatus {
@@ -33,7 +35,7 @@ export interface SecretSpec {
   stringData: Record<string, string>;
 }
 
-const HINT = 'pass a kubeconfig (KUBECONFIG / --kubeconfig), or start the local cluster: npm run cluster:up';
+const HINT = 'pass --kubeconfig FILE / --context NAME (or KUBECONFIG), or start the local cluster: npm run cluster:up';
 
 /** HTTP status of a client-node error, if it carries one. */
 export function httpStatus(e: unknown): number | undefined {
@@ -102,26 +104,29 @@ export class KubeClient {
     this.apps = config.makeApiClient(k8s.AppsV1Api);
   }
 
-  /** Loads the kubeconfig (no request is made yet). */
+  /**
+   * Resolves the target exactly as kubectl does (src/kube/kubeconfig.ts: --kubeconfig, --context,
+   * the KUBECONFIG list merged first-wins, ~/.kube/config, in-cluster) and loads only that context.
+   * No request is made yet.
+   */
   static async connect(options: ConnectOptions = {}): Promise<KubeClient> {
+    const { resolveKubeTarget } = await import('./kubeconfig.js');
+    const target = options.target ?? resolveKubeTarget({ kubeconfig: options.kubeconfig, context: options.context });
     const k8s = await import('@kubernetes/client-node');
     const config = new k8s.KubeConfig();
-    const where = options.kubeconfig ? ` ${options.kubeconfig}` : '';
     try {
-      if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
-      else config.loadFromDefault();
+      if (target.minimal) config.loadFromString(JSON.stringify(target.minimal));
+      else config.loadFromCluster();
     } catch (e) {
-      throw new FusemlError('CLUSTER', `cannot load the kubeconfig${where}: ${(e as Error).message.split('\n')[0]}`, { hint: HINT, cause: e });
+      throw new FusemlError('CLUSTER', `cannot load ${target.files.join(', ') || 'the in-cluster configuration'}: ${(e as Error).message.split('\n')[0]}`, { hint: HINT, cause: e });
     }
-    if (options.context) {
-      if (!config.getContextObject(options.context)) {
-        throw new FusemlError('CLUSTER', `the kubeconfig${where} has no context ${options.context}`, { hint: HINT });
-      }
-      config.setCurrentContext(options.context);
-    }
-    if (!config.getCurrentCluster()) throw new FusemlError('CLUSTER', `the kubeconfig${where} names no current cluster`, { hint: HINT });
-    return new KubeClient(k8s, config);
+    const client = new KubeClient(k8s, config);
+    client.target = target;
+    return client;
   }
+
+  /** Which cluster, context and files this client uses. */
+  target!: import('./kubeconfig.js').KubeTarget;
 
   /** The API server URL of the current context. */
   get server(): string {

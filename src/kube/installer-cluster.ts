@@ -23,17 +23,22 @@ import {
   type OutputContext,
 } from '../installer/cluster.js';
 import type { PlannedWait } from '../installer/plan.js';
+import { childKubeAccess, type KubeTarget } from './kubeconfig.js';
 
 type K8s = typeof import('@kubernetes/client-node');
 
 export interface KubeBackendOptions {
-  /** Kubeconfig file; default: $KUBECONFIG, then ~/.kube/config (client-node's default). */
-  kubeconfig?: string | undefined;
+  /** The cluster (resolveKubeTarget: --kubeconfig, --context, KUBECONFIG as kubectl does); kubectl gets the same. */
+  target: KubeTarget;
   installerNamespace?: string | undefined;
   kubectl: string;
   /** Lease duration; the holder renews at a third of it. */
   leaseSeconds?: number | undefined;
   pollMs?: number | undefined;
+  /** How long install waits for a Terminating namespace to go before re-creating it (default 5 min). */
+  terminatingWaitMs?: number | undefined;
+  /** Progress notes (e.g. waiting for a Terminating namespace); at most one per reason and namespace. */
+  onInfo?: ((message: string) => void) | undefined;
 }
 
 const RECORD_KEY = 'record.json';
@@ -65,7 +70,7 @@ export function kubeError(e: unknown, what: string): FusemlError {
   }
   const msg = (e as Error)?.message ?? String(e);
   return new FusemlError('CLUSTER', `${what}: cannot reach the Kubernetes API server (${msg.split('\n')[0]})`, {
-    hint: 'check --kubeconfig / KUBECONFIG and that the cluster is up (e.g. npm run cluster:up)',
+    hint: 'check --kubeconfig / --context / KUBECONFIG and that the cluster is up (e.g. npm run cluster:up)',
     cause: e,
   });
 }
@@ -96,8 +101,9 @@ const DEFAULT_CONDITION: Record<string, string> = { deployment: 'Available', pod
 export class KubeInstallerCluster implements ClusterBackend {
   readonly namespace: string;
   readonly #o: KubeBackendOptions;
-  #apis?: Promise<{ k8s: K8s; core: import('@kubernetes/client-node').CoreV1Api; apps: import('@kubernetes/client-node').AppsV1Api; batch: import('@kubernetes/client-node').BatchV1Api; net: import('@kubernetes/client-node').NetworkingV1Api; coord: import('@kubernetes/client-node').CoordinationV1Api }>;
+  #apis?: Promise<{ k8s: K8s; core: import('@kubernetes/client-node').CoreV1Api; apps: import('@kubernetes/client-node').AppsV1Api; batch: import('@kubernetes/client-node').BatchV1Api; net: import('@kubernetes/client-node').NetworkingV1Api; coord: import('@kubernetes/client-node').CoordinationV1Api; storage: import('@kubernetes/client-node').StorageV1Api }>;
   #nsReady?: Promise<void>;
+  readonly #told = new Set<string>();
 
   constructor(options: KubeBackendOptions) {
     this.#o = options;
@@ -107,7 +113,7 @@ export class KubeInstallerCluster implements ClusterBackend {
   #api() {
     this.#apis ??= (async () => {
       const { KubeClient } = await import('./client.js');
-      const client = await KubeClient.connect({ kubeconfig: this.#o.kubeconfig });
+      const client = await KubeClient.connect({ target: this.#o.target });
       const { k8s, config: kc } = client;
       return {
         k8s,
@@ -116,6 +122,7 @@ export class KubeInstallerCluster implements ClusterBackend {
         batch: kc.makeApiClient(k8s.BatchV1Api),
         net: kc.makeApiClient(k8s.NetworkingV1Api),
         coord: kc.makeApiClient(k8s.CoordinationV1Api),
+        storage: kc.makeApiClient(k8s.StorageV1Api),
       };
     })();
     return this.#apis;
@@ -141,13 +148,30 @@ export class KubeInstallerCluster implements ClusterBackend {
 
   // ---- namespaces
 
-  async ensureNamespace(namespace: string, extension: string): Promise<boolean> {
+  async ensureNamespace(namespace: string, extension: string, signal?: AbortSignal): Promise<boolean> {
     const { core } = await this.#api();
-    try {
-      await core.readNamespace({ name: namespace });
-      return false;
-    } catch (e) {
-      if (statusOf(e) !== 404) throw kubeError(e, `read namespace ${namespace}`);
+    // A namespace still being deleted (e.g. right after an uninstall) refuses new objects: wait until it is gone.
+    const deadline = Date.now() + (this.#o.terminatingWaitMs ?? 5 * 60_000);
+    for (;;) {
+      let ns;
+      try {
+        ns = await core.readNamespace({ name: namespace });
+      } catch (e) {
+        if (statusOf(e) !== 404) throw kubeError(e, `read namespace ${namespace}`);
+        break;
+      }
+      if (ns.status?.phase !== 'Terminating') return false;
+      if (Date.now() >= deadline) {
+        const why = (ns.status?.conditions ?? []).filter((c) => c.status === 'True' && c.message).map((c) => c.message).join('; ');
+        throw new FusemlError('TIMEOUT', `namespace ${namespace} is still being deleted (Terminating) after ${Math.round((this.#o.terminatingWaitMs ?? 5 * 60_000) / 1000)}s${why ? `: ${why}` : ''}`, {
+          hint: `wait until \`kubectl get namespace ${namespace}\` says NotFound, then run the install again`,
+        });
+      }
+      if (!this.#told.has(namespace)) {
+        this.#told.add(namespace);
+        this.#o.onInfo?.(`namespace ${namespace} is being deleted (Terminating): waiting until it is gone`);
+      }
+      await sleep(1000, signal);
     }
     try {
       await core.createNamespace({
@@ -381,7 +405,8 @@ export class KubeInstallerCluster implements ClusterBackend {
       default: {
         // Any other kind (e.g. a CRD's): kubectl knows the API group from discovery.
         const target = w.name ? [`${w.kind}/${w.name}`] : w.all ? [w.kind, '--all'] : [w.kind, '-l', sel as string];
-        const r = await run(this.#o.kubectl, ['wait', ...target, '--namespace', ns, `--for=condition=${w.condition ?? 'Ready'}`, '--timeout=1s', ...(this.#o.kubeconfig ? ['--kubeconfig', this.#o.kubeconfig] : [])], { allowFailure: true, timeoutMs: 30_000 });
+        const access = childKubeAccess(this.#o.target);
+        const r = await run(this.#o.kubectl, [...access.kubectl, 'wait', ...target, '--namespace', ns, `--for=condition=${w.condition ?? 'Ready'}`, '--timeout=1s'], { env: access.env, allowFailure: true, timeoutMs: 30_000 });
         return { ready: r.exitCode === 0, detail: (r.stderr || r.stdout).trim().split('\n')[0] ?? '' };
       }
     }
@@ -404,6 +429,51 @@ export class KubeInstallerCluster implements ClusterBackend {
       if (Date.now() >= deadline) throw new FusemlError('TIMEOUT', `waiting for ${what}: not ready after ${Math.round(w.timeoutMs / 1000)}s${last ? ` (${last})` : ''}`);
       await sleep(this.#o.pollMs ?? 500, signal);
     }
+  }
+
+  // ---- diagnosis of a wait that is not progressing
+
+  async diagnose(namespace: string): Promise<string[]> {
+    const { core, batch, storage } = await this.#api();
+    const out: string[] = [];
+    const [pvcs, pods, jobs] = await Promise.all([
+      core.listNamespacedPersistentVolumeClaim({ namespace }).then((l) => l.items, () => []),
+      core.listNamespacedPod({ namespace }).then((l) => l.items, () => []),
+      batch.listNamespacedJob({ namespace }).then((l) => l.items, () => []),
+    ]);
+    const pending = pvcs.filter((c) => c.status?.phase === 'Pending');
+    if (pending.length > 0) {
+      // A claim naming no class binds only through the default StorageClass (or a matching PersistentVolume).
+      let hasDefault = false;
+      try {
+        const scs = await storage.listStorageClass();
+        hasDefault = scs.items.some((sc) => sc.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
+      } catch {
+        // no rights to read StorageClasses: say nothing about them
+        hasDefault = true;
+      }
+      for (const c of pending) {
+        const cls = c.spec?.storageClassName;
+        const why = !cls && !hasDefault ? 'no StorageClass: none named and the cluster has no default; create a PersistentVolume for it or a default StorageClass' : cls ? `StorageClass ${cls}` : 'waiting for a volume';
+        out.push(`PersistentVolumeClaim ${namespace}/${c.metadata?.name} Pending (${why})`);
+      }
+    }
+    for (const p of pods) {
+      const name = `${namespace}/${p.metadata?.name}`;
+      const sched = p.status?.conditions?.find((c) => c.type === 'PodScheduled');
+      if (sched?.status === 'False' && sched.reason === 'Unschedulable') out.push(`pod ${name} unschedulable: ${sched.message ?? ''}`.trim());
+      for (const cs of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
+        const w = cs.state?.waiting;
+        if (w?.reason && ['ImagePullBackOff', 'ErrImagePull', 'CrashLoopBackOff', 'CreateContainerConfigError', 'InvalidImageName'].includes(w.reason)) {
+          out.push(`pod ${name} container ${cs.name}: ${w.reason}${w.message ? ` (${w.message.split('\n')[0]})` : ''}`);
+        }
+      }
+    }
+    for (const j of jobs) {
+      const failed = j.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+      if (failed) out.push(`job ${namespace}/${j.metadata?.name} failed: ${failed.reason ?? ''}${failed.message ? ` ${failed.message}` : ''}`.trim());
+    }
+    return out;
   }
 
   // ---- outputs
@@ -472,7 +542,9 @@ export class KubeInstallerCluster implements ClusterBackend {
       }
       // kubectl's fully qualified form: KIND.VERSION.GROUP (core kinds need no qualification).
       const kind = j.apiVersion?.includes('/') ? `${j.kind}.${j.apiVersion.split('/')[1]}.${j.apiVersion.split('/')[0]}` : j.kind;
-      const r = await run(this.#o.kubectl, ['get', kind, j.name, '--namespace', ns, '-o', `jsonpath=${j.path}`, ...(this.#o.kubeconfig ? ['--kubeconfig', this.#o.kubeconfig] : [])], {
+      const access = childKubeAccess(this.#o.target);
+      const r = await run(this.#o.kubectl, [...access.kubectl, 'get', kind, j.name, '--namespace', ns, '-o', `jsonpath=${j.path}`], {
+        env: access.env,
         timeoutMs: 60_000,
         signal: ctx.signal,
       }).catch((e: unknown) => {

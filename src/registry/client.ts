@@ -39,10 +39,14 @@ export interface RegistryClientOptions {
    * (`missing_payload`, `decode_payload`) switches this client to the GET body, once.
    */
   serverKind?: ServerKind | undefined;
+  /** How the calling CLI names its URL and token settings, for hints (default: the names every CLI accepts). */
+  flagNames?: { url: string; token: string } | undefined;
 }
 
 export const SERVER_KINDS = ['auto', 'fuseml-core', 'fuseml-registry'] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
+
+export const DEFAULT_FLAG_NAMES = { url: '--registry-url / FUSEML_SERVER_URL', token: '--registry-token / FUSEML_TOKEN' } as const;
 
 export interface RequestOptions {
   body?: unknown;
@@ -124,26 +128,43 @@ export class RegistryClient {
   readonly #retries: number;
   readonly #backoffMs: number;
   #serverKind: ServerKind;
+  readonly #flags: { url: string; token: string };
 
   constructor(options: RegistryClientOptions) {
     let u: URL;
     try {
       u = new URL(options.url);
     } catch {
-      throw new FusemlError('USAGE', `not a registry URL: ${options.url}`, { hint: 'e.g. --url http://127.0.0.1:8000' });
+      throw new FusemlError('USAGE', `not a registry URL: ${options.url}`, { hint: `e.g. ${(options.flagNames ?? DEFAULT_FLAG_NAMES).url.split(' ')[0]} http://127.0.0.1:8000` });
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FusemlError('USAGE', `registry URL must be http(s): ${options.url}`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FusemlError('USAGE', `registry URL must be http(s): ${options.url}`, { hint: `e.g. ${(options.flagNames ?? DEFAULT_FLAG_NAMES).url.split(' ')[0]} http://127.0.0.1:8000` });
     this.url = u.toString().replace(/\/+$/, '');
     this.#token = options.token || undefined;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retries = options.retries ?? 3;
     this.#backoffMs = options.backoffMs ?? 200;
     this.#serverKind = options.serverKind ?? 'auto';
+    this.#flags = options.flagNames ?? DEFAULT_FLAG_NAMES;
   }
 
   /** The server kind in use: `auto` until a list call has detected fuseml-core. */
   get serverKind(): ServerKind {
     return this.#serverKind;
+  }
+
+  /**
+   * Checks, changing nothing, that the registry answers and the token may write: a DELETE of an id
+   * that cannot exist passes authentication and the role check first, then is a 404.
+   * 401 / 403 → RegistryError FORBIDDEN; unreachable → REGISTRY.
+   */
+  async checkWriteAccess(): Promise<void> {
+    const probe = `fuseml-access-check-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    try {
+      await this.request('DELETE', `/extensions/${seg(probe)}`);
+    } catch (e) {
+      if (e instanceof RegistryError && e.status === 404) return;
+      throw e;
+    }
   }
 
   /** Any route, e.g. one added by another module: `client.request('POST', '/workflows/resolve', { body })`. */
@@ -197,7 +218,7 @@ export class RegistryClient {
           `registry ${this.url}: ${what}: ${timedOut ? `no answer within ${this.#timeoutMs} ms` : `cannot connect (${connError.code ?? connError.message})`}`,
           undefined,
           undefined,
-          { hint: 'check --url / FUSEML_SERVER_URL and that fuseml-registry is running', cause: connError },
+          { hint: `check ${this.#flags.url} and that fuseml-registry is running`, cause: connError },
         );
       }
       const st = status as number;
@@ -215,7 +236,7 @@ export class RegistryClient {
       }
       const { message, serverCode } = errorOf(body, st);
       const hint =
-        st === 401 ? 'give a token with --token or FUSEML_TOKEN' : st === 412 ? 'the record changed since you read it: read it again and retry' : undefined;
+        st === 401 ? `give a valid token with ${this.#flags.token}` : st === 403 ? `this token may not do that: use a token with the writer or admin role (${this.#flags.token})` : st === 412 ? 'the record changed since you read it: read it again and retry' : undefined;
       throw new RegistryError(codeFor(st), `registry: ${what}: ${st} ${message}`, st, serverCode, hint ? { hint } : {});
     }
   }

@@ -34,7 +34,7 @@ const PENDING_OPERATION = /another operation \(install\/upgrade\/rollback\) is i
 
 /** Rolls back (pending-upgrade/-rollback) or removes (pending-install) a stuck release; returns its state. */
 async function recoverPending(step: PlannedHelm, ctx: StepContext, exec: (args: string[]) => Promise<unknown>): Promise<string | undefined> {
-  const r = await run(ctx.tools.helm, ['status', step.release, '--namespace', step.namespace, '-o', 'json'], { env: ctx.env, secrets: ctx.secrets, allowFailure: true, timeoutMs: 60_000, signal: ctx.signal });
+  const r = await run(ctx.tools.helm, [...(ctx.kube?.helm ?? []), 'status', step.release, '--namespace', step.namespace, '-o', 'json'], { env: ctx.env, secrets: ctx.secrets, allowFailure: true, timeoutMs: 60_000, signal: ctx.signal });
   let status: string | undefined;
   try {
     status = (JSON.parse(r.stdout) as { info?: { status?: string } }).info?.status;
@@ -53,7 +53,7 @@ export const helmRunner: StepRunner<PlannedHelm> = {
   },
   async run(step: PlannedHelm, ctx: StepContext) {
     const exec = (args: string[]) =>
-      run(ctx.tools.helm, args, {
+      run(ctx.tools.helm, [...(ctx.kube?.helm ?? []), ...args], {
         env: ctx.env,
         secrets: ctx.secrets,
         // helm enforces its own --timeout; ours is a backstop.

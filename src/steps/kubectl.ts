@@ -28,7 +28,7 @@ export function kustomizeArgs(step: PlannedKustomize): string[] {
 }
 
 const kubectl = (ctx: StepContext, args: string[], timeoutMs: number) =>
-  run(ctx.tools.kubectl, args, { env: ctx.env, secrets: ctx.secrets, timeoutMs: timeoutMs + 30_000, signal: ctx.signal, onLine: ctx.onLine && ((l) => ctx.onLine?.(l)) });
+  run(ctx.tools.kubectl, [...(ctx.kube?.kubectl ?? []), ...args], { env: ctx.env, secrets: ctx.secrets, timeoutMs: timeoutMs + 30_000, signal: ctx.signal, onLine: ctx.onLine && ((l) => ctx.onLine?.(l)) });
 
 /** The rendered documents of a manifest step as one multi-document YAML stream. */
 export function joinDocuments(step: PlannedManifest): string {

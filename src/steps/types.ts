@@ -10,8 +10,13 @@ export interface StepContext {
   tools: Tools;
   /** Extension the step belongs to. */
   extension: string;
-  /** Environment for every process (e.g. KUBECONFIG). */
+  /** Environment for every process (KUBECONFIG, FUSEML_KUBE_CONTEXT: the target cluster). */
   env: Readonly<Record<string, string>>;
+  /**
+   * Cluster flags put before every helm / kubectl sub-command so that they act on the
+   * installer's target whatever their own defaults (src/kube/kubeconfig.ts childKubeAccess).
+   */
+  kube?: { helm: readonly string[]; kubectl: readonly string[] } | undefined;
   /** Secret environment (e.g. sensitive parameters for scripts). */
   secretEnv: Readonly<Record<string, string>>;
   /** Values to mask in anything shown. */

@@ -127,7 +127,7 @@ describe('mlflow', () => {
     expect((await kjson<{ spec: { rules: { host: string }[] } }>(['get', 'ingress', 'mlflow', '-n', 'mlflow'])).spec.rules[0]?.host).toBe('mlflow.example.com');
     expect(shape(await client.getExtension('mlflow', { reveal: true }))).toEqual(expected('runs'));
 
-    const un = await installer(['uninstall', '--extensions', 'mlflow']);
+    const un = await installer(['uninstall', '--yes', '--extensions', 'mlflow']);
     expect(un.exitCode, un.stderr).toBe(0);
     await expectDeregistered('mlflow');
     await expectNamespaceGone('mlflow');
@@ -153,7 +153,7 @@ describe('s3', () => {
         },
       ],
     });
-    const un = await installer(['uninstall', '--extensions', 's3']);
+    const un = await installer(['uninstall', '--yes', '--extensions', 's3']);
     expect(un.exitCode, un.stderr).toBe(0);
     await expectDeregistered('s3');
     await expectNamespaceGone('s3');
@@ -177,7 +177,7 @@ describe('seldon-core and kserve (upstream charts through the mirror)', () => {
         },
       ],
     });
-    const un = await installer(['uninstall', '--extensions', 'seldon']);
+    const un = await installer(['uninstall', '--yes', '--extensions', 'seldon']);
     expect(un.exitCode, un.stderr).toBe(0);
     await expectDeregistered('seldon-core');
     await expectNamespaceGone('seldon-system');
@@ -191,7 +191,7 @@ describe('seldon-core and kserve (upstream charts through the mirror)', () => {
     expect(shape(await client.getExtension('kserve')).services).toEqual([
       { id: 'kserve-api', resource: 'kserve-api', category: 'prediction-serving', configuration: {}, endpoints: [{ url: 'https://kubernetes.default.svc', type: 'internal', configuration: {} }], credentials: [] },
     ]);
-    const un = await installer(['uninstall', '--extensions', 'kserve']);
+    const un = await installer(['uninstall', '--yes', '--extensions', 'kserve']);
     expect(un.exitCode, un.stderr).toBe(0);
     await expectDeregistered('kserve');
     await expectNamespaceGone('kserve');

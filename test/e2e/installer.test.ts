@@ -42,6 +42,7 @@ function env(extra: Record<string, string | undefined> = {}): Record<string, str
     KUBECONFIG: kubeconfig,
     FUSEML_HELM: helm,
     FUSEML_STATE_DIR: stateDir,
+    FUSEML_CONFIG_DIR: join(stateDir, 'config'),
     FUSEML_REGISTRY_URL: registry.url,
     FUSEML_REGISTRY_TOKEN: registry.adminToken,
     FUSEML_REGISTRY_RETRIES: '1',
@@ -102,7 +103,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // Leave nothing behind: uninstall whatever is left, then the namespaces of this file.
   if (registry && kubeconfig) {
-    await cli('fuseml-installer', ['--extensions-repository', REPO, 'uninstall', ...common(), '--no-register'], { env: env(), timeoutMs: 240_000 }).catch(() => undefined);
+    await cli('fuseml-installer', ['--extensions-repository', REPO, 'uninstall', '--all', '--yes', ...common(), '--no-register'], { env: env(), timeoutMs: 240_000 }).catch(() => undefined);
     await k(['delete', 'namespace', '--ignore-not-found', '--wait=false', NS.a, NS.b, NS.c, NS.d, NS.f, NS.g, NS.inst], true).catch(() => undefined);
   }
   await registry?.stop().catch(() => undefined);
@@ -189,7 +190,7 @@ describe('fuseml-installer on the local control plane', () => {
       expect(r.stderr).toMatch(/^Error: another installer holds the lock on this cluster: someone@elsewhere pid 42 since /m);
       expect(r.stderr).toMatch(/^Hint: .*--lock-timeout/m);
       // With --lock-timeout the second installer waits, and takes the lease over once it expires.
-      const short = lease.replace('leaseDurationSeconds: 60', 'leaseDurationSeconds: 3').replace(/(acquireTime|renewTime): "[^"]+"/g, (_m, f: string) => `${f}: "${new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')}"`);
+      const short = lease.replace('leaseDurationSeconds: 60', 'leaseDurationSeconds: 8').replace(/(acquireTime|renewTime): "[^"]+"/g, (_m, f: string) => `${f}: "${new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')}"`);
       await writeFile(f, short);
       await k(['apply', '-f', f]);
       const waited = await installer(['install', '--extensions', 'charlie', ...only('charlie'), '--lock-timeout', '60s', ...common()]);
@@ -201,7 +202,7 @@ describe('fuseml-installer on the local control plane', () => {
   });
 
   it('refuses to uninstall A while B requires it, naming B', async () => {
-    const r = await installer(['uninstall', '--extensions', 'alpha', ...common()]);
+    const r = await installer(['uninstall', '--yes', '--extensions', 'alpha', ...common()]);
     expect(r.exitCode).toBe(5);
     expect(r.stderr.trim().split('\n')).toEqual([
       'Error: cannot uninstall alpha: still required by installed bravo',
@@ -210,21 +211,21 @@ describe('fuseml-installer on the local control plane', () => {
   });
 
   it('uninstall B then A: deregistered, our namespaces deleted; C in its pre-existing namespace leaves it', async () => {
-    const b = await installer(['uninstall', '--extensions', 'bravo', '-o', 'json', ...common()]);
+    const b = await installer(['uninstall', '--yes', '--extensions', 'bravo', '-o', 'json', ...common()]);
     expect(b.exitCode).toBe(0);
     expect(json(b).extensions.map((e) => [e.name, e.state, e.registration])).toEqual([['bravo', 'uninstalled', 'deregistered']]);
     expect(json(b).namespacesDeleted).toEqual([NS.b]);
     expect((await registryGet('/extensions/bravo')).status).toBe(404);
     expect(await namespaceGone(NS.b)).toBe(true);
 
-    const a = await installer(['uninstall', '--extensions', 'alpha', '-o', 'json', ...common()]);
+    const a = await installer(['uninstall', '--yes', '--extensions', 'alpha', '-o', 'json', ...common()]);
     expect(a.exitCode).toBe(0);
     expect(json(a).namespacesDeleted).toEqual([NS.a]);
     expect((await registryGet('/extensions/alpha')).status).toBe(404);
     expect(await namespaceGone(NS.a)).toBe(true);
     expect((await k(['get', 'deployment', 'alpha', '-n', NS.a], true)).exitCode).not.toBe(0);
 
-    const c = await installer(['uninstall', '--extensions', 'chuck', '-o', 'json', ...common()]);
+    const c = await installer(['uninstall', '--yes', '--extensions', 'chuck', '-o', 'json', ...common()]);
     expect(c.exitCode).toBe(0);
     expect(json(c).namespacesDeleted).toEqual([]);
     expect((await k(['get', 'namespace', NS.c, '-o', 'jsonpath={.status.phase}'])).stdout).toBe('Active');
@@ -236,7 +237,9 @@ describe('fuseml-installer on the local control plane', () => {
     const args = ['install', '--extensions', 'faulty', '--set', `faulty.namespace=${NS.f}`, ...common()];
     const r = await installer(args);
     expect(r.exitCode).toBe(6);
-    expect(r.stderr).toMatch(/^Error: install of faulty failed: .*helm upgrade --install faulty/m);
+    expect(r.stderr).toMatch(/^Error: install of faulty failed: .*helm --kube-context \S+ upgrade --install faulty/m);
+    // helm's own reason (the tail of its stderr) is part of the error, not only of --verbose output.
+    expect(r.stderr).toMatch(/^ {2}Error: release faulty failed/m);
     expect(r.stderr).toMatch(/^Hint: fix the cause and run the same command again/m);
     const releases = await run(helm, ['list', '--namespace', NS.f, '--all', '-q'], { env: { KUBECONFIG: kubeconfig } });
     expect(releases.stdout.trim()).toBe(''); // --atomic: the failed install was purged
@@ -247,25 +250,27 @@ describe('fuseml-installer on the local control plane', () => {
     expect(fixed.exitCode).toBe(0);
     expect(json(fixed).extensions[0]).toMatchObject({ name: 'faulty', state: 'installed', registration: 'registered' });
     expect((await registryGet('/extensions/faulty')).status).toBe(200);
-    expect((await installer(['uninstall', '--extensions', 'faulty', ...common()])).exitCode).toBe(0);
+    expect((await installer(['uninstall', '--yes', '--extensions', 'faulty', ...common()])).exitCode).toBe(0);
   });
 
   it('a run interrupted (SIGTERM) half-way stops, releases the lock, and the re-run resumes: finished extensions are skipped', async () => {
     const args = ['--extensions-repository', REPO, 'install', '--extensions', 'charlie,faulty', ...only('charlie'), '--set', `faulty.namespace=${NS.g}`, '--concurrency', '1', ...common()];
-    const ac = new AbortController();
+    let pid: number | undefined;
     const lines: string[] = [];
-    // charlie first (concurrency 1), then faulty's helm step waits for pods that never schedule: interrupt it there.
-    const first = run(process.execPath, [binPath('fuseml-installer'), ...args], {
+    // charlie first (concurrency 1), then faulty's helm step waits for pods that never schedule: SIGTERM it there
+    // (by hand: run()'s own cancellation would force-kill the installer 2 s later, before it cleaned up).
+    const first = await run(process.execPath, [binPath('fuseml-installer'), ...args], {
       env: env(),
-      signal: ac.signal,
+      onSpawn: (h) => (pid = h.pid),
       allowFailure: true,
       timeoutMs: 120_000,
       onLine: (line) => {
         lines.push(line);
-        if (line === '[faulty] running') setTimeout(() => ac.abort(), 4000);
+        if (line === '[faulty] running') setTimeout(() => pid && process.kill(pid, 'SIGTERM'), 4000);
       },
-    }).catch((e: unknown) => e);
-    await first;
+    });
+    expect(first.exitCode).toBe(143);
+    expect(lines.join('\n')).toMatch(/^Error: install cancelled \(SIGTERM\): stopped in faulty/m);
     expect(lines).toContain('[charlie] done');
     for (const l of lines) for (const x of PLANTED) expect(l).not.toContain(x);
 
@@ -276,7 +281,7 @@ describe('fuseml-installer on the local control plane', () => {
     expect(json(r).extensions.map((e) => [e.name, e.state])).toEqual([['charlie', 'unchanged'], ['faulty', 'installed']]);
     const status = await run(helm, ['status', 'faulty', '--namespace', NS.g, '-o', 'json'], { env: { KUBECONFIG: kubeconfig } });
     expect((JSON.parse(status.stdout) as { info: { status: string } }).info.status).toBe('deployed');
-    expect((await installer(['uninstall', '--extensions', 'charlie,faulty', ...common()])).exitCode).toBe(0);
+    expect((await installer(['uninstall', '--yes', '--extensions', 'charlie,faulty', ...common()])).exitCode).toBe(0);
   });
 
   it('registry stopped: install completes, exits 9 and journals; registry back + extensions sync: record present', async () => {
@@ -299,7 +304,7 @@ describe('fuseml-installer on the local control plane', () => {
     expect(await readdir(journal)).toEqual([]);
     const st = await installer(['status', '-o', 'json', ...common()]);
     expect((JSON.parse(st.stdout) as { registration: { state: string } }[])[0]?.registration.state).toBe('registered');
-    expect((await installer(['uninstall', ...common()])).exitCode).toBe(0);
+    expect((await installer(['uninstall', '--all', '--yes', ...common()])).exitCode).toBe(0);
     expect((await registryGet('/extensions/alpha')).status).toBe(404);
   });
 
@@ -340,7 +345,7 @@ describe('fuseml-installer on the local control plane', () => {
       expect(json(r).extensions[0]).toMatchObject({ name: 'delta', state: 'installed', registration: 'none' });
       expect(charts.requests).toEqual(expect.arrayContaining(['/index.yaml', '/fixture-app-0.1.0.tgz']));
       expect((await k(['get', 'deployment', 'delta', '-n', NS.d, '-o', 'jsonpath={.status.availableReplicas}'])).stdout).toBe('1');
-      expect((await installer(['uninstall', '--extensions', 'delta', ...common()])).exitCode).toBe(0);
+      expect((await installer(['uninstall', '--yes', '--extensions', 'delta', ...common()])).exitCode).toBe(0);
     } finally {
       await charts.close();
     }
@@ -351,7 +356,7 @@ describe('fuseml-installer on the local control plane', () => {
     expect(add.exitCode).toBe(0);
     expect(add.stdout).toMatch(/^charlie\s+installed\s+install-0:done\s+registered/m);
     expect(add.stdout).toMatch(/^charlie\s+0\.3\.0\s+e2e-c-\w+\s+installed/m);
-    const remove = await installer(['extensions', '--remove', 'charlie', ...common()]);
+    const remove = await installer(['extensions', '--remove', 'charlie', '--yes', ...common()]);
     expect(remove.exitCode).toBe(0);
     expect(remove.stdout).toMatch(/^charlie\s+uninstalled/m);
   });

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { EXIT_CODES, EXIT_CODE_MEANINGS, fileError, type ErrorCode } from '../../src/core/errors.js';
+import { EXIT_CODES, EXIT_CODE_MEANINGS, TERMINATED_EXIT_CODE, TERMINATED_MEANING, fileError, type ErrorCode } from '../../src/core/errors.js';
 import { buildFusemlProgram } from '../../src/cli/programs/fuseml.js';
 import { buildInstallerProgram } from '../../src/cli/programs/installer.js';
 import { buildRegistryProgram } from '../../src/cli/programs/registry.js';
@@ -58,13 +58,13 @@ describe('exit codes', () => {
   it('the README table lists exactly EXIT_CODES with their meanings', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const rows = [...readme.matchAll(/^\| (\d+) \| (.+) \|$/gm)].map((m) => [Number(m[1]), (m[2] as string).replace(/`/g, '')]);
-    const expected = [[0, 'success'], ...(Object.keys(EXIT_CODES) as ErrorCode[]).sort((a, b) => EXIT_CODES[a] - EXIT_CODES[b]).map((c) => [EXIT_CODES[c], EXIT_CODE_MEANINGS[c]])];
+    const expected = [[0, 'success'], ...(Object.keys(EXIT_CODES) as ErrorCode[]).sort((a, b) => EXIT_CODES[a] - EXIT_CODES[b]).map((c) => [EXIT_CODES[c], EXIT_CODE_MEANINGS[c]]), [TERMINATED_EXIT_CODE, TERMINATED_MEANING]];
     expect(rows).toEqual(expected);
   });
   it('each program lists every exit code in its help, 1 and 12 included', () => {
     for (const build of Object.values(PROGRAMS)) {
       const help = helpOf(finishProgram(build()));
-      for (const code of [0, ...Object.values(EXIT_CODES)]) expect(help).toMatch(new RegExp(`^  ${code}\\s+\\S`, 'm'));
+      for (const code of [0, ...Object.values(EXIT_CODES), TERMINATED_EXIT_CODE]) expect(help).toMatch(new RegExp(`^  ${code}\\s+\\S`, 'm'));
     }
   });
   it('a missing file is not-found (4) with one wording; a directory is a usage error', () => {

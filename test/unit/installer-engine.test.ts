@@ -29,6 +29,11 @@ class FakeRegistry implements RegistryWriter {
     this.upserts++;
     this.records.set(r.id, structuredClone(r));
   }
+  async getExtension(id: string) {
+    const r = this.records.get(id);
+    if (!r) throw Object.assign(new FusemlError('NOT_FOUND', 'no such'), { status: 404 });
+    return structuredClone(r);
+  }
   async deleteExtension(id: string) {
     if (!this.up) throw new FusemlError('REGISTRY', 'registry http://fake: DELETE: cannot connect (ECONNREFUSED)');
     if (!this.records.delete(id)) throw Object.assign(new FusemlError('NOT_FOUND', 'no such'), { status: 404 });
@@ -57,9 +62,9 @@ afterEach(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-const sink = () => new RegistrySink('http://fake:8000', async () => registry, new Journal(join(stateDir, 'journal')));
+const sink = () => new RegistrySink('http://fake:8000', async () => registry, new Journal(join(stateDir, 'journal'), join(stateDir, 'config', 'journal.key')));
 
-function engine(opts: { force?: boolean; fail?: string } = {}, s = sink()) {
+function engine(opts: { force?: boolean; fail?: string; adopt?: boolean } = {}, s = sink()) {
   return new InstallerEngine({
     cluster,
     tools: { helm: fakes.helm, kubectl: fakes.kubectl },
@@ -67,6 +72,7 @@ function engine(opts: { force?: boolean; fail?: string } = {}, s = sink()) {
     sink: s,
     reporter: { event: (e) => events.push(e) },
     forceReinstall: opts.force,
+    adopt: opts.adopt,
   });
 }
 
@@ -167,7 +173,7 @@ describe('install', () => {
     expect(cluster.records.get('alpha')).toMatchObject({ status: 'failed', steps: { app: { state: 'failed' } } });
     const err = summaryError(s1, 'install', '/j');
     expect(err?.code).toBe('EXEC');
-    expect(err?.message).toMatch(/^install of alpha failed: .*; not installed: bravo$/);
+    expect(err?.message).toMatch(/^install of alpha failed: .*; not installed: bravo\n {2}Error: planted failure for alpha$/);
     // fixed: the re-run installs alpha and bravo, charlie stays as it is
     const s2 = await engine().install(await plan());
     expect(s2.extensions.map((e) => [e.name, e.state])).toEqual([['alpha', 'installed'], ['charlie', 'unchanged'], ['bravo', 'installed']]);
@@ -198,7 +204,8 @@ describe('install', () => {
     expect(files).toHaveLength(1);
     expect(((await stat(join(s.journal.dir, files[0] as string))).mode & 0o777).toString(8)).toBe('600');
     expect(((await stat(s.journal.dir)).mode & 0o777).toString(8)).toBe('700');
-    expect(await readFile(join(s.journal.dir, files[0] as string), 'utf8')).toContain(SECRET_OUT);
+    // Sealed: no credential value in clear in the journal file (the key lives in the config folder).
+    expect(await readFile(join(s.journal.dir, files[0] as string), 'utf8')).not.toContain(SECRET_OUT);
     // still down: sync fails and keeps it
     expect((await s.sync()).failed).toHaveLength(1);
     registry.up = true;
@@ -237,5 +244,66 @@ describe('uninstall', () => {
     expect(cluster.records.size).toBe(0);
     expect(s.namespacesDeleted.sort()).toEqual(['fx-alpha', 'fx-bravo']);
     expect(cluster.namespaces.has('fx-charlie')).toBe(true);
+  });
+});
+
+describe('interruption', () => {
+  it('an abort during a helm step stops it, marks the record interrupted with the step, and the re-run resumes', async () => {
+    fakes.env.FAKE_SLEEP = '5';
+    const ac = new AbortController();
+    const e = new InstallerEngine({ cluster, tools: { helm: fakes.helm, kubectl: fakes.kubectl }, env: fakes.env, sink: sink(), reporter: { event: (x) => events.push(x) }, signal: ac.signal });
+    const p = await plan(['alpha']);
+    const t0 = Date.now();
+    setTimeout(() => ac.abort(), 300);
+    const summary = await e.install(p);
+    expect(Date.now() - t0).toBeLessThan(4000); // the fake helm (sleep 5) was stopped
+    expect(summary.extensions[0]).toMatchObject({ name: 'alpha', state: 'interrupted', code: 'CANCELLED', stoppedIn: 'install step helm alpha (app)' });
+    expect(cluster.records.get('alpha')).toMatchObject({ status: 'interrupted', message: 'interrupted during install step helm alpha (app)', steps: { app: { state: 'interrupted' } } });
+    const err = summaryError(summary, 'install', '/j', undefined, 'SIGINT');
+    expect(err?.message).toBe('install cancelled (SIGINT): stopped in alpha (install step helm alpha (app)); the lock is released');
+    expect(err?.exitCode).toBe(130);
+    expect(summaryError(summary, 'install', '/j', undefined, 'SIGTERM')?.exitCode).toBe(143);
+    expect(registry.records.size).toBe(0);
+
+    fakes.env.FAKE_SLEEP = '0';
+    const again = await engine().install(p);
+    expect(again.extensions[0]).toMatchObject({ name: 'alpha', state: 'installed', registration: 'registered' });
+    expect(cluster.records.get('alpha')?.status).toBe('installed');
+  });
+
+  it('helm and kubectl get the target cluster flags before their sub-command', async () => {
+    const e = new InstallerEngine({ cluster, tools: { helm: fakes.helm, kubectl: fakes.kubectl }, env: fakes.env, kube: { helm: ['--kube-context', 'ctx-b'], kubectl: ['--context', 'ctx-b'] }, sink: sink(), reporter: { event: () => undefined } });
+    await e.install(await plan(['alpha', 'charlie']));
+    const calls = await fakes.calls();
+    expect(calls.find((c) => c.tool === 'helm')?.args).toMatch(/^--kube-context ctx-b upgrade --install alpha /);
+    expect(calls.find((c) => c.tool === 'kubectl')?.args).toMatch(/^--context ctx-b apply /);
+  });
+});
+
+describe('ownership of registry records', () => {
+  it('install refuses a record it did not create (nothing installed); --adopt takes it over; its own record is updated freely', async () => {
+    registry.records.set('charlie', { id: 'charlie', status: { installed: false, message: 'registered by hand' } });
+    await expect(engine().install(await plan(['charlie']))).rejects.toThrow(/already holds charlie \(for charlie: "registered by hand"\), not created by this installer; nothing was installed/);
+    expect(cluster.records.size).toBe(0);
+    expect((await fakes.calls()).length).toBe(0);
+    expect(registry.records.get('charlie')?.status?.message).toBe('registered by hand');
+
+    const adopted = await engine({ adopt: true }).install(await plan(['charlie']));
+    expect(adopted.extensions[0]).toMatchObject({ state: 'installed', registration: 'registered' });
+    expect(registry.records.get('charlie')?.status?.message).toMatch(/installed by fuseml-installer/);
+    // Now ours (the install record names it): a plain re-install may update it.
+    const again = await engine({ force: true }).install(await plan(['charlie']));
+    expect(again.extensions[0]?.state).toBe('installed');
+  });
+});
+
+describe('a step that is not progressing', () => {
+  it('reports the cluster\'s diagnosis in the progress while it runs, and in the error when it fails', async () => {
+    fakes.env.FAKE_SLEEP = '1';
+    const diagnosed = Object.assign(cluster, { diagnose: async (ns: string) => [`PersistentVolumeClaim ${ns}/data Pending (no StorageClass)`] });
+    const e = new InstallerEngine({ cluster: diagnosed, tools: { helm: fakes.helm, kubectl: fakes.kubectl }, env: { ...fakes.env, FAKE_FAIL_ON: 'alpha' }, reporter: { event: (x) => events.push(x) }, diagnoseAfterMs: 100 });
+    const s = await e.install(await plan(['alpha']));
+    expect(events).toContainEqual(expect.objectContaining({ type: 'step', state: 'running', message: 'not progressing: PersistentVolumeClaim fx-alpha/data Pending (no StorageClass)' }));
+    expect(s.extensions[0]?.error).toMatch(/\n {2}not progressing: PersistentVolumeClaim fx-alpha\/data Pending \(no StorageClass\)$/);
   });
 });

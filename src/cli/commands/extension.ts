@@ -11,8 +11,10 @@ async function client(g: G): Promise<RegistryClient> {
   const { RegistryClient, SERVER_KINDS } = await import('../../registry/client.js');
   const timeout = Number(g.timeout ?? 10);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new FusemlError('USAGE', `--timeout ${String(g.timeout)}: not a number of seconds`);
+  const { registrySettings } = await import('../config.js');
+  const r = await registrySettings(g as import('../config.js').RegistryFlags);
   const serverKind = SERVER_KINDS.find((k) => k === g.serverKind);
-  return new RegistryClient({ url: String(g.url), token: typeof g.token === 'string' ? g.token : undefined, timeoutMs: timeout * 1000, serverKind });
+  return new RegistryClient({ url: r.url, token: r.token, timeoutMs: timeout * 1000, serverKind });
 }
 
 async function readRecordFile(path: string): Promise<unknown> {

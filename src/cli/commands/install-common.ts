@@ -1,18 +1,19 @@
 /** Shared pieces of install / uninstall / status / extensions sync: options → backends, progress, exit codes. */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { FusemlError, fileError, type Issue } from '../../core/errors.js';
+import { EXIT_CODES, FusemlError, TERMINATED_EXIT_CODE, fileError, type Issue } from '../../core/errors.js';
 import type { Reporter } from '../../installer/events.js';
 import { plainReporter } from '../../installer/events.js';
 import { parseDuration } from '../../installer/duration.js';
 import { Journal } from '../../installer/journal.js';
 import { parseSetFlags, valuesAssignments, type Assignment } from '../../installer/params.js';
-import { DEFAULT_REGISTRY_URL, registrySink, type RegistrySink } from '../../installer/registry-sink.js';
+import { registrySink, type RegistrySink } from '../../installer/registry-sink.js';
 import type { RunSummary } from '../../installer/engine.js';
 import type { Tools } from '../../steps/types.js';
 
 export interface ClusterFlags {
   kubeconfig?: string | undefined;
+  context?: string | undefined;
   installerNamespace?: string | undefined;
   lockTimeout?: string | undefined;
 }
@@ -20,6 +21,9 @@ export interface ClusterFlags {
 export interface RegistryFlags {
   registryUrl?: string | undefined;
   registryToken?: string | undefined;
+  /** Old names, kept as aliases. */
+  url?: string | undefined;
+  token?: string | undefined;
   register?: boolean | undefined;
 }
 
@@ -88,23 +92,38 @@ export async function resolveTools(types: ReadonlySet<string>, needKubectl = tru
 /** Names of the tools for --dry-run output (no lookup: dry runs need no tools). */
 export const DISPLAY_TOOLS: Tools = { helm: 'helm', kubectl: 'kubectl' };
 
-export function registryFrom(flags: RegistryFlags): RegistrySink | undefined {
+/** The registry sink: URL and token resolved as for every CLI (flag > env > config file context > default). */
+export async function registryFrom(flags: RegistryFlags): Promise<RegistrySink | undefined> {
   if (flags.register === false) return undefined;
-  const url = flags.registryUrl ?? process.env.FUSEML_REGISTRY_URL ?? DEFAULT_REGISTRY_URL;
-  const token = flags.registryToken ?? process.env.FUSEML_REGISTRY_TOKEN;
+  const { registrySettings } = await import('../config.js');
+  const r = await registrySettings(flags);
   const retries = process.env.FUSEML_REGISTRY_RETRIES === undefined ? undefined : Number(process.env.FUSEML_REGISTRY_RETRIES);
-  return registrySink(url, token || undefined, new Journal(), retries);
+  return registrySink(r.url, r.token, new Journal(), retries);
+}
+
+/** Registry access before the first cluster change: a refused token fails now (exit 12); unreachable is a warning. */
+export async function checkRegistry(sink: RegistrySink | undefined): Promise<void> {
+  if (!sink) return;
+  const unreachable = await sink.checkAccess();
+  if (unreachable) {
+    process.stderr.write(`warning: ${unreachable.message.split('\n')[0]}; going on: registry changes will be journaled (deliver them later with: fuseml-installer extensions sync)\n`);
+  }
 }
 
 export async function clusterFrom(flags: ClusterFlags, kubectl: string) {
+  const { resolveKubeTarget, childKubeAccess, describeTarget } = await import('../../kube/kubeconfig.js');
+  const target = resolveKubeTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
   const { KubeInstallerCluster, lockHolder } = await import('../../kube/installer-cluster.js');
-  const cluster = new KubeInstallerCluster({ kubeconfig: flags.kubeconfig, installerNamespace: flags.installerNamespace, kubectl });
-  return { cluster, holder: lockHolder(), lockTimeoutMs: parseDuration(flags.lockTimeout ?? '0s', '--lock-timeout') };
-}
-
-/** KUBECONFIG for the child processes. */
-export function childEnv(flags: ClusterFlags): Record<string, string> {
-  return flags.kubeconfig ? { KUBECONFIG: flags.kubeconfig } : {};
+  const cluster = new KubeInstallerCluster({ target, installerNamespace: flags.installerNamespace, kubectl, onInfo: (m) => void process.stderr.write(`${m}\n`) });
+  return {
+    cluster,
+    target,
+    /** `context NAME (SERVER)` */
+    where: describeTarget(target),
+    access: childKubeAccess(target),
+    holder: lockHolder(),
+    lockTimeoutMs: parseDuration(flags.lockTimeout ?? '0s', '--lock-timeout'),
+  };
 }
 
 /** listr2 on an interactive terminal with table output; plain lines on stderr otherwise (pipes, CI, -o json). */
@@ -116,14 +135,17 @@ export async function makeReporter(format: string, names: readonly string[], ver
 }
 
 /** The error a finished run ends with (the CLI's exit code), undefined when all went well. */
-export function summaryError(summary: RunSummary, verb: 'install' | 'uninstall', journalDir: string, registryUrl?: string): FusemlError | undefined {
+export function summaryError(summary: RunSummary, verb: 'install' | 'uninstall', journalDir: string, registryUrl?: string, interrupted?: Interruption): FusemlError | undefined {
+  if (interrupted) return cancelledError(interrupted, verb, summary.extensions.filter((e) => e.code === 'CANCELLED'));
   const failed = summary.extensions.filter((e) => e.state === 'failed');
   const skipped = summary.extensions.filter((e) => e.state === 'skipped');
   if (failed.length > 0) {
     const first = failed[0] as (typeof failed)[number];
-    const firstLine = (first.error ?? '').split('\n')[0];
+    // The whole message: a failed tool's is its command line then the tail of its stderr (the actual reason).
+    const [firstLine, ...tail] = (first.error ?? '').split('\n');
     const more = failed.length > 1 ? ` (and ${failed.length - 1} more)` : '';
-    return new FusemlError((first.code as FusemlError['code']) ?? 'EXEC', `${verb} of ${first.name} failed${more}: ${firstLine}${skipped.length ? `; not ${verb}ed: ${skipped.map((s) => s.name).join(', ')}` : ''}`, {
+    const notDone = skipped.length ? `; not ${verb}ed: ${skipped.map((s) => s.name).join(', ')}` : '';
+    return new FusemlError((first.code as FusemlError['code']) ?? 'EXEC', `${verb} of ${first.name} failed${more}: ${firstLine}${notDone}${tail.length ? `\n${tail.map((l) => `  ${l}`).join('\n')}` : ''}`, {
       hint: verb === 'install' ? `fix the cause and run the same command again: finished steps are skipped (--verbose shows the tool output)` : 'fix the cause and run uninstall again',
     });
   }
@@ -137,17 +159,50 @@ export function summaryError(summary: RunSummary, verb: 'install' | 'uninstall',
   return undefined;
 }
 
-/** Runs fn with an AbortSignal that fires on SIGINT / SIGTERM (steps are cancelled, the lock released). */
-export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export type Interruption = 'SIGINT' | 'SIGTERM';
+
+/** The exit code of a run cancelled by a signal: 128 + its number, as shells report it (130, 143). */
+export const INTERRUPT_EXIT: Readonly<Record<Interruption, number>> = { SIGINT: EXIT_CODES.CANCELLED, SIGTERM: TERMINATED_EXIT_CODE };
+
+/**
+ * Runs fn with an AbortSignal that fires on the first SIGINT / SIGTERM (on a terminal or not): the
+ * children are stopped (src/exec cancellation), fn finishes its bookkeeping (records marked
+ * `interrupted`, the lock released) and returns. A second signal exits at once (the lock then
+ * expires by itself). Returns fn's value and the signal, if one came.
+ */
+export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; interrupted?: Interruption | undefined }> {
   const ac = new AbortController();
-  const onSignal = (): void => ac.abort();
+  let interrupted: Interruption | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) {
+      process.stderr.write(`\n${sig} again: exiting now; the cluster lock expires by itself\n`);
+      process.exit(INTERRUPT_EXIT[sig as Interruption] ?? 130);
+    }
+    interrupted = sig === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+    process.stderr.write(`\n${sig}: cancelling — stopping the running commands, recording where the run stopped, releasing the lock (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to exit at once)\n`);
+    ac.abort();
+  };
   // `on`, not `once`: execa's exit hook re-raises the signal when it sees no other listener left.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await fn(ac.signal);
+    const value = await fn(ac.signal);
+    return { value, interrupted };
+  } catch (e) {
+    if (interrupted) throw cancelledError(interrupted, 'run', [], e);
+    throw e;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** "install cancelled (SIGINT) …": exit 130 / 143, naming where each extension stopped. */
+export function cancelledError(signal: Interruption, verb: string, stopped: readonly { name: string; stoppedIn?: string | undefined }[], cause?: unknown): FusemlError {
+  const where = stopped.map((s) => `${s.name}${s.stoppedIn ? ` (${s.stoppedIn})` : ''}`).join(', ');
+  return new FusemlError('CANCELLED', `${verb} cancelled (${signal})${where ? `: stopped in ${where}` : ''}; the lock is released`, {
+    hint: verb === 'uninstall' ? 'run the same uninstall again to finish it' : 'run the same command again to resume: finished steps are skipped (fuseml-installer status shows what is interrupted)',
+    exitCode: INTERRUPT_EXIT[signal],
+    cause,
+  });
 }

@@ -30,7 +30,9 @@ export async function listrReporter(names: readonly string[]): Promise<Reporter>
         }),
     };
   });
-  const listr = new Listr(tasks as never, { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } as never });
+  // registerSignalListeners: false — listr2's own SIGINT handler calls process.exit(127), which would skip
+  // cancelling the children, releasing the lock and recording the interruption (withInterrupt does that).
+  const listr = new Listr(tasks as never, { concurrent: true, exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseSubtasks: false } as never });
   const running = listr.run().catch(() => undefined);
   // Events may arrive before listr started a task: queue them.
   const queue: InstallerEvent[] = [];
@@ -39,7 +41,7 @@ export async function listrReporter(names: readonly string[]): Promise<Reporter>
     const slot = slots.get(e.extension);
     if (!slot) return true;
     if (!slot.task) return false;
-    if (e.type === 'step') slot.task.output = `${e.title}: ${e.state}${e.durationMs !== undefined ? ` (${(e.durationMs / 1000).toFixed(1)}s)` : ''}`;
+    if (e.type === 'step') slot.task.output = `${e.title}: ${e.state}${e.durationMs !== undefined ? ` (${(e.durationMs / 1000).toFixed(1)}s)` : ''}${e.message ? ` - ${e.message}` : ''}`;
     else if (e.state === 'done' || e.state === 'unchanged') {
       slot.task.title = `${e.extension}: ${e.state === 'unchanged' ? 'unchanged' : 'done'}${e.message ? ` (${e.message})` : ''}`;
       slot.resolve();

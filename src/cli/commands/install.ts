@@ -9,11 +9,11 @@ import { parseChartMirrors, parseMirrors } from '../../installer/mirrors.js';
 import { createPlan, previewRegistration, type Plan } from '../../installer/plan.js';
 import { parseFormat, renderData, renderTable, type OutputFormat } from '../output.js';
 import {
-  childEnv,
   clusterFrom,
   DISPLAY_TOOLS,
   makeReporter,
   readAssignments,
+  checkRegistry,
   registryFrom,
   resolveTools,
   splitList,
@@ -32,6 +32,7 @@ export interface InstallFlags extends CommonFlags {
   workloadsNamespace?: string | undefined;
   id?: string | undefined;
   zone?: string | undefined;
+  adopt?: boolean | undefined;
 }
 
 /** The plan as data for --dry-run: commands and records with secrets masked. */
@@ -150,15 +151,17 @@ export async function install(flags: InstallFlags): Promise<void> {
 
   const types = new Set([...plan.extensions.values()].flatMap((p) => p.install.map((s) => s.type)));
   const tools = await resolveTools(types);
-  const sink = registryFrom(flags);
-  const { cluster, holder, lockTimeoutMs } = await clusterFrom(flags, tools.kubectl);
+  const sink = await registryFrom(flags);
+  await checkRegistry(sink);
+  const { cluster, holder, lockTimeoutMs, access, where } = await clusterFrom(flags, tools.kubectl);
   await cluster.ping();
   // FuseML's gateways and rolerules: generated steps where the cluster allows them, a warning where not.
   const extras = { gatewayDomain: flags.gatewayDomain, workloadsNamespace: flags.workloadsNamespace };
-  for (const w of addFusemlExtras(plan, await probeCluster(plan, tools.kubectl, childEnv(flags), extras), extras)) process.stderr.write(`warning: ${w}\n`);
+  for (const w of addFusemlExtras(plan, await probeCluster(plan, tools.kubectl, access, extras), extras)) process.stderr.write(`warning: ${w}\n`);
   const reporter = await makeReporter(format, plan.order, flags.verbose === true);
+  reporter.event({ type: 'info', message: `cluster: ${where}` });
 
-  const summary = await withInterrupt(async (signal) => {
+  const { value: summary, interrupted } = await withInterrupt(async (signal) => {
     const lock = await cluster.acquireLock({
       holder,
       timeoutMs: lockTimeoutMs,
@@ -171,7 +174,7 @@ export async function install(flags: InstallFlags): Promise<void> {
         const synced = await sink.sync();
         for (const d of synced.delivered) reporter.event({ type: 'info', message: `delivered journaled ${d.op === 'upsert' ? 'registration' : 'deregistration'} of ${d.id}` });
       }
-      const engine = new InstallerEngine({ cluster, tools, env: childEnv(flags), sink, reporter, signal, forceReinstall: flags.forceReinstall });
+      const engine = new InstallerEngine({ cluster, tools, env: access.env, kube: access, sink, reporter, signal, forceReinstall: flags.forceReinstall, adopt: flags.adopt });
       return await engine.install(plan);
     } finally {
       await reporter.close?.();
@@ -179,6 +182,6 @@ export async function install(flags: InstallFlags): Promise<void> {
     }
   });
   await printSummary(summary, format);
-  const err = summaryError(summary, 'install', sink?.journal.dir ?? '', sink?.url);
+  const err = summaryError(summary, 'install', sink?.journal.dir ?? '', sink?.url, interrupted);
   if (err) throw err;
 }

@@ -12,7 +12,7 @@ import { probeRecord, type ProbeResult } from '../../registration/probe.js';
 import { parseFormat, renderData, renderTable } from '../output.js';
 
 export interface RegistryOptions {
-  registryUrl: string;
+  registryUrl?: string | undefined;
   registryToken?: string | undefined;
 }
 
@@ -60,7 +60,9 @@ async function readValues(files: readonly string[]): Promise<{ inputs: Input[]; 
 
 async function registryClient(o: RegistryOptions) {
   const { RegistryClient } = await import('../../registry/client.js');
-  return new RegistryClient({ url: o.registryUrl, token: o.registryToken });
+  const { registrySettings } = await import('../config.js');
+  const r = await registrySettings(o);
+  return new RegistryClient({ url: r.url, token: r.token });
 }
 
 function printChecks(results: readonly ProbeResult[]): void {

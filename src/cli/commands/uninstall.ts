@@ -6,8 +6,9 @@ import { installedDependents, InstallerEngine } from '../../installer/engine.js'
 import { addFusemlExtras, probeCluster } from '../../installer/fuseml-extras.js';
 import { parseMirrors } from '../../installer/mirrors.js';
 import { createPlan, type ExtensionPlan } from '../../installer/plan.js';
+import { confirm, requireConfirmable } from '../confirm.js';
 import { parseFormat, renderData } from '../output.js';
-import { childEnv, clusterFrom, makeReporter, readAssignments, registryFrom, resolveTools, splitList, summaryError, withInterrupt, type CommonFlags } from './install-common.js';
+import { checkRegistry, clusterFrom, makeReporter, readAssignments, registryFrom, resolveTools, splitList, summaryError, withInterrupt, type CommonFlags } from './install-common.js';
 import { printSummary } from './install.js';
 
 export interface UninstallFlags extends CommonFlags {
@@ -15,11 +16,19 @@ export interface UninstallFlags extends CommonFlags {
   dryRun?: boolean | undefined;
   mirror?: string[] | undefined;
   workloadsNamespace?: string | undefined;
+  all?: boolean | undefined;
+  yes?: boolean | undefined;
 }
 
 export async function uninstall(flags: UninstallFlags): Promise<void> {
   const format = parseFormat(flags.output ?? 'table');
   const requested = splitList(flags.extensions);
+  // Guardrails, before anything is touched: an explicit scope, and a confirmation.
+  if (requested.length === 0 && !flags.all) {
+    throw new FusemlError('USAGE', 'uninstall: say what to uninstall', { hint: 'pass --extensions NAME[,NAME…], or --all for every extension this installer installed (fuseml-installer status lists them)' });
+  }
+  if (requested.length > 0 && flags.all) throw new FusemlError('USAGE', 'uninstall: --extensions and --all exclude each other');
+  if (!flags.dryRun) requireConfirmable('uninstall', { yes: flags.yes === true });
   const repo = await loadRepository(flags.extensionsRepository ?? DEFAULT_REPOSITORY);
   const { assignments, issues } = await readAssignments(flags);
   if (issues.length > 0) {
@@ -27,11 +36,12 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
     throw new ValidationError(issues, `${issues.length} problem(s) in --set / --values`);
   }
   const tools = await resolveTools(new Set());
-  const sink = registryFrom(flags);
-  const { cluster, holder, lockTimeoutMs } = await clusterFrom(flags, tools.kubectl);
+  const sink = await registryFrom(flags);
+  await checkRegistry(sink);
+  const { cluster, holder, lockTimeoutMs, access, where } = await clusterFrom(flags, tools.kubectl);
   await cluster.ping();
 
-  const summary = await withInterrupt(async (signal) => {
+  const { value: summary, interrupted } = await withInterrupt(async (signal) => {
     // A dry run only reads: no lock (taking it would be a write).
     const lock = flags.dryRun ? { release: async () => undefined } : await cluster.acquireLock({ holder, timeoutMs: lockTimeoutMs, signal });
     let reporter;
@@ -66,7 +76,7 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
       const plan = await createPlan(repo, { extensions: targets, assignments, withDependencies: false, forUninstall: true, recordedParams: recorded, chartMirrors: parseMirrors(flags.mirror) });
       // What an install made of FuseML's gateways and rolerules goes too.
       const extras = { workloadsNamespace: flags.workloadsNamespace, uninstall: true };
-      addFusemlExtras(plan, await probeCluster(plan, tools.kubectl, childEnv(flags), extras), extras);
+      addFusemlExtras(plan, await probeCluster(plan, tools.kubectl, access, extras), extras);
       if (flags.dryRun) {
         const view = {
           dryRun: true,
@@ -80,11 +90,14 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
         process.stdout.write(await renderData(view, format === 'table' ? 'yaml' : format));
         return undefined;
       }
+      const nsList = [...new Set(targets.flatMap((t) => records.find((r) => r.extension === t)?.namespaces ?? []))];
+      await confirm(`Uninstall ${targets.join(', ')} from ${where}, deleting their helm releases and objects, registry records and the namespaces the installer created (${nsList.join(', ') || 'none'}) unless still used?`, { yes: flags.yes === true });
       // helm only when a step needs it (a manifest-only extension uninstalls without it).
       const types = new Set([...plan.extensions.values()].flatMap((p) => p.uninstall.map((s) => s.type)));
       if (types.has('helm')) tools.helm = (await resolveTools(types)).helm;
       reporter = await makeReporter(format, targets, flags.verbose === true);
-      const engine = new InstallerEngine({ cluster, tools, env: childEnv(flags), sink, reporter, signal });
+      reporter.event({ type: 'info', message: `cluster: ${where}` });
+      const engine = new InstallerEngine({ cluster, tools, env: access.env, kube: access, sink, reporter, signal });
       return await engine.uninstall(targets, plan.extensions, records);
     } finally {
       await reporter?.close?.();
@@ -93,6 +106,6 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
   });
   if (!summary) return;
   await printSummary(summary, format);
-  const err = summaryError(summary, 'uninstall', sink?.journal.dir ?? '', sink?.url);
+  const err = summaryError(summary, 'uninstall', sink?.journal.dir ?? '', sink?.url, interrupted);
   if (err) throw err;
 }

@@ -48,7 +48,7 @@ const SECRET_COLUMNS: Column<SecretRow>[] = [
 
 async function kube(o: O): Promise<import('../../kube/client.js').KubeClient> {
   const { KubeClient } = await import('../../kube/client.js');
-  return KubeClient.connect({ kubeconfig: str(o.kubeconfig) });
+  return KubeClient.connect({ kubeconfig: str(o.kubeconfig), context: str(o.context) });
 }
 
 /**

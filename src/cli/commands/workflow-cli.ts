@@ -61,7 +61,8 @@ export function workflowCommand(): Command {
       .requiredOption('-n, --namespace <namespace>', 'namespace for the Secrets'),
   )
     .option('--dry-run', 'print the Secrets (values hidden) instead of creating them')
-    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
+    .option('--kubeconfig <file>', 'kubeconfig file, used alone as by kubectl (default: the $KUBECONFIG list, ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context (as kubectl --context; default: the current-context)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
     .action(actBind((i, o, file: string) => i.bindWorkflow(o, file)));
 
@@ -119,7 +120,8 @@ export function workflowCommand(): Command {
     .argument('<workflow>', 'workflow YAML file, or the workflow name')
     .requiredOption('-n, --namespace <namespace>', 'namespace of the Secrets')
     .option('--step <step>', 'only those of this step')
-    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config)')
+    .option('--kubeconfig <file>', 'kubeconfig file, used alone as by kubectl (default: the $KUBECONFIG list, ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context (as kubectl --context; default: the current-context)')
     .action(actBind((i, o, workflow: string) => i.unbindWorkflow(o, workflow)));
 
   return wf;

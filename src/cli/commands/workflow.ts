@@ -15,7 +15,9 @@ async function registryClient(o: O): Promise<RegistryClient> {
   const { RegistryClient } = await import('../../registry/client.js');
   const timeout = Number(o.timeout ?? 10);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new FusemlError('USAGE', `--timeout ${String(o.timeout)}: not a number of seconds`);
-  return new RegistryClient({ url: String(o.url), token: str(o.token), timeoutMs: timeout * 1000 });
+  const { registrySettings } = await import('../config.js');
+  const r = await registrySettings(o as import('../config.js').RegistryFlags);
+  return new RegistryClient({ url: r.url, token: r.token, timeoutMs: timeout * 1000 });
 }
 
 /** `fuseml workflow validate FILE` */

@@ -4,22 +4,22 @@
  * lazily: `--help` does not load the Kubernetes client, got or listr2.
  */
 import { Command, Option } from 'commander';
+import { exitCodesHelp } from '../../core/errors.js';
 import { outputOption } from '../output.js';
+import { registryConnectionOptions, REGISTRY_SETTINGS_HELP } from './registry-options.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function clusterOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--kubeconfig <file>', 'kubeconfig of the target cluster (default: $KUBECONFIG, then ~/.kube/config)'))
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig file, used alone as by kubectl (default: the $KUBECONFIG list merged as kubectl does, then ~/.kube/config)'))
+    .addOption(new Option('--context <name>', 'kubeconfig context to use (default: the current-context); helm and kubectl get the same'))
     .option('--installer-namespace <ns>', 'namespace holding install records and the lock', 'fuseml-installer')
     .option('--lock-timeout <duration>', 'wait this long for another installer to finish (0s: fail at once, naming the holder)', '0s');
 }
 
 function registryOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--registry-url <url>', 'extension registry URL').env('FUSEML_REGISTRY_URL').default('http://127.0.0.1:8000'))
-    .addOption(new Option('--registry-token <token>', 'registry token (prefer the environment variable: arguments are visible to other users)').env('FUSEML_REGISTRY_TOKEN'))
-    .option('--no-register', 'do not write to the registry');
+  return registryConnectionOptions(cmd, 'a writer token').option('--no-register', 'do not write to the registry');
 }
 
 function paramOptions(cmd: Command): Command {
@@ -46,15 +46,18 @@ Examples:
 Re-running is safe: finished steps are skipped (--force-reinstall redoes them), a run killed half-way resumes.
 If the registry is unreachable the install still completes, the registration is journaled, the exit code is 9;
 deliver it later with: fuseml-installer extensions sync.
-Exit codes: 0 ok, 2 usage, 3 invalid plan, 4 unknown extension, 5 conflict, 6 a step failed, 7 tool missing,
-8 cluster unreachable, 9 registry unreachable (journaled), 10 locked, 11 timeout, 130 interrupted.
-`;
+Exit codes:
+${exitCodesHelp()}
+${REGISTRY_SETTINGS_HELP}`;
 
 const UNINSTALL_HELP = `
 Examples:
-  $ fuseml-installer uninstall --extensions seldon-core
+  $ fuseml-installer uninstall --extensions seldon-core                # asks for confirmation on a terminal
   $ fuseml-installer uninstall --extensions mlflow --with-dependents   # also what requires mlflow
-  $ fuseml-installer uninstall                                         # everything this installer installed
+  $ fuseml-installer uninstall --all --yes                             # everything this installer installed, no question
+  $ fuseml-installer uninstall --all --dry-run                         # what --all would remove
+
+Without a terminal (scripts, CI) uninstall needs --yes, else it exits 2 and changes nothing.
 
 Extensions go in reverse dependency order; their registry records are deleted (journaled when the registry is
 unreachable); namespaces are deleted only when the installer created them (label
@@ -74,7 +77,8 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
     .option('--gateway-domain <domain>', "FuseML descriptors' gateways: with Istio on the cluster, create them for <name>.<domain> (FuseML's system_domain)")
     .option('--workloads-namespace <ns>', "FuseML descriptors' rolerules: the namespace whose service accounts get them (default: fuseml-workloads)")
     .option('--id <id>', 'registry id of the extension (one extension only; default: the extension name)')
-    .option('--zone <zone>', 'zone recorded in the registry');
+    .option('--zone <zone>', 'zone recorded in the registry')
+    .option('--adopt', 'take over registry records this installer did not create (e.g. registered by hand); without it install refuses to overwrite them');
   paramOptions(install);
   registryOptions(install);
   clusterOptions(install);
@@ -85,11 +89,13 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
 
   const uninstall = program
     .command('uninstall')
-    .description('uninstall extensions (default: every extension this installer installed) and deregister them')
+    .description('uninstall extensions (--extensions a,b, or --all: every extension this installer installed) and deregister them')
     .option('-e, --extensions <names>', 'extensions to uninstall, comma separated (repeatable)', collect)
+    .option('--all', 'uninstall every extension this installer installed (required when --extensions is not given)')
     .option('--with-dependents', 'also uninstall installed extensions that require them')
     .option('--mirror <original=mirror>', 'as for install: where remote manifests and scripts of uninstall steps are fetched from (repeatable)', collect)
     .option('--workloads-namespace <ns>', 'as for install: where the roles made from FuseML rolerules live (default: fuseml-workloads)')
+    .option('-y, --yes', 'do not ask for confirmation (required when there is no terminal to ask on)')
     .option('--dry-run', 'print what would be uninstalled and exit');
   paramOptions(uninstall);
   registryOptions(uninstall);
@@ -102,7 +108,6 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
   const status = program
     .command('status')
     .description('what this installer installed on the cluster (from its install records)');
-  registryOptions(status);
   clusterOptions(status);
   status.addOption(outputOption()).addHelpText('after', '\nExample:\n  $ fuseml-installer status -o json\n').action(async (_o: unknown, cmd: Command) => {
     const { status: run } = await import('../commands/status.js');
@@ -113,7 +118,7 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
     .command('sync')
     .description('deliver registrations journaled while the registry was unreachable');
   registryOptions(sync);
-  sync.addOption(outputOption()).addHelpText('after', '\nExample:\n  $ FUSEML_REGISTRY_TOKEN=… fuseml-installer extensions sync --registry-url http://127.0.0.1:8000\n').action(async (_o: unknown, cmd: Command) => {
+  sync.addOption(outputOption()).addHelpText('after', '\nExample:\n  $ FUSEML_TOKEN=… fuseml-installer extensions sync --registry-url http://127.0.0.1:8000\n').action(async (_o: unknown, cmd: Command) => {
     const { sync: run } = await import('../commands/status.js');
     await run(cmd.optsWithGlobals());
   });
@@ -122,7 +127,8 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
   extensions
     .option('--add <names>', 'install these extensions (FuseML compatible; same as install --extensions)', collect)
     .option('--remove <names>', 'uninstall these extensions (FuseML compatible; same as uninstall --extensions)', collect)
-    .option('--list', 'list installed extensions (FuseML compatible; same as status)');
+    .option('--list', 'list installed extensions (FuseML compatible; same as status)')
+    .option('-y, --yes', 'with --remove: do not ask for confirmation');
   paramOptions(extensions);
   registryOptions(extensions);
   clusterOptions(extensions);

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { registryConnectionOptions } from './registry-options.js';
 import { outputOption } from '../output.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -23,9 +24,7 @@ failed check, 4 unknown extension, 9 registry unreachable.
 
 /** --registry-url / --registry-token, shared by register and unregister. */
 function registryOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--registry-url <url>', 'extension registry URL').env('FUSEML_REGISTRY_URL').default('http://127.0.0.1:8000'))
-    .addOption(new Option('--registry-token <token>', 'bearer token of a writer (prefer the env var: arguments show in ps)').env('FUSEML_REGISTRY_TOKEN'));
+  return registryConnectionOptions(cmd, 'a writer token');
 }
 
 /** extensions register / unregister (manual registration of external installs). */
