@@ -97,7 +97,7 @@ describe('a FuseML-format mlflow-like extension: chart from an https location th
     // Never in what the installer printed.
     expect(r.stdout + r.stderr).not.toContain(keys.secretkey);
 
-    const un = await installer(['uninstall', '--extensions', 'tracker']);
+    const un = await installer(['uninstall', '--extensions', 'tracker', '--yes']);
     expect(un.exitCode, un.stderr).toBe(0);
     await expect(client.getExtension('tracker')).rejects.toMatchObject({ status: 404 });
     expect((await run(helm, ['list', '-n', 'tracker', '-q', '--kubeconfig', env.KUBECONFIG as string])).stdout.trim()).toBe('');
@@ -109,7 +109,7 @@ describe('a FuseML-format mlflow-like extension: chart from an https location th
     expect(r.exitCode).toBe(6);
     expect(r.stderr).toContain('127.0.0.1:9');
     await expect(client.getExtension('tracker')).rejects.toMatchObject({ status: 404 });
-    const un = await installer(['uninstall', '--extensions', 'tracker']);
+    const un = await installer(['uninstall', '--extensions', 'tracker', '--yes']);
     expect(un.exitCode, un.stderr).toBe(0);
   });
 });
@@ -129,7 +129,7 @@ describe('a remote manifest location', () => {
     const d = JSON.parse((await kc(['get', 'deployment', 'certs-webhook', '-n', 'certs', '-o', 'json'])).stdout) as { status: { conditions?: { type: string; status: string }[] } };
     expect(d.status.conditions?.find((c) => c.type === 'Available')?.status).toBe('True');
 
-    const un = await installer(['uninstall', '--extensions', 'certs', ...mirror]);
+    const un = await installer(['uninstall', '--extensions', 'certs', '--yes', ...mirror]);
     expect(un.exitCode, un.stderr).toBe(0);
     expect(charts.requests.filter((p) => p === '/certs.yaml')).toHaveLength(2);
     await expectNamespaceGone('certs');
@@ -149,7 +149,7 @@ describe('FuseML rolerules and gateways', () => {
     expect(await can('delete', 'configmaps')).toBe('no');
     expect((await kc(['get', 'configmap', 'roles-config', '-n', 'roles-system', '-o', 'name'])).stdout.trim()).toBe('configmap/roles-config');
 
-    const un = await installer(['uninstall', '--extensions', 'roles', '--workloads-namespace', WORKLOADS]);
+    const un = await installer(['uninstall', '--extensions', 'roles', '--yes', '--workloads-namespace', WORKLOADS]);
     expect(un.exitCode, un.stderr).toBe(0);
     expect((await kc(['get', 'role,rolebinding', '-n', WORKLOADS, '-l', 'fuseml.io/extension=roles', '-o', 'name'])).stdout.trim()).toBe('');
     expect(await can('list', 'configmaps')).toBe('no');
@@ -182,7 +182,7 @@ describe('FuseML rolerules and gateways', () => {
         gateways: ['tracker-minio-gateway'],
         http: [{ match: [{ uri: { prefix: '/' } }], route: [{ destination: { host: 'tracker-minio', port: { number: 9000 } } }] }],
       });
-      const un = await installer(['uninstall', '--extensions', 'tracker']);
+      const un = await installer(['uninstall', '--extensions', 'tracker', '--yes']);
       expect(un.exitCode, un.stderr).toBe(0);
       expect(un.stderr).toMatch(/kubectl delete manifests \(undo-fuseml-gateways-tracker\): done/);
       await expectNamespaceGone('tracker');

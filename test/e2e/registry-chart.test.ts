@@ -193,7 +193,7 @@ describe('the fuseml-registry extension on the local control plane', () => {
   it('uninstall removes the release and its cluster-wide RBAC', async () => {
     for (const r of replicas) await r.cleanup();
     replicas = [];
-    const r = await installer(['uninstall', '--extensions', 'fuseml-registry', '--set', `fuseml-registry.namespace=${NS}`, '--no-register', '-o', 'json']);
+    const r = await installer(['uninstall', '--yes', '--extensions', 'fuseml-registry', '--set', `fuseml-registry.namespace=${NS}`, '--no-register', '-o', 'json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const gone = await kc(['get', 'clusterrole', `fuseml-registry-${NS}-crd-reader`, '--ignore-not-found', '-o', 'name']);
     expect(gone.stdout.trim()).toBe('');

@@ -128,7 +128,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (env) {
-    await installer(['uninstall', '--extensions', 'mlflow,seldon']).catch(() => undefined);
+    await installer(['uninstall', '--extensions', 'mlflow,seldon', '--yes']).catch(() => undefined);
     await kc(['delete', 'pv', '-l', PV_LABEL, '--ignore-not-found', '--wait=false'], true);
     await kc(['delete', 'namespace', INSTALLER_NS, '--ignore-not-found', '--wait=false'], true);
   }
