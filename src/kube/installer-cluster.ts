@@ -24,6 +24,7 @@ import {
 } from '../installer/cluster.js';
 import type { PlannedWait } from '../installer/plan.js';
 import { childKubeAccess, type KubeTarget } from './kubeconfig.js';
+import { daemonSetReadiness, deploymentReadiness, statefulSetReadiness, type Readiness } from './ready.js';
 
 type K8s = typeof import('@kubernetes/client-node');
 
@@ -94,6 +95,13 @@ interface Condition {
   status?: string;
   reason?: string;
   message?: string;
+}
+
+/** Several objects' readiness as one wait result: the first not-ready object says what is awaited. */
+function summary(rs: Readiness[], items: { metadata?: { name?: string | undefined } | undefined }[], plural: string): { ready: boolean; detail: string } {
+  const i = rs.findIndex((r) => !r.ready);
+  const ok = rs.filter((r) => r.ready).length;
+  return { ready: i < 0, detail: `${ok}/${rs.length} ${plural} ready${i >= 0 ? `; ${items[i]?.metadata?.name ?? '?'}: ${rs[i]?.reason}` : ''}` };
 }
 
 const DEFAULT_CONDITION: Record<string, string> = { deployment: 'Available', pod: 'Ready', job: 'Complete' };
@@ -366,25 +374,20 @@ export class KubeInstallerCluster implements ClusterBackend {
         const items = await one(() => apps.readNamespacedDeployment({ name: w.name as string, namespace: ns }), () => apps.listNamespacedDeployment({ namespace: ns, labelSelector: sel }));
         if (items.length === 0) return { ready: false, detail: 'not found yet' };
         const type = w.condition ?? 'Available';
-        const notReady = items.filter((d) => {
-          const want = d.spec?.replicas ?? 1;
-          const st = d.status ?? {};
-          const c = cond(st.conditions as Condition[] | undefined, type);
-          return !(c?.status === 'True' && (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (st.updatedReplicas ?? 0) >= want && (st.availableReplicas ?? 0) >= want);
-        });
-        return { ready: notReady.length === 0, detail: `${items.length - notReady.length}/${items.length} deployments ${type}` };
+        const rs = items.map((d) => deploymentReadiness(d, type));
+        const failed = rs.find((r) => r.failed);
+        if (failed) return { ready: false, detail: '', failed: failed.failed };
+        return summary(rs, items, 'deployments');
       }
       case 'statefulset': {
         const items = await one(() => apps.readNamespacedStatefulSet({ name: w.name as string, namespace: ns }), () => apps.listNamespacedStatefulSet({ namespace: ns, labelSelector: sel }));
         if (items.length === 0) return { ready: false, detail: 'not found yet' };
-        const ok = items.filter((s) => (s.status?.readyReplicas ?? 0) >= (s.spec?.replicas ?? 1));
-        return { ready: ok.length === items.length, detail: `${ok.length}/${items.length} statefulsets ready` };
+        return summary(items.map(statefulSetReadiness), items, 'statefulsets');
       }
       case 'daemonset': {
         const items = await one(() => apps.readNamespacedDaemonSet({ name: w.name as string, namespace: ns }), () => apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: sel }));
         if (items.length === 0) return { ready: false, detail: 'not found yet' };
-        const ok = items.filter((s) => (s.status?.numberReady ?? 0) >= (s.status?.desiredNumberScheduled ?? 0));
-        return { ready: ok.length === items.length, detail: `${ok.length}/${items.length} daemonsets ready` };
+        return summary(items.map(daemonSetReadiness), items, 'daemonsets');
       }
       case 'pod': {
         const items = await one(() => core.readNamespacedPod({ name: w.name as string, namespace: ns }), () => core.listNamespacedPod({ namespace: ns, labelSelector: sel }));
