@@ -23,6 +23,7 @@ import {
   type OutputContext,
 } from '../installer/cluster.js';
 import type { PlannedWait } from '../installer/plan.js';
+import { httpStatus, kubeError as mapKubeError } from './errors.js';
 import { childKubeAccess, type KubeTarget } from './kubeconfig.js';
 import { daemonSetReadiness, deploymentReadiness, statefulSetReadiness, type Readiness } from './ready.js';
 
@@ -45,35 +46,11 @@ export interface KubeBackendOptions {
 const RECORD_KEY = 'record.json';
 const recordName = (ext: string): string => `fuseml-ext-${ext}`;
 
-function statusOf(e: unknown): number | undefined {
-  const c = (e as { code?: unknown }).code;
-  return typeof c === 'number' ? c : undefined;
-}
+const statusOf = httpStatus;
 
-/** Turns a client-node failure into a FusemlError; connection problems become CLUSTER. */
+/** A failed call as a FusemlError (the one mapping in ./errors.ts); a 403 names the rights the installer needs. */
 export function kubeError(e: unknown, what: string): FusemlError {
-  if (e instanceof FusemlError) return e;
-  const status = statusOf(e);
-  if (status !== undefined) {
-    const body = (e as { body?: unknown }).body;
-    let reason = '';
-    try {
-      const parsed = typeof body === 'string' ? (JSON.parse(body) as { message?: string }) : (body as { message?: string } | undefined);
-      reason = parsed?.message ?? '';
-    } catch {
-      reason = '';
-    }
-    const code = status === 404 ? 'NOT_FOUND' : status === 409 ? 'CONFLICT' : status === 401 || status === 403 ? 'FORBIDDEN' : 'CLUSTER';
-    return new FusemlError(code, `${what}: HTTP ${status}${reason ? ` ${reason}` : ''}`, {
-      cause: e,
-      ...(code === 'FORBIDDEN' ? { hint: 'the kubeconfig user needs rights on secrets, leases and namespaces' } : {}),
-    });
-  }
-  const msg = (e as Error)?.message ?? String(e);
-  return new FusemlError('CLUSTER', `${what}: cannot reach the Kubernetes API server (${msg.split('\n')[0]})`, {
-    hint: 'check --kubeconfig / --context / KUBECONFIG and that the cluster is up (e.g. npm run cluster:up)',
-    cause: e,
-  });
+  return mapKubeError(e, what, { forbiddenHint: 'the kubeconfig user needs rights on secrets, leases and namespaces' });
 }
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
