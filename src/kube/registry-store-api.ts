@@ -68,9 +68,25 @@ function apiError(e: unknown, what: string): StoreApiError {
   return k instanceof StoreApiError ? k : new StoreApiError(k.code, k.message, undefined, '', k);
 }
 
+/** How long a call waits out 429s: the API server answers 429 "storage is (re)initializing" for a while after a CRD changes. */
+const BUSY_RETRY_MS = 10_000;
+
+/** fn(), retried while the API server answers 429 (too many requests, or a custom resource's storage re-initializing). */
+async function busyRetry<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + BUSY_RETRY_MS;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (httpStatus(e) !== 429 || Date.now() + delay > deadline) throw e;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    return await busyRetry(fn);
   } catch (e) {
     throw apiError(e, what);
   }
@@ -78,7 +94,7 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
 
 async function find<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
   try {
-    return await fn();
+    return await busyRetry(fn);
   } catch (e) {
     if (httpStatus(e) === 404) return undefined;
     throw apiError(e, what);
