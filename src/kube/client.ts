@@ -5,6 +5,7 @@
  * ~400 ms to import, so it is loaded lazily, on the first connect.
  */
 import { FusemlError } from '../core/errors.js';
+import { httpStatus, kubeError } from './errors.js';
 
 type K8s = typeof import('@kubernetes/client-node');
 
@@ -37,30 +38,7 @@ export interface SecretSpec {
 
 const HINT = 'pass --kubeconfig FILE / --context NAME (or KUBECONFIG), or start the local cluster: npm run cluster:up';
 
-/** HTTP status of a client-node error, if it carries one. */
-export function httpStatus(e: unknown): number | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-export function kubeError(e: unknown, what: string): FusemlError {
-  if (e instanceof FusemlError) return e;
-  const status = httpStatus(e);
-  const body = (e as { body?: unknown } | null)?.body;
-  let reason = '';
-  if (typeof body === 'string') {
-    try {
-      reason = String((JSON.parse(body) as { message?: unknown }).message ?? '');
-    } catch {
-      reason = body.slice(0, 200);
-    }
-  }
-  if (!reason) reason = (e as Error)?.message?.split('\n')[0] ?? String(e);
-  if (status === 403) return new FusemlError('FORBIDDEN', `${what}: forbidden: ${reason}`, { cause: e });
-  if (status === 404) return new FusemlError('NOT_FOUND', `${what}: not found`, { cause: e });
-  if (status === 409) return new FusemlError('CONFLICT', `${what}: ${reason}`, { cause: e });
-  return new FusemlError('CLUSTER', `${what}: ${status ? `HTTP ${status}: ` : ''}${reason}`, { cause: e, hint: HINT });
-}
+export { httpStatus, kubeError } from './errors.js';
 
 async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {

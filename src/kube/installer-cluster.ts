@@ -23,7 +23,9 @@ import {
   type OutputContext,
 } from '../installer/cluster.js';
 import type { PlannedWait } from '../installer/plan.js';
+import { httpStatus, kubeError as mapKubeError } from './errors.js';
 import { childKubeAccess, type KubeTarget } from './kubeconfig.js';
+import { daemonSetReadiness, deploymentReadiness, statefulSetReadiness, type Readiness } from './ready.js';
 
 type K8s = typeof import('@kubernetes/client-node');
 
@@ -44,35 +46,11 @@ export interface KubeBackendOptions {
 const RECORD_KEY = 'record.json';
 const recordName = (ext: string): string => `fuseml-ext-${ext}`;
 
-function statusOf(e: unknown): number | undefined {
-  const c = (e as { code?: unknown }).code;
-  return typeof c === 'number' ? c : undefined;
-}
+const statusOf = httpStatus;
 
-/** Turns a client-node failure into a FusemlError; connection problems become CLUSTER. */
+/** A failed call as a FusemlError (the one mapping in ./errors.ts); a 403 names the rights the installer needs. */
 export function kubeError(e: unknown, what: string): FusemlError {
-  if (e instanceof FusemlError) return e;
-  const status = statusOf(e);
-  if (status !== undefined) {
-    const body = (e as { body?: unknown }).body;
-    let reason = '';
-    try {
-      const parsed = typeof body === 'string' ? (JSON.parse(body) as { message?: string }) : (body as { message?: string } | undefined);
-      reason = parsed?.message ?? '';
-    } catch {
-      reason = '';
-    }
-    const code = status === 404 ? 'NOT_FOUND' : status === 409 ? 'CONFLICT' : status === 401 || status === 403 ? 'FORBIDDEN' : 'CLUSTER';
-    return new FusemlError(code, `${what}: HTTP ${status}${reason ? ` ${reason}` : ''}`, {
-      cause: e,
-      ...(code === 'FORBIDDEN' ? { hint: 'the kubeconfig user needs rights on secrets, leases and namespaces' } : {}),
-    });
-  }
-  const msg = (e as Error)?.message ?? String(e);
-  return new FusemlError('CLUSTER', `${what}: cannot reach the Kubernetes API server (${msg.split('\n')[0]})`, {
-    hint: 'check --kubeconfig / --context / KUBECONFIG and that the cluster is up (e.g. npm run cluster:up)',
-    cause: e,
-  });
+  return mapKubeError(e, what, { forbiddenHint: 'the kubeconfig user needs rights on secrets, leases and namespaces' });
 }
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -94,6 +72,13 @@ interface Condition {
   status?: string;
   reason?: string;
   message?: string;
+}
+
+/** Several objects' readiness as one wait result: the first not-ready object says what is awaited. */
+function summary(rs: Readiness[], items: { metadata?: { name?: string | undefined } | undefined }[], plural: string): { ready: boolean; detail: string } {
+  const i = rs.findIndex((r) => !r.ready);
+  const ok = rs.filter((r) => r.ready).length;
+  return { ready: i < 0, detail: `${ok}/${rs.length} ${plural} ready${i >= 0 ? `; ${items[i]?.metadata?.name ?? '?'}: ${rs[i]?.reason}` : ''}` };
 }
 
 const DEFAULT_CONDITION: Record<string, string> = { deployment: 'Available', pod: 'Ready', job: 'Complete' };
@@ -366,25 +351,20 @@ export class KubeInstallerCluster implements ClusterBackend {
         const items = await one(() => apps.readNamespacedDeployment({ name: w.name as string, namespace: ns }), () => apps.listNamespacedDeployment({ namespace: ns, labelSelector: sel }));
         if (items.length === 0) return { ready: false, detail: 'not found yet' };
         const type = w.condition ?? 'Available';
-        const notReady = items.filter((d) => {
-          const want = d.spec?.replicas ?? 1;
-          const st = d.status ?? {};
-          const c = cond(st.conditions as Condition[] | undefined, type);
-          return !(c?.status === 'True' && (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (st.updatedReplicas ?? 0) >= want && (st.availableReplicas ?? 0) >= want);
-        });
-        return { ready: notReady.length === 0, detail: `${items.length - notReady.length}/${items.length} deployments ${type}` };
+        const rs = items.map((d) => deploymentReadiness(d, type));
+        const failed = rs.find((r) => r.failed);
+        if (failed) return { ready: false, detail: '', failed: failed.failed };
+        return summary(rs, items, 'deployments');
       }
       case 'statefulset': {
         const items = await one(() => apps.readNamespacedStatefulSet({ name: w.name as string, namespace: ns }), () => apps.listNamespacedStatefulSet({ namespace: ns, labelSelector: sel }));
         if (items.length === 0) return { ready: false, detail: 'not found yet' };
-        const ok = items.filter((s) => (s.status?.readyReplicas ?? 0) >= (s.spec?.replicas ?? 1));
-        return { ready: ok.length === items.length, detail: `${ok.length}/${items.length} statefulsets ready` };
+        return summary(items.map(statefulSetReadiness), items, 'statefulsets');
       }
       case 'daemonset': {
         const items = await one(() => apps.readNamespacedDaemonSet({ name: w.name as string, namespace: ns }), () => apps.listNamespacedDaemonSet({ namespace: ns, labelSelector: sel }));
         if (items.length === 0) return { ready: false, detail: 'not found yet' };
-        const ok = items.filter((s) => (s.status?.numberReady ?? 0) >= (s.status?.desiredNumberScheduled ?? 0));
-        return { ready: ok.length === items.length, detail: `${ok.length}/${items.length} daemonsets ready` };
+        return summary(items.map(daemonSetReadiness), items, 'daemonsets');
       }
       case 'pod': {
         const items = await one(() => core.readNamespacedPod({ name: w.name as string, namespace: ns }), () => core.listNamespacedPod({ namespace: ns, labelSelector: sel }));

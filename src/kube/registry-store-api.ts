@@ -5,8 +5,9 @@
  * never sees a @kubernetes/client-node type. Writes carry a resourceVersion
  * (compare-and-swap); failures are StoreApiErrors carrying the HTTP status.
  */
-import { FusemlError, type ErrorCode } from '../core/errors.js';
-import { KubeClient, httpStatus, type ConnectOptions } from './client.js';
+import { FusemlError } from '../core/errors.js';
+import { KubeClient, type ConnectOptions } from './client.js';
+import { KubeApiError, KubeApiError as StoreApiError, httpStatus, kubeError } from './errors.js';
 import { FUSEML_EXTENSION_CRD, FUSEML_EXTENSION_GROUP, FUSEML_EXTENSION_PLURAL, FUSEML_EXTENSION_VERSION } from './registry-store-crd.js';
 
 /** A FusemlExtension object as the store sees it. */
@@ -59,40 +60,33 @@ export interface ObjectMeta {
 }
 
 /** A failed call: `status` is the HTTP status (409 conflict or exists, 404, …), `reason` the API's reason. */
-export class StoreApiError extends FusemlError {
-  readonly status: number | undefined;
-  readonly reason: string;
-  constructor(code: ErrorCode, message: string, status: number | undefined, reason: string, cause: unknown) {
-    super(code, message, { cause, hint: code === 'CLUSTER' ? 'check --kubeconfig and that the API server is reachable' : undefined });
-    this.name = 'StoreApiError';
-    this.status = status;
-    this.reason = reason;
-  }
+export { KubeApiError as StoreApiError };
+
+/** A failure as a KubeApiError (the one mapping in ./errors.ts), so callers can read its status. */
+function apiError(e: unknown, what: string): StoreApiError {
+  const k = kubeError(e, what);
+  return k instanceof StoreApiError ? k : new StoreApiError(k.code, k.message, undefined, '', k);
 }
 
-function apiError(e: unknown, what: string): StoreApiError {
-  if (e instanceof StoreApiError) return e;
-  const status = httpStatus(e);
-  let reason = '';
-  let message = '';
-  const body = (e as { body?: unknown } | null)?.body;
-  if (typeof body === 'string') {
+/** How long a call waits out 429s: the API server answers 429 "storage is (re)initializing" for a while after a CRD changes. */
+const BUSY_RETRY_MS = 10_000;
+
+/** fn(), retried while the API server answers 429 (too many requests, or a custom resource's storage re-initializing). */
+async function busyRetry<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + BUSY_RETRY_MS;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
     try {
-      const parsed = JSON.parse(body) as { reason?: unknown; message?: unknown };
-      reason = String(parsed.reason ?? '');
-      message = String(parsed.message ?? '');
-    } catch {
-      message = body.slice(0, 200);
+      return await fn();
+    } catch (e) {
+      if (httpStatus(e) !== 429 || Date.now() + delay > deadline) throw e;
+      await new Promise((r) => setTimeout(r, delay));
     }
   }
-  if (!message) message = (e as Error)?.message?.split('\n')[0] ?? String(e);
-  const code: ErrorCode = status === 404 ? 'NOT_FOUND' : status === 409 ? 'CONFLICT' : status === 403 || status === 401 ? 'FORBIDDEN' : 'CLUSTER';
-  return new StoreApiError(code, `${what}: ${status ? `HTTP ${status}: ` : ''}${message}`, status, reason, e);
 }
 
 async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn();
+    return await busyRetry(fn);
   } catch (e) {
     throw apiError(e, what);
   }
@@ -100,7 +94,7 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
 
 async function find<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
   try {
-    return await fn();
+    return await busyRetry(fn);
   } catch (e) {
     if (httpStatus(e) === 404) return undefined;
     throw apiError(e, what);

@@ -28,6 +28,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { FusemlError } from '../../core/errors.js';
 import { HIDDEN, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../core/records.js';
+import { KubeApiError } from '../../kube/errors.js';
 import type { ObjectMeta, RegistryStoreApi, StoredObject, StoredSecret } from '../../kube/registry-store-api.js';
 import { Cipher } from '../crypto.js';
 import { PreconditionFailedError } from '../errors.js';
@@ -125,7 +126,7 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if ((e as { name?: unknown } | null)?.name === 'StoreApiError') {
+    if (e instanceof KubeApiError) {
       throw new FusemlError('CLUSTER', `registry store: ${(e as Error).message}`, { cause: e });
     }
     throw e;
