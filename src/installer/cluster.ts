@@ -7,7 +7,8 @@ import type { OutputSpec, Scalar } from '../core/extension.js';
 import type { PlannedWait } from './plan.js';
 
 /** `interrupted`: the run was cancelled (SIGINT / SIGTERM) while this step ran; the next run redoes it. */
-export type StepState = 'done' | 'failed' | 'interrupted';
+/** `running`: started, not finished (a step redone over a `done` one is marked so first: a run killed in it redoes it). */
+export type StepState = 'done' | 'failed' | 'interrupted' | 'running';
 
 export interface StepRecord {
   state: StepState;

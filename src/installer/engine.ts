@@ -240,6 +240,11 @@ export class InstallerEngine {
         outcome.steps.push({ id: step.id, type: step.type, state: 'skipped' });
         continue;
       }
+      if (record && step.phase === 'install' && prev?.state === 'done') {
+        // Redone (forced or changed): no longer `done` until it finishes, so a run killed in it redoes it.
+        record.steps[step.id] = { state: 'running', digest: step.digest, at: new Date().toISOString() };
+        await save?.();
+      }
       this.#emitStep(p.name, step, 'running');
       const t0 = Date.now();
       const watch = this.#watchStall(p.name, step);

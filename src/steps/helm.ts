@@ -32,7 +32,7 @@ export function helmArgs(step: PlannedHelm, valuesFile: string): string[] {
 
 const PENDING_OPERATION = /another operation \(install\/upgrade\/rollback\) is in progress/;
 
-/** Rolls back (pending-upgrade/-rollback) or removes (pending-install) a stuck release; returns its state. */
+/** Recovers a release a killed run left pending: removes a pending-install one, drops a pending-upgrade/-rollback revision; returns its state. */
 async function recoverPending(step: PlannedHelm, ctx: StepContext, exec: (args: string[]) => Promise<unknown>): Promise<string | undefined> {
   const r = await run(ctx.tools.helm, [...(ctx.kube?.helm ?? []), 'status', step.release, '--namespace', step.namespace, '-o', 'json'], { env: ctx.env, secrets: ctx.secrets, allowFailure: true, timeoutMs: 60_000, signal: ctx.signal });
   let status: string | undefined;
@@ -42,8 +42,15 @@ async function recoverPending(step: PlannedHelm, ctx: StepContext, exec: (args: 
     return undefined;
   }
   if (status === 'pending-install') await exec(['uninstall', step.release, '--namespace', step.namespace, '--wait', '--timeout', formatDuration(step.timeoutMs)]);
-  else if (status === 'pending-upgrade' || status === 'pending-rollback') await exec(['rollback', step.release, '--namespace', step.namespace, '--wait', '--timeout', formatDuration(step.timeoutMs)]);
-  else return undefined;
+  else if (status === 'pending-upgrade' || status === 'pending-rollback') {
+    const driver = ctx.env.HELM_DRIVER ?? process.env.HELM_DRIVER ?? 'secret';
+    if (driver === 'secret' || driver === 'secrets') {
+      // Drop the abandoned revision from helm's storage: the last deployed one is current again and the upgrade
+      // that follows starts from it. (A `helm rollback` would re-apply the old manifests first, which fails for
+      // charts whose Jobs changed: their templates are immutable.)
+      await run(ctx.tools.kubectl, [...(ctx.kube?.kubectl ?? []), 'delete', 'secret', '--namespace', step.namespace, '--ignore-not-found', '-l', `owner=helm,name=${step.release},status=${status}`], { env: ctx.env, secrets: ctx.secrets, timeoutMs: 60_000, signal: ctx.signal });
+    } else await exec(['rollback', step.release, '--namespace', step.namespace, '--wait', '--timeout', formatDuration(step.timeoutMs)]);
+  } else return undefined;
   return status;
 }
 

@@ -163,6 +163,28 @@ describe('install', () => {
     expect(s.extensions[0]?.steps).toEqual([{ id: 'install-0', type: 'manifest', state: 'done' }]);
   });
 
+  it('a redone step is recorded `running` before it starts: a run killed in it redoes it instead of skipping it', async () => {
+    await engine().install(await plan(['charlie']));
+    const seen: string[] = [];
+    const write = cluster.writeRecord.bind(cluster);
+    cluster.writeRecord = async (r) => {
+      seen.push(r.steps['install-0']?.state ?? 'none');
+      await write(r);
+    };
+    await engine({ force: true }).install(await plan(['charlie']));
+    expect(seen.slice(0, 3)).toEqual(['done', 'running', 'done']);
+    // What a kill during the step leaves behind: the next plain run redoes the step.
+    const killed = cluster.records.get('charlie');
+    if (!killed) throw new Error('no record');
+    killed.status = 'installing';
+    (killed.steps['install-0'] as { state: string }).state = 'running';
+    const n0 = (await fakes.calls()).length;
+    const s = await engine().install(await plan(['charlie']));
+    expect(s.extensions[0]?.steps).toEqual([{ id: 'install-0', type: 'manifest', state: 'done' }]);
+    expect((await fakes.calls()).length).toBe(n0 + 1);
+    expect(cluster.records.get('charlie')).toMatchObject({ status: 'installed', steps: { 'install-0': { state: 'done' } } });
+  });
+
   it('a failed step fails its extension, skips what requires it, registers nothing for them, and the re-run resumes', async () => {
     const s1 = await engine({ fail: 'alpha' }).install(await plan());
     expect(s1.extensions.map((e) => [e.name, e.state])).toEqual([['alpha', 'failed'], ['charlie', 'installed'], ['bravo', 'skipped']]);

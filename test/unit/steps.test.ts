@@ -104,6 +104,29 @@ exit 0
     expect(log).toEqual(['upgrade --install', 'status alpha', 'uninstall alpha', 'upgrade --install']);
     expect(lines).toContain('helm: release alpha was left pending-install by an interrupted run; recovered, retrying');
   });
+
+  it('pending-upgrade: the abandoned revision is dropped from helm\'s storage (no rollback), then the upgrade runs again', async () => {
+    const fake = join(fakes.dir, 'pending-up-helm');
+    const kubectl = join(fakes.dir, 'pending-up-kubectl');
+    await writeFile(fake, `#!/bin/sh
+echo "helm $*" >> "${fakes.dir}/pending-up.log"
+case "$1" in
+  upgrade) if [ ! -f "${fakes.dir}/once-up" ]; then touch "${fakes.dir}/once-up"; echo "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress" >&2; exit 1; fi ;;
+  status) echo '{"name":"alpha","info":{"status":"pending-upgrade"}}' ;;
+esac
+exit 0
+`);
+    await writeFile(kubectl, `#!/bin/sh\necho "kubectl $*" >> "${fakes.dir}/pending-up.log"\n`);
+    await chmod(fake, 0o755);
+    await chmod(kubectl, 0o755);
+    const step = (await plan()).extensions.get('alpha')?.install[0] as PlannedHelm;
+    const lines: string[] = [];
+    await runStep(step, ctx({ tools: { helm: fake, kubectl }, env: { ...fakes.env, HELM_DRIVER: 'secret' }, onLine: (l) => lines.push(l) }));
+    const log = (await readFile(join(fakes.dir, 'pending-up.log'), 'utf8')).trim().split('\n');
+    expect(log.map((l) => l.split(' ').slice(0, 3).join(' '))).toEqual(['helm upgrade --install', 'helm status alpha', 'kubectl delete secret', 'helm upgrade --install']);
+    expect(log[2]).toContain(`--namespace ${step.namespace} --ignore-not-found -l owner=helm,name=alpha,status=pending-upgrade`);
+    expect(lines).toContain('helm: release alpha was left pending-upgrade by an interrupted run; recovered, retrying');
+  });
 });
 
 describe('manifest step', () => {
