@@ -15,7 +15,7 @@ export interface ConnectOptions {
   /** A context of that kubeconfig (kubectl's --context); default: its current-context. */
   context?: string | undefined;
   /** Already resolved (resolveKubeTarget): used as is, kubeconfig and context are then ignored. */
-  target?: import('./kubeconfig.js').KubeTarget | undefined;
+  target?: import('./target.js').KubeTarget | undefined;
 }
 
 export interface DeploymentStatus {
@@ -83,12 +83,12 @@ export class KubeClient {
   }
 
   /**
-   * Resolves the target exactly as kubectl does (src/kube/kubeconfig.ts: --kubeconfig, --context,
+   * Resolves the target exactly as kubectl does (src/kube/target.ts: --kubeconfig, --context,
    * the KUBECONFIG list merged first-wins, ~/.kube/config, in-cluster) and loads only that context.
    * No request is made yet.
    */
   static async connect(options: ConnectOptions = {}): Promise<KubeClient> {
-    const { resolveKubeTarget } = await import('./kubeconfig.js');
+    const { resolveKubeTarget } = await import('./target.js');
     const target = options.target ?? resolveKubeTarget({ kubeconfig: options.kubeconfig, context: options.context });
     const k8s = await import('@kubernetes/client-node');
     const config = new k8s.KubeConfig();
@@ -104,7 +104,7 @@ export class KubeClient {
   }
 
   /** Which cluster, context and files this client uses. */
-  target!: import('./kubeconfig.js').KubeTarget;
+  target!: import('./target.js').KubeTarget;
 
   /** The API server URL of the current context. */
   get server(): string {

@@ -24,7 +24,7 @@ import {
 } from '../installer/cluster.js';
 import type { PlannedWait } from '../installer/plan.js';
 import { httpStatus, kubeError as mapKubeError } from './errors.js';
-import { childKubeAccess, type KubeTarget } from './kubeconfig.js';
+import { childKubeAccess, type KubeTarget } from './target.js';
 import { daemonSetReadiness, deploymentReadiness, statefulSetReadiness, type Readiness } from './ready.js';
 
 type K8s = typeof import('@kubernetes/client-node');

@@ -14,7 +14,7 @@ export interface StepContext {
   env: Readonly<Record<string, string>>;
   /**
    * Cluster flags put before every helm / kubectl sub-command so that they act on the
-   * installer's target whatever their own defaults (src/kube/kubeconfig.ts childKubeAccess).
+   * installer's target whatever their own defaults (src/kube/target.ts childKubeAccess).
    */
   kube?: { helm: readonly string[]; kubectl: readonly string[] } | undefined;
   /** Secret environment (e.g. sensitive parameters for scripts). */

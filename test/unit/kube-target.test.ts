@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childKubeAccess, resolveKubeTarget } from '../../src/kube/kubeconfig.js';
+import { childKubeAccess, resolveKubeTarget } from '../../src/kube/target.js';
 
 let dir: string;
 const file = (n: string) => join(dir, n);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec/index.js';
 import { resolveTool } from '../../src/exec/tools.js';
-import { childKubeAccess, resolveKubeTarget } from '../../src/kube/kubeconfig.js';
+import { childKubeAccess, resolveKubeTarget } from '../../src/kube/target.js';
 
 let dir: string;
 let kubectl: string;
