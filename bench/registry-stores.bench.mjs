@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { cpuSeconds, rssMiB } from './proc.mjs';
+import { startServer } from './serve.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.BENCH_STORES_EXTENSIONS ?? 1000);
@@ -53,28 +54,9 @@ async function script(name, args, env = {}) {
   return run('bash', [join(ROOT, 'scripts', name), ...args], { cwd: ROOT, env, timeoutMs: 10 * 60_000 });
 }
 
-async function serve(dir, token, storeArgs) {
-  let listening;
-  const ready = new Promise((r) => (listening = r));
-  const abort = new AbortController();
-  const exited = run(process.execPath, [join(ROOT, 'dist/cli/bin/fuseml-registry.js'), 'serve', '--port', '0', '--key-file', join(dir, 'registry.key'), ...storeArgs], {
-    secretEnv: { FUSEML_REGISTRY_ADMIN_TOKEN: token },
-    timeoutMs: 60 * 60_000,
-    signal: abort.signal,
-    allowFailure: true,
-    onLine: (line) => {
-      const m = /listening on (http:\/\/\S+) \(pid (\d+)/.exec(line);
-      if (m) listening({ url: m[1], pid: Number(m[2]) });
-    },
-  }).catch(() => undefined);
-  const s = await Promise.race([ready, new Promise((_, rej) => setTimeout(() => rej(new Error('server did not start')), 120_000).unref())]);
-  return {
-    ...s,
-    async stop() {
-      process.kill(s.pid, 'SIGTERM');
-      await exited;
-    },
-  };
+/** A registry with the bench's shared key and admin token; `storeArgs` choose the store. */
+function serve(dir, token, storeArgs) {
+  return startServer(['--key-file', join(dir, 'registry.key'), ...storeArgs], { token, store: false, startTimeoutMs: 120_000 });
 }
 
 /** `count` tasks by `concurrency` workers; returns seconds elapsed. */

@@ -1,7 +1,8 @@
 /**
- * Starts the real `fuseml-registry serve` (built dist) on a free port with a temp SQLite file, for the benches.
- * Resolves { url, pid, token, stop() }: the admin token is random and goes through the environment; stop()
- * sends SIGTERM, waits for the exit and removes the temp directory.
+ * Starts the real `fuseml-registry serve` (built dist) on a free port, for the benches: by default on a temp SQLite
+ * file with a random admin token. `options.token` shares one token between servers; `options.store: false` leaves
+ * the store to `args` (e.g. --store kubernetes). Resolves { url, pid, token, stop() }: the token goes through the
+ * environment; stop() sends SIGTERM, waits for the exit and removes the temp directory.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,14 +12,15 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export async function startServer(args = []) {
+export async function startServer(args = [], options = {}) {
   const { run } = await import(join(ROOT, 'dist/exec/index.js'));
   const dir = await mkdtemp(join(tmpdir(), 'fuseml-registry-bench-'));
-  const token = randomBytes(24).toString('hex');
+  const token = options.token ?? randomBytes(24).toString('hex');
+  const store = options.store === false ? [] : ['--db', join(dir, 'registry.db')];
   const abort = new AbortController();
   let listening;
   const ready = new Promise((r) => (listening = r));
-  const server = run(process.execPath, [join(ROOT, 'dist/cli/bin/fuseml-registry.js'), 'serve', '--port', '0', '--db', join(dir, 'registry.db'), ...args], {
+  const server = run(process.execPath, [join(ROOT, 'dist/cli/bin/fuseml-registry.js'), 'serve', '--port', '0', ...store, ...args], {
     secretEnv: { FUSEML_REGISTRY_ADMIN_TOKEN: token },
     timeoutMs: 60 * 60 * 1000,
     signal: abort.signal,
@@ -28,7 +30,7 @@ export async function startServer(args = []) {
       if (m) listening({ url: m[1], pid: Number(m[2]) });
     },
   }).catch(() => undefined);
-  const { url, pid } = await Promise.race([ready, new Promise((_, rej) => setTimeout(() => rej(new Error('server did not start')), 20_000))]);
+  const { url, pid } = await Promise.race([ready, new Promise((_, rej) => setTimeout(() => rej(new Error('server did not start')), options.startTimeoutMs ?? 20_000).unref())]);
   return {
     url,
     pid,
