@@ -19,9 +19,9 @@ import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { FusemlError } from '../core/errors.js';
-import { configDir } from '../installer/journal.js';
+import { configDir } from '../core/xdg.js';
+import { DEFAULT_REGISTRY_URL } from '../registry/defaults.js';
 
-export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8000';
 
 export interface RegistryContext {
   'registry-url'?: string | undefined;

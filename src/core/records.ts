@@ -113,9 +113,12 @@ export interface ExtensionRecord {
 /** What credential values read back as for callers not allowed to see them. */
 export const HIDDEN = '<hidden>';
 
-/** Extension names: DNS-1123 labels (they become helm releases and Kubernetes names). */
-export const EXTENSION_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-export const EXTENSION_NAME_MAX = 53;
 /** Extension, service and credential ids in the registry (fuseml-core). */
 export const ID_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_-]*$';
 export const ID_MAX = 100;
+const ID_RE = new RegExp(ID_PATTERN);
+
+/** The one id rule for extension, service and credential ids. */
+export function isRecordId(id: string): boolean {
+  return id.length > 0 && id.length <= ID_MAX && ID_RE.test(id);
+}

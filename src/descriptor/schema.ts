@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Issue } from '../core/errors.js';
+import { DNS1123_LABEL_PATTERN, DNS1123_LABEL_WORDS } from '../core/names.js';
 import type { YamlFile } from './yaml.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
@@ -76,7 +77,7 @@ export function standaloneValidator(name: SchemaName): string {
 }
 
 const PATTERN_WORDS: Record<string, string> = {
-  '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$': 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit',
+  [DNS1123_LABEL_PATTERN]: DNS1123_LABEL_WORDS,
   '^[A-Za-z_][A-Za-z0-9_]*$': 'must be an identifier: letters, digits and "_", not starting with a digit',
   '^[A-Za-z0-9_][A-Za-z0-9_-]*$': 'must be an id: letters, digits, "_" and "-", not starting with "-"',
   '^([A-Za-z0-9_][A-Za-z0-9_-]*)?$': 'must be an id (letters, digits, "_" and "-", not starting with "-") or ""',

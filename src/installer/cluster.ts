@@ -95,3 +95,8 @@ export const EXTENSION_LABEL = 'fuseml.io/extension';
 export const RECORD_LABEL = 'fuseml.io/install-record';
 export const DEFAULT_INSTALLER_NAMESPACE = 'fuseml-installer';
 export const LEASE_NAME = 'fuseml-installer-lock';
+
+/** The port a `service:` output names: the one with that name or number, else (none named) the Service's first. */
+export function pickServicePort<P extends { name?: string | undefined; port: number }>(ports: readonly P[], wanted: string | number | undefined): P | undefined {
+  return wanted === undefined ? ports[0] : ports.find((p) => p.name === String(wanted) || p.port === Number(wanted));
+}

@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import type { Extension } from '../core/extension.js';
+import { isDns1123Label } from '../core/names.js';
 import { run } from '../exec/index.js';
 import type { ExtensionPlan, Plan, PlannedManifest } from './plan.js';
 
@@ -41,7 +42,6 @@ export interface ExtrasOptions {
   uninstall?: boolean | undefined;
 }
 
-const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const sha = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex');
 
 /** Istio Gateway + VirtualService documents for an extension's gateways. */
@@ -140,7 +140,7 @@ function addTo(p: ExtensionPlan, facts: ClusterFacts, workloads: string, domain:
         const id = `${GATEWAYS_STEP}-${ns}`;
         p.install.push(manifestStep(id, 'install', ns, docs));
         p.uninstall.unshift(manifestStep(`undo-${id}`, 'uninstall', ns, docs));
-        if (!p.namespaces.includes(ns) && DNS1123.test(ns)) p.namespaces.push(ns);
+        if (!p.namespaces.includes(ns) && isDns1123Label(ns)) p.namespaces.push(ns);
       }
     }
   }

@@ -19,10 +19,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FusemlError } from '../core/errors.js';
 import type { ExtensionRecord } from '../core/records.js';
+import { configDir, stateDir } from '../core/xdg.js';
 
 export interface JournalEntry {
   op: 'upsert' | 'delete';
@@ -39,22 +39,11 @@ export interface JournalEntry {
   lastError?: string | undefined;
 }
 
-export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.FUSEML_STATE_DIR) return env.FUSEML_STATE_DIR;
-  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
-  return join(base, 'fuseml');
-}
 
 export function journalDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(stateDir(env), 'journal');
 }
 
-/** The user's fuseml config folder: $FUSEML_CONFIG_DIR, else $XDG_CONFIG_HOME/fuseml, else ~/.config/fuseml. */
-export function configDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.FUSEML_CONFIG_DIR) return env.FUSEML_CONFIG_DIR;
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
-  return join(base, 'fuseml');
-}
 
 export const JOURNAL_KEY_ENV = 'FUSEML_JOURNAL_KEY';
 

@@ -4,7 +4,7 @@
  */
 import { FusemlError } from '../core/errors.js';
 import type { OutputSpec } from '../core/extension.js';
-import type { ClusterBackend, InstallRecord, Lock, LockOptions, OutputContext } from './cluster.js';
+import { pickServicePort, type ClusterBackend, type InstallRecord, type Lock, type LockOptions, type OutputContext } from './cluster.js';
 import type { PlannedWait } from './plan.js';
 
 export class MemoryCluster implements ClusterBackend {
@@ -16,6 +16,12 @@ export class MemoryCluster implements ClusterBackend {
   readonly outputReads: { name: string; spec: OutputSpec }[] = [];
   /** Values for secret/configMap/service/ingress/jsonPath outputs, by output name. */
   readonly values = new Map<string, string>();
+  /**
+   * Services "in the cluster", by `namespace/name`, with their ports — as a chart would create them. A
+   * `service:` output resolves against these the way the real cluster code does (a named or numbered port,
+   * else the first; no Service or no such port is NOT_FOUND), so tests see what the cluster would give.
+   */
+  readonly services = new Map<string, { name?: string; port: number }[]>();
   holder: string | undefined;
   writes = 0;
 
@@ -64,7 +70,15 @@ export class MemoryCluster implements ClusterBackend {
       if (v === undefined) throw new FusemlError('NOT_FOUND', `output ${name}: the install script wrote no "${spec.script.key}"`);
       return v;
     }
-    if (spec.service && !this.values.has(name)) return `${spec.service.scheme ?? 'http'}://${spec.service.name}.${spec.service.namespace ?? ctx.namespace}.svc.cluster.local:${spec.service.port ?? 80}`;
+    if (spec.service && !this.values.has(name)) {
+      const s = spec.service;
+      const ns = s.namespace ?? ctx.namespace;
+      const ports = this.services.get(`${ns}/${s.name}`);
+      if (!ports) throw new FusemlError('NOT_FOUND', `output ${name}: Service ${ns}/${s.name} not found`);
+      const port = pickServicePort(ports, s.port);
+      if (!port) throw new FusemlError('NOT_FOUND', `output ${name}: Service ${ns}/${s.name} has no port ${s.port ?? ''}`);
+      return `${s.scheme ?? 'http'}://${s.name}.${ns}.svc.cluster.local:${port.port}${s.path ?? ''}`;
+    }
     const v = this.values.get(name);
     if (v === undefined) throw new FusemlError('NOT_FOUND', `output ${name}: no value in the memory cluster`);
     return v;

@@ -4,6 +4,7 @@
  * `values` URLs (a chart .tgz, a manifest, a kustomization, a script) — for
  * air-gapped installs. The longest matching original wins.
  */
+import { splitAssignment } from '../core/assign.js';
 import { FusemlError } from '../core/errors.js';
 
 export interface Mirror {
@@ -31,13 +32,13 @@ function checkUrl(u: string, flag: string): string {
 /** Parses `ORIGINAL=MIRROR` entries; `flag` names the option in messages. */
 export function parseMirrors(entries: readonly string[] = [], flag = '--mirror'): Mirror[] {
   return entries.map((e) => {
-    const eq = e.indexOf('=');
-    if (eq <= 0 || eq === e.length - 1) {
+    const split = splitAssignment(e);
+    if (!split.ok || split.value === '') {
       throw new FusemlError('USAGE', `${flag} "${e}" is not of the form ORIGINAL=MIRROR`, {
         hint: `${flag} https://charts.example.com=http://mirror.local/charts (repeatable)`,
       });
     }
-    return { original: checkUrl(e.slice(0, eq), flag), mirror: checkUrl(e.slice(eq + 1), flag) };
+    return { original: checkUrl(split.key, flag), mirror: checkUrl(split.value, flag) };
   });
 }
 

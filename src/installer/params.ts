@@ -7,8 +7,10 @@
  *   --set PARAM=VALUE       every extension of the plan that declares PARAM
  *   --values FILE           YAML: { EXT: { PARAM: VALUE, … }, … }
  */
+import { IDENTIFIER, splitAssignment } from '../core/assign.js';
 import type { Issue } from '../core/errors.js';
 import type { Extension, ParameterSpec, Scalar } from '../core/extension.js';
+import { isDns1123Label } from '../core/names.js';
 
 export type ParamValues = Record<string, Scalar>;
 
@@ -21,14 +23,20 @@ export interface Assignment {
   source: string;
 }
 
+/** `[EXTENSION.]PARAM`: an optional extension name (a DNS-1123 label) and a parameter identifier. */
+function isSetKey(key: string): boolean {
+  const dot = key.indexOf('.');
+  return (dot < 0 || isDns1123Label(key.slice(0, dot))) && IDENTIFIER.test(key.slice(dot + 1));
+}
+
 /** Parses `--set` entries (`[EXT.]PARAM=VALUE`); malformed entries become issues. */
 export function parseSetFlags(entries: readonly string[]): { assignments: Assignment[]; issues: Issue[] } {
   const assignments: Assignment[] = [];
   const issues: Issue[] = [];
   for (const entry of entries) {
-    const eq = entry.indexOf('=');
-    const key = eq < 0 ? entry : entry.slice(0, eq);
-    if (eq <= 0 || !/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)?[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+    const split = splitAssignment(entry);
+    const key = split.key;
+    if (!split.ok || !isSetKey(key)) {
       // Never echo the value: it may be a secret.
       issues.push({ file: '--set', pointer: '', message: `"${key}" is not of the form [EXTENSION.]PARAM=VALUE` });
       continue;
@@ -37,7 +45,7 @@ export function parseSetFlags(entries: readonly string[]): { assignments: Assign
     assignments.push({
       extension: dot < 0 ? undefined : key.slice(0, dot),
       param: dot < 0 ? key : key.slice(dot + 1),
-      value: entry.slice(eq + 1),
+      value: split.value,
       source: '--set',
     });
   }

@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { FusemlError, ValidationError, type Issue } from '../core/errors.js';
 import type { Extension, Scalar, Step, WaitFor } from '../core/extension.js';
 import { closure, findCycle, levels } from '../core/graph.js';
+import { isDns1123Label } from '../core/names.js';
 import { redact } from '../core/redact.js';
 import { render, TemplateError } from '../core/template.js';
 import { manifestFiles } from '../descriptor/files.js';
@@ -26,7 +27,6 @@ import { extensionLookup, maskRecord, renderRegistration } from './registration.
 export const DEFAULT_STEP_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_WAIT_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_CONCURRENCY = 4;
-const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export interface PlannedWait {
   kind: string;
@@ -213,7 +213,7 @@ async function planSteps(
     const where = `${phase}[${i}]`;
     const id = step.name ?? `${phase}-${i}`;
     const namespace = step.namespace ? render1(`${where}.namespace`, step.namespace) : nsDefault;
-    if (!DNS1123.test(namespace) || namespace.length > 63) issues.push({ file: ext.file, pointer: `/${phase}/${i}/namespace`, message: `namespace "${namespace}" is not a DNS-1123 label` });
+    if (!isDns1123Label(namespace)) issues.push({ file: ext.file, pointer: `/${phase}/${i}/namespace`, message: `namespace "${namespace}" is not a DNS-1123 label` });
     let timeoutMs = DEFAULT_STEP_TIMEOUT_MS;
     try {
       if (step.timeout) timeoutMs = parseDuration(step.timeout);
@@ -241,7 +241,7 @@ async function planSteps(
     waitFor.forEach((w, j) => {
       if (w.name !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(w.name)) issues.push({ file: ext.file, pointer: `/${phase}/${i}/waitFor/${j}/name`, message: `"${w.name}" is not a Kubernetes object name` });
       if (w.selector !== undefined && (w.selector.startsWith('-') || w.selector.trim() === '')) issues.push({ file: ext.file, pointer: `/${phase}/${i}/waitFor/${j}/selector`, message: `"${w.selector}" is not a label selector` });
-      if (!DNS1123.test(w.namespace)) issues.push({ file: ext.file, pointer: `/${phase}/${i}/waitFor/${j}/namespace`, message: `namespace "${w.namespace}" is not a DNS-1123 label` });
+      if (!isDns1123Label(w.namespace)) issues.push({ file: ext.file, pointer: `/${phase}/${i}/waitFor/${j}/namespace`, message: `namespace "${w.namespace}" is not a DNS-1123 label` });
     });
     const base = { id, phase, namespace, timeoutMs, waitFor };
     const noFlag = ext.namespaceImplicit && !step.namespace ? { namespaceFlag: false as const } : {};
@@ -347,7 +347,7 @@ export async function planExtension(
   } catch (e) {
     templateIssue('namespace', e);
   }
-  if (!DNS1123.test(namespace) || namespace.length > 63) issues.push({ file: ext.file, pointer: '/namespace', message: `namespace "${namespace}" is not a DNS-1123 label` });
+  if (!isDns1123Label(namespace)) issues.push({ file: ext.file, pointer: '/namespace', message: `namespace "${namespace}" is not a DNS-1123 label` });
   const lookup = extensionLookup(ext, params, undefined, { namespace });
   const render1 = (label: string, t: string): string => {
     try {

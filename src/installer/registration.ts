@@ -5,7 +5,7 @@
  */
 import { FusemlError } from '../core/errors.js';
 import type { Extension, RegistrationManifest, Scalar } from '../core/extension.js';
-import { ID_MAX, ID_PATTERN, type ExtensionRecord } from '../core/records.js';
+import { ID_MAX, ID_PATTERN, isRecordId, type ExtensionRecord } from '../core/records.js';
 import { MASK, redact } from '../core/redact.js';
 import { renderAll, type Lookup } from '../core/template.js';
 
@@ -79,7 +79,6 @@ export function renderDeep<T>(value: T, lookup: Lookup): T {
   return rebuild(value, '') as T;
 }
 
-const idRe = new RegExp(ID_PATTERN);
 
 /**
  * The registry record of an installed extension. Throws a VALIDATION error
@@ -97,7 +96,7 @@ export function renderRegistration(
   const lookup = extensionLookup(ext, params, outputs, { namespace: opts.namespace ?? ext.namespace, placeholders: opts.placeholders ?? false });
   const m = renderDeep(manifest, lookup);
   const id = opts.id ?? m.id ?? ext.name;
-  if (!idRe.test(id) || id.length > ID_MAX) {
+  if (!isRecordId(id)) {
     throw new FusemlError('VALIDATION', `registry id "${id}" of extension ${ext.name} is invalid (expected ${ID_PATTERN}, at most ${ID_MAX} characters)`);
   }
   const zone = opts.zone ?? m.zone ?? ext.zone;

@@ -7,8 +7,6 @@ import { FusemlError } from '../core/errors.js';
 import type { ExtensionRecord } from '../core/records.js';
 import { Journal, type JournalEntry } from './journal.js';
 
-export const DEFAULT_REGISTRY_URL = 'http://127.0.0.1:8000';
-
 /** The registry operations the installer uses (src/registry/client.ts provides them). */
 export interface RegistryWriter {
   upsertExtension(record: ExtensionRecord): Promise<unknown>;

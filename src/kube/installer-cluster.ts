@@ -15,6 +15,7 @@ import {
   LEASE_NAME,
   MANAGED_BY,
   MANAGED_BY_LABEL,
+  pickServicePort,
   RECORD_LABEL,
   type ClusterBackend,
   type InstallRecord,
@@ -489,7 +490,7 @@ export class KubeInstallerCluster implements ClusterBackend {
       for (;;) {
         const svc = await this.#call(`${what}: read Service ${ns}/${s.name}`, () => core.readNamespacedService({ name: s.name, namespace: ns }));
         const ports = svc.spec?.ports ?? [];
-        const port = s.port === undefined ? ports[0] : ports.find((p) => p.name === String(s.port) || p.port === Number(s.port));
+        const port = pickServicePort(ports, s.port);
         if (!port) throw new FusemlError('NOT_FOUND', `${what}: Service ${ns}/${s.name} has no port ${s.port ?? ''} (ports: ${ports.map((p) => p.name ?? p.port).join(', ') || 'none'})`);
         const scheme = s.scheme ?? 'http';
         const path = s.path ?? '';

@@ -18,6 +18,7 @@
  * Rendering is the installer's own (renderRegistration): the record of an
  * external instance has exactly the shape of an installed one.
  */
+import { splitAssignment } from '../core/assign.js';
 import { ValidationError, type Issue } from '../core/errors.js';
 import type { Extension, OutputSpec, RegistrationManifest, Scalar } from '../core/extension.js';
 import type { ExtensionRecord } from '../core/records.js';
@@ -54,13 +55,13 @@ export function parseAssignments(entries: readonly string[], source: '--set' | '
   const inputs: Input[] = [];
   const issues: Issue[] = [];
   for (const entry of entries) {
-    const eq = entry.indexOf('=');
-    const key = eq < 0 ? entry : entry.slice(0, eq);
-    if (eq <= 0 || !KEY.test(key)) {
+    const split = splitAssignment(entry, { key: KEY });
+    const key = split.key;
+    if (!split.ok) {
       issues.push({ file: source, pointer: '', message: `"${key}" is not of the form [params.|outputs.]NAME=${source === '--set' ? 'VALUE' : 'ENV_VAR'}` });
       continue;
     }
-    const raw = entry.slice(eq + 1);
+    const raw = split.value;
     if (source === '--set-env') {
       const v = env[raw];
       if (v === undefined) issues.push({ file: source, pointer: `/${key}`, message: `environment variable "${raw}" (for ${key}) is not set` });

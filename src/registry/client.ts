@@ -11,6 +11,7 @@
  * (fuseml-core reads it only from there; see `serverKind`).
  */
 import { FusemlError, type ErrorCode } from '../core/errors.js';
+import { DEFAULT_REGISTRY_URL } from './defaults.js';
 import type { CredentialsRecord, EndpointRecord, ExtensionRecord, ServiceRecord } from '../core/records.js';
 
 export interface RegistryQuery {
@@ -135,9 +136,9 @@ export class RegistryClient {
     try {
       u = new URL(options.url);
     } catch {
-      throw new FusemlError('USAGE', `not a registry URL: ${options.url}`, { hint: `e.g. ${(options.flagNames ?? DEFAULT_FLAG_NAMES).url.split(' ')[0]} http://127.0.0.1:8000` });
+      throw new FusemlError('USAGE', `not a registry URL: ${options.url}`, { hint: `e.g. ${(options.flagNames ?? DEFAULT_FLAG_NAMES).url.split(' ')[0]} ${DEFAULT_REGISTRY_URL}` });
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FusemlError('USAGE', `registry URL must be http(s): ${options.url}`, { hint: `e.g. ${(options.flagNames ?? DEFAULT_FLAG_NAMES).url.split(' ')[0]} http://127.0.0.1:8000` });
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FusemlError('USAGE', `registry URL must be http(s): ${options.url}`, { hint: `e.g. ${(options.flagNames ?? DEFAULT_FLAG_NAMES).url.split(' ')[0]} ${DEFAULT_REGISTRY_URL}` });
     this.url = u.toString().replace(/\/+$/, '');
     this.#token = options.token || undefined;
     this.#timeoutMs = options.timeoutMs ?? 10_000;

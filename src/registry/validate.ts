@@ -9,7 +9,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import addFormatsModule from 'ajv-formats';
 import { FusemlError } from '../core/errors.js';
 import { BadRequestError } from './errors.js';
-import { ID_MAX, ID_PATTERN, type ExtensionRecord, type ServiceRecord } from '../core/records.js';
+import { ID_MAX, isRecordId, type ExtensionRecord, type ServiceRecord } from '../core/records.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
@@ -136,10 +136,9 @@ function checkExtension(e: ExtensionRecord): void {
   (e.services ?? []).forEach((s, i) => checkService(s, `/services/${i}`));
 }
 
-const ID_RE = new RegExp(ID_PATTERN);
 /** Validates an id taken from a path or a query before it goes anywhere. */
 export function checkId(id: string, what: string): string {
-  if (id.length === 0 || id.length > ID_MAX || !ID_RE.test(id)) {
+  if (!isRecordId(id)) {
     throw new FusemlError('VALIDATION', `${what} ${JSON.stringify(id.slice(0, 120))} is not a valid id (1-${ID_MAX} letters, digits, _ and -, not starting with -)`);
   }
   return id;

@@ -10,6 +10,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { run } from '../exec/index.js';
+import { IDENTIFIER, splitAssignment } from '../core/assign.js';
 import { FusemlError } from '../core/errors.js';
 import type { PlannedScript } from '../installer/plan.js';
 import { fetchRemote } from './remote.js';
@@ -17,7 +18,6 @@ import { withPrivateDir } from './tempfile.js';
 import type { StepContext, StepRunner, Tools } from './types.js';
 
 export const MAX_OUTPUTS_BYTES = 1024 * 1024;
-const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Parses `key=value` lines (blank lines and `#` comments ignored; the last value of a key wins). */
 export function parseOutputLines(text: string): { values: Record<string, string>; problems: string[] } {
@@ -26,14 +26,13 @@ export function parseOutputLines(text: string): { values: Record<string, string>
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.replace(/\r$/, '');
     if (line.trim() === '' || line.trimStart().startsWith('#')) return;
-    const eq = line.indexOf('=');
-    const key = eq < 0 ? line.trim() : line.slice(0, eq).trim();
-    if (eq < 0 || !KEY.test(key)) {
+    const split = splitAssignment(line, { key: IDENTIFIER, trimKey: true });
+    if (!split.ok) {
       // Never quote the line: it may hold a secret value.
-      problems.push(`line ${i + 1}: expected KEY=VALUE with KEY matching ${KEY.source}`);
+      problems.push(`line ${i + 1}: expected KEY=VALUE with KEY matching ${IDENTIFIER.source}`);
       return;
     }
-    values[key] = line.slice(eq + 1);
+    values[split.key] = split.value;
   });
   return { values, problems };
 }

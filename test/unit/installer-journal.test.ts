@@ -2,7 +2,8 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configDir, Journal, journalDir, journalKeyFile, stateDir } from '../../src/installer/journal.js';
+import { configDir, stateDir } from '../../src/core/xdg.js';
+import { Journal, journalDir, journalKeyFile } from '../../src/installer/journal.js';
 import { readFile } from 'node:fs/promises';
 import { RegistrySink } from '../../src/installer/registry-sink.js';
 

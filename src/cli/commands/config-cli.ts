@@ -1,17 +1,18 @@
 /** `fuseml config …`: named contexts of registry settings in ~/.config/fuseml/config.yaml (light: loaded lazily). */
 import { Command } from 'commander';
+import { DEFAULT_REGISTRY_URL } from '../../registry/defaults.js';
 import { outputOption } from '../output.js';
 
 const HELP = `
 The config file: $FUSEML_CONFIG, else $XDG_CONFIG_HOME/fuseml/config.yaml, else ~/.config/fuseml/config.yaml.
 It is read by fuseml and fuseml-installer alike. Precedence: flag > env > config file > default:
-  registry URL:   --registry-url > FUSEML_SERVER_URL > FUSEML_REGISTRY_URL > context registry-url > http://127.0.0.1:8000
+  registry URL:   --registry-url > FUSEML_SERVER_URL > FUSEML_REGISTRY_URL > context registry-url > ${DEFAULT_REGISTRY_URL}
   registry token: --registry-token > FUSEML_TOKEN > FUSEML_REGISTRY_TOKEN > context registry-token
 FUSEML_CONTEXT=NAME picks a context for one command. A file holding a token must be mode 0600 (it is
 written so); tokens are never printed (config view masks them).
 
 Examples:
-  $ fuseml config set-context dev --registry-url http://127.0.0.1:8000 --registry-token-env FUSEML_DEV_TOKEN
+  $ fuseml config set-context dev --registry-url ${DEFAULT_REGISTRY_URL} --registry-token-env FUSEML_DEV_TOKEN
   $ fuseml config set-context prod --registry-url https://registry.example.com
   $ fuseml config use-context prod
   $ fuseml config get-contexts

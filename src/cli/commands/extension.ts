@@ -1,5 +1,6 @@
 /** Implementations of `fuseml extension …` (loaded only when such a command runs). */
 import { readFile } from 'node:fs/promises';
+import { splitAssignment } from '../../core/assign.js';
 import { FusemlError, fileError } from '../../core/errors.js';
 import type { CredentialsRecord, EndpointRecord, ExtensionRecord, ServiceRecord } from '../../core/records.js';
 import type { RegistryClient } from '../../registry/client.js';
@@ -47,10 +48,9 @@ function keyValues(list: unknown): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   for (const kv of list as string[]) {
     // KEY=VALUE, or KEY:VALUE as fuseml-core's CLI takes it (keys hold neither '=' nor ':').
-    const m = /[=:]/.exec(kv);
-    const i = m ? m.index : -1;
-    if (i <= 0) throw new FusemlError('USAGE', `-c ${kv}: expected KEY=VALUE or KEY:VALUE`);
-    out[kv.slice(0, i)] = kv.slice(i + 1);
+    const split = splitAssignment(kv, { separators: '=:' });
+    if (!split.ok) throw new FusemlError('USAGE', `-c ${split.key}: expected KEY=VALUE or KEY:VALUE`);
+    out[split.key] = split.value;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 /** Implementations of `fuseml workflow bind / unbind` (loaded only when they run). */
 import { existsSync } from 'node:fs';
 import { FusemlError } from '../../core/errors.js';
+import { isDns1123Label } from '../../core/names.js';
 import { HIDDEN } from '../../core/records.js';
 import { secretValues, type Resolution } from '../../core/resolve.js';
 import { bindingSecrets, bindingSelector, type BindingSecret } from '../../workflow/binding.js';
@@ -13,11 +14,10 @@ type O = Record<string, unknown>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function namespaceOf(o: O): string {
   const ns = String(o.namespace);
-  if (!NAMESPACE.test(ns) || ns.length > 63) throw new FusemlError('USAGE', `--namespace ${JSON.stringify(ns)}: not a Kubernetes namespace name (DNS-1123 label)`);
+  if (!isDns1123Label(ns)) throw new FusemlError('USAGE', `--namespace ${JSON.stringify(ns)}: not a Kubernetes namespace name (DNS-1123 label)`);
   return ns;
 }
 

@@ -3,7 +3,9 @@
  * only when they run; `run` loads the Kubernetes client).
  */
 import { randomBytes } from 'node:crypto';
+import { splitAssignment } from '../../core/assign.js';
 import { FusemlError } from '../../core/errors.js';
+import { isDns1123Label } from '../../core/names.js';
 import { bindingSecrets, bindingSelector, type BindingSecret } from '../../workflow/binding.js';
 import { ENGINES, LABEL_RUN, renderWorkflow, type Engine, type Rendered } from '../../workflow/render/index.js';
 import { printResult, renderData, type Column } from '../output.js';
@@ -12,7 +14,6 @@ import { resolveRemote } from './workflow.js';
 type O = Record<string, unknown>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function engineOf(o: O): Engine {
   const e = String(o.engine);
@@ -26,7 +27,7 @@ function namespaceOf(o: O, required: boolean): string | undefined {
     if (required) throw new FusemlError('USAGE', '--namespace is required');
     return undefined;
   }
-  if (!NAMESPACE.test(ns) || ns.length > 63) throw new FusemlError('USAGE', `--namespace ${JSON.stringify(ns)}: not a Kubernetes namespace name (DNS-1123 label)`);
+  if (!isDns1123Label(ns)) throw new FusemlError('USAGE', `--namespace ${JSON.stringify(ns)}: not a Kubernetes namespace name (DNS-1123 label)`);
   return ns;
 }
 
@@ -36,11 +37,11 @@ export function parseInputs(raw: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of list) {
     const s = String(item);
-    const eq = s.indexOf('=');
-    if (eq <= 0) throw new FusemlError('USAGE', `--input ${JSON.stringify(s)}: expected NAME=VALUE`);
-    const name = s.slice(0, eq);
+    const split = splitAssignment(s);
+    if (!split.ok) throw new FusemlError('USAGE', `--input ${JSON.stringify(split.key)}: expected NAME=VALUE`);
+    const name = split.key;
     if (Object.prototype.hasOwnProperty.call(out, name)) throw new FusemlError('USAGE', `--input ${name} is given twice`);
-    out[name] = s.slice(eq + 1);
+    out[name] = split.value;
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { DEFAULT_REGISTRY_URL } from '../../registry/defaults.js';
 
 /**
  * The registry settings, named the same in the three CLIs (src/cli/config.ts resolves them:
@@ -7,7 +8,7 @@ import { Option, type Command } from 'commander';
  */
 export function registryConnectionOptions(cmd: Command, tokenRole = 'a token'): Command {
   return cmd
-    .addOption(new Option('--registry-url <url>', 'extension registry URL (env FUSEML_SERVER_URL; else the config file context; default http://127.0.0.1:8000)'))
+    .addOption(new Option('--registry-url <url>', `extension registry URL (env FUSEML_SERVER_URL; else the config file context; default ${DEFAULT_REGISTRY_URL})`))
     .addOption(new Option('--registry-token <token>', `${tokenRole} for the registry (prefer env FUSEML_TOKEN or the config file: arguments show in ps)`))
     .addOption(new Option('--url <url>', 'alias of --registry-url').hideHelp())
     .addOption(new Option('--token <token>', 'alias of --registry-token').hideHelp());

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { LIMIT_SPECS, limitOption } from '../../registry/server/limits.js';
+import { DEFAULT_REGISTRY_HOST, DEFAULT_REGISTRY_PORT } from '../../registry/defaults.js';
 
 /** `fuseml-registry`: the extension registry REST service. */
 export function buildRegistryProgram(): Command {
@@ -10,8 +11,8 @@ export function buildRegistryProgram(): Command {
   const serve = program
     .command('serve')
     .description('serve the registry REST API (prints "fuseml-registry listening on URL"; stops on SIGTERM/SIGINT)')
-    .option('-p, --port <port>', 'TCP port (0: any free port)', '8000')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('-p, --port <port>', 'TCP port (0: any free port)', String(DEFAULT_REGISTRY_PORT))
+    .option('--host <host>', 'address to listen on', DEFAULT_REGISTRY_HOST)
     .option('--store <kind>', 'where records live: sqlite (embedded, one process) or kubernetes (CRD + Secrets, for replicas)', 'sqlite')
     .option('--db <path>', 'SQLite database file (default: $XDG_DATA_HOME/fuseml/registry.db)')
     .option('--kubeconfig <file>', 'kubernetes store: kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
