@@ -43,7 +43,9 @@ async function driver(repoDir, count, helm) {
   const planned = performance.now();
   const records = new Map();
   const sink = new RegistrySink('http://bench.invalid', async () => ({ upsertExtension: async (r) => void records.set(r.id, r), deleteExtension: async () => {} }), new Journal(join(repoDir, '..', 'journal')));
-  const engine = new InstallerEngine({ cluster: new MemoryCluster(), tools: { helm, kubectl: helm }, env: {}, sink, reporter: { event: () => {} } });
+  const cluster = new MemoryCluster();
+  for (let i = 0; i < count; i++) cluster.services.set(`bench-${i}/app`, [{ name: 'http', port: 80 }]);
+  const engine = new InstallerEngine({ cluster, tools: { helm, kubectl: helm }, env: {}, sink, reporter: { event: () => {} } });
   const summary = await engine.install(plan);
   const done = performance.now();
   if (summary.extensions.some((e) => e.state !== 'installed') || records.size !== count) throw new Error(`bench install failed: ${JSON.stringify(summary)}`);

@@ -54,6 +54,9 @@ beforeEach(async () => {
   cluster.values.set('greeting', 'hello');
   cluster.values.set('greeting_path', 'hello');
   cluster.values.set('public_url', 'http://charlie.fx-charlie.example.test');
+  // the Services the fixture charts create (alpha names its port "http"; the cluster gives the number)
+  cluster.services.set('fx-alpha/alpha', [{ name: 'http', port: 8080 }]);
+  cluster.services.set('fx-bravo/bravo', [{ name: 'http', port: 8080 }]);
   registry = new FakeRegistry();
   events = [];
 });
@@ -123,7 +126,7 @@ describe('install', () => {
     expect(bravo.start).toBeGreaterThanOrEqual(alpha.end); // after what it requires
     // registry records: collected URL and secret values
     const a = registry.records.get('alpha');
-    expect(a?.services?.[0]?.endpoints?.[0]?.url).toBe('http://alpha.fx-alpha.svc.cluster.local:http');
+    expect(a?.services?.[0]?.endpoints?.[0]?.url).toBe('http://alpha.fx-alpha.svc.cluster.local:8080');
     expect(a?.services?.[0]?.credentials?.[0]?.configuration).toEqual({ ALPHA_USER: 'admin-fx-alpha', ALPHA_PASSWORD: SECRET_OUT });
     expect(registry.records.get('bravo')?.services?.[0]?.credentials?.[0]?.configuration).toEqual({ BRAVO_API_KEY: `key-${TOKEN}` });
     expect(registry.records.get('bravo')?.services?.[0]?.configuration).toEqual({ BRAVO_TRACKING_URI: 'http://bravo.fx-bravo.svc.cluster.local:8080/api' });
