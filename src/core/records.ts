@@ -117,6 +117,8 @@ export const HIDDEN = '<hidden>';
 export const ID_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_-]*$';
 export const ID_MAX = 100;
 const ID_RE = new RegExp(ID_PATTERN);
+/** The words for an id that breaks the rule (JSON Schema errors on ID_PATTERN say the same). */
+export const ID_WORDS = 'must be an id: letters, digits, "_" and "-", not starting with "-"';
 
 /** The one id rule for extension, service and credential ids. */
 export function isRecordId(id: string): boolean {

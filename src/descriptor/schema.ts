@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Issue } from '../core/errors.js';
 import { DNS1123_LABEL_PATTERN, DNS1123_LABEL_WORDS } from '../core/names.js';
+import { ID_PATTERN, ID_WORDS } from '../core/records.js';
 import type { YamlFile } from './yaml.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
@@ -36,7 +37,8 @@ export function schemaHash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-function newAjv(extra: Record<string, unknown> = {}): Ajv2020 {
+/** The one ajv setup (draft 2020-12, every error, strict, formats) for descriptors, registry records and config files. */
+export function newAjv(extra: Record<string, unknown> = {}): Ajv2020 {
   // Loaded on demand, with require (ajv is CommonJS): the CLI's usual path never needs it.
   const { Ajv2020: AjvClass } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
   const addFormats = require('ajv-formats') as (a: Ajv2020) => void;
@@ -79,12 +81,17 @@ export function standaloneValidator(name: SchemaName): string {
 const PATTERN_WORDS: Record<string, string> = {
   [DNS1123_LABEL_PATTERN]: DNS1123_LABEL_WORDS,
   '^[A-Za-z_][A-Za-z0-9_]*$': 'must be an identifier: letters, digits and "_", not starting with a digit',
-  '^[A-Za-z0-9_][A-Za-z0-9_-]*$': 'must be an id: letters, digits, "_" and "-", not starting with "-"',
+  [ID_PATTERN]: ID_WORDS,
   '^([A-Za-z0-9_][A-Za-z0-9_-]*)?$': 'must be an id (letters, digits, "_" and "-", not starting with "-") or ""',
   '^[0-9]+(ms|s|m|h)$': 'must be a duration such as 90s, 5m or 1h',
 };
 
-function words(e: ErrorObject, data: unknown): { message: string; key?: string } | undefined {
+/**
+ * The one wording of a schema error, without its location (callers add the file position or the JSON pointer).
+ * `echo: false` keeps values out of the words (for files that may hold tokens). Undefined: not worth reporting
+ * on its own (branch selectors, errors repeated by a nested one).
+ */
+export function schemaErrorWords(e: ErrorObject, data: unknown, echo = true): { message: string; key?: string } | undefined {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'additionalProperties':
@@ -100,8 +107,9 @@ function words(e: ErrorObject, data: unknown): { message: string; key?: string }
       return undefined; // only ever a branch selector
     case 'pattern': {
       const pat = String(p.pattern);
-      if (pat.startsWith('^([a-z0-9]')) return { message: `${JSON.stringify(data)} must be a DNS-1123 label (or a {{ params.NAME }} reference)` };
-      return { message: `${JSON.stringify(data)} ${PATTERN_WORDS[pat] ?? `must match ${pat}`}` };
+      const subject = echo ? `${JSON.stringify(data)} ` : '';
+      if (pat.startsWith('^([a-z0-9]')) return { message: `${subject}must be a DNS-1123 label (or a {{ params.NAME }} reference)` };
+      return { message: `${subject}${PATTERN_WORDS[pat] ?? `must match ${pat}`}` };
     }
     case 'propertyNames':
       return undefined; // reported by the nested pattern error
@@ -116,7 +124,7 @@ function words(e: ErrorObject, data: unknown): { message: string; key?: string }
       return { message: 'must match exactly one of the allowed forms' };
     case 'anyOf':
       if (/\/waitFor\/\d+$/.test(e.instancePath)) return { message: 'waitFor needs "name" or "selector"' };
-      if (/\/id$/.test(e.instancePath)) return { message: `${JSON.stringify(data)} must be an id (letters, digits, "_" and "-", at most 100) or a {{ … }} reference` };
+      if (/\/id$/.test(e.instancePath)) return { message: `${echo ? `${JSON.stringify(data)} ` : ''}must be an id (letters, digits, "_" and "-", at most 100) or a {{ … }} reference` };
       return { message: 'must match one of the allowed forms' };
     case 'if':
       return undefined;
@@ -127,7 +135,8 @@ function words(e: ErrorObject, data: unknown): { message: string; key?: string }
   }
 }
 
-function valueAt(root: unknown, pointer: string): unknown {
+/** The value at a JSON pointer (ajv's instancePath) in `root`. */
+export function valueAt(root: unknown, pointer: string): unknown {
   let v: unknown = root;
   for (const seg of pointer.split('/').slice(1)) {
     if (v === null || typeof v !== 'object') return undefined;
@@ -156,7 +165,7 @@ export function schemaIssues(name: SchemaName, doc: YamlFile, data: unknown = do
     ) {
       continue;
     }
-    const w = words(e, valueAt(data, e.instancePath));
+    const w = schemaErrorWords(e, valueAt(data, e.instancePath));
     if (!w) continue;
     const issue = doc.issue(e.instancePath, w.message, w.key);
     const id = `${issue.pointer}|${issue.message}`;

@@ -18,7 +18,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { newAjv, schemaErrorWords, valueAt } from '../descriptor/schema.js';
 import { parse } from 'yaml';
 import { FusemlError, fileError } from '../core/errors.js';
 import { MIN_TOKEN_LENGTH, ROLES, digest, tokenEntry, type Role, type TokenEntry } from './auth.js';
@@ -85,11 +85,13 @@ export async function loadConfig(file: string): Promise<RegistryConfig> {
   } catch (err) {
     throw new FusemlError('VALIDATION', `${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-  const ajv = new Ajv2020({ allErrors: true });
-  const validate = ajv.compile(schema);
+  const validate = newAjv().compile(schema);
   if (!validate(raw)) {
     // Messages name fields, never values (the file may hold tokens).
-    const msgs = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}`);
+    const msgs = (validate.errors ?? []).flatMap((e) => {
+      const w = schemaErrorWords(e, valueAt(raw, e.instancePath), false);
+      return w ? [`${e.instancePath || '/'}: ${w.message}`] : [];
+    });
     throw new FusemlError('VALIDATION', `${file}: ${[...new Set(msgs)].join('; ')}`);
   }
   const cfg = raw as { db?: string; key_file?: string; anonymous?: Role | 'none'; anonymous_reveal?: boolean; body_limit?: number; tokens?: RawToken[] };

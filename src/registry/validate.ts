@@ -5,13 +5,11 @@
  * default credential per service).
  */
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { FusemlError } from '../core/errors.js';
+import { newAjv, schemaErrorWords, valueAt } from '../descriptor/schema.js';
 import { BadRequestError } from './errors.js';
-import { ID_MAX, isRecordId, type ExtensionRecord, type ServiceRecord } from '../core/records.js';
-
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+import { ID_MAX, ID_WORDS, isRecordId, type ExtensionRecord, type ServiceRecord } from '../core/records.js';
 
 export const EXTENSION_RECORD_SCHEMA_URL = new URL('../../schemas/extension-record.schema.json', import.meta.url);
 export const extensionRecordSchema = JSON.parse(readFileSync(EXTENSION_RECORD_SCHEMA_URL, 'utf8')) as {
@@ -45,8 +43,7 @@ function patchSchema(def: keyof typeof PATCHABLE): object {
 let compiled: Record<string, ValidateFunction> | undefined;
 function validators(): Record<string, ValidateFunction> {
   if (compiled) return compiled;
-  const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
-  addFormats(ajv);
+  const ajv = newAjv();
   ajv.addSchema(extensionRecordSchema);
   compiled = {
     extension: ajv.compile(ref('extension')),
@@ -63,12 +60,10 @@ function validators(): Record<string, ValidateFunction> {
 
 export type RecordKind = 'extension' | 'service' | 'endpoint' | 'credentials';
 
-function describe(e: ErrorObject): string {
-  const at = e.instancePath === '' ? 'body' : e.instancePath;
-  if (e.keyword === 'additionalProperties') return `${at}: unknown field "${String(e.params.additionalProperty)}"`;
-  if (e.keyword === 'enum') return `${at}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
-  if (e.keyword === 'pattern' && /\/id$|^body$/.test(at)) return `${at}: not a valid id (letters, digits, _ and -, not starting with -)`;
-  return `${at}: ${e.message ?? 'invalid'}`;
+/** `pointer: words`, worded as descriptor errors are (src/descriptor/schema.ts); undefined when not worth a line. */
+function describe(e: ErrorObject, body: unknown): string | undefined {
+  const w = schemaErrorWords(e, valueAt(body, e.instancePath));
+  return w && `${e.instancePath === '' ? 'body' : e.instancePath}: ${w.message}`;
 }
 
 /** goa's validation error name for an ajv keyword (what fuseml-core's goa server answers for the same fault). */
@@ -96,7 +91,7 @@ export function validateRecord(kind: RecordKind, body: unknown, mode: 'create' |
   if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('decode_payload', `the body must be a ${kind} object`);
   if (!v(body)) {
     const errors = (v.errors ?? []).filter((e) => e.keyword !== 'if');
-    const msgs = [...new Set(errors.map(describe))];
+    const msgs = [...new Set(errors.map((e) => describe(e, body)).filter((m) => m !== undefined))];
     const more = msgs.length > 20 ? `; and ${msgs.length - 20} more` : '';
     const name = GOA_NAME[errors[0]?.keyword ?? ''] ?? 'BadRequest';
     throw new BadRequestError(name, `invalid ${kind}: ${msgs.slice(0, 20).join('; ')}${more}`);
@@ -139,7 +134,7 @@ function checkExtension(e: ExtensionRecord): void {
 /** Validates an id taken from a path or a query before it goes anywhere. */
 export function checkId(id: string, what: string): string {
   if (!isRecordId(id)) {
-    throw new FusemlError('VALIDATION', `${what} ${JSON.stringify(id.slice(0, 120))} is not a valid id (1-${ID_MAX} letters, digits, _ and -, not starting with -)`);
+    throw new FusemlError('VALIDATION', `${what} ${JSON.stringify(id.slice(0, 120))} ${ID_WORDS} (at most ${ID_MAX} characters)`);
   }
   return id;
 }

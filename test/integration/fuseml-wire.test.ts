@@ -301,7 +301,7 @@ describe.each(variants)('fuseml-core Go CLI requests against fuseml-registry ser
     // 409 Conflict (declared for registerExtension): decodable goa error with a readable message
     expectGoaError(await go('POST', '/extensions', DESCRIPTOR), 409, 'Conflict', /mlflow-0001 already exists/);
     // 400 (declared): a bad id, with goa's validation name
-    expectGoaError(await go('POST', '/extensions', { id: 'no spaces' }), 400, 'invalid_pattern', /not a valid id/);
+    expectGoaError(await go('POST', '/extensions', { id: 'no spaces' }), 400, 'invalid_pattern', /must be an id/);
     // a descriptor without an id: generated in fuseml-core's format
     const noId = await go('POST', '/extensions', { product: 'seldon-core', version: '1.11' });
     expect(noId.status).toBe(201);
@@ -425,7 +425,7 @@ describe.each(variants)('fuseml-core Go CLI requests against fuseml-registry ser
     expect(cid).toMatch(new RegExp(`^s3-${ALPHABET8}$`));
     expect(add.json).toMatchObject({ scope: 'project', default: false, configuration: { AWS_SECRET_ACCESS_KEY: '<hidden>' } });
     expectGoaError(await go('POST', '/extensions/mlflow-0001/services/mlflow-store/credentials', { id: 'default', scope: 'global' }), 409, 'Conflict');
-    expectGoaError(await go('POST', '/extensions/mlflow-0001/services/mlflow-store/credentials', { id: 'x', scope: 'team' }), 400, 'invalid_enum_value', /must be one of global, project, user/);
+    expectGoaError(await go('POST', '/extensions/mlflow-0001/services/mlflow-store/credentials', { id: 'x', scope: 'team' }), 400, 'invalid_enum_value', /must be one of: "global", "project", "user"/);
 
     const upd = await go('PUT', `/extensions/mlflow-0001/services/mlflow-store/credentials/${cid}`, { scope: 'user' });
     expect(upd.status).toBe(200);

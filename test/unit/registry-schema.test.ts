@@ -123,8 +123,8 @@ describe('extension record type vs JSON schema', () => {
       message = (err as Error).message;
     }
     expect(message).toMatch(/unknown field "extra"/);
-    expect(message).toMatch(/\/id: not a valid id/);
-    expect(message).toMatch(/must be one of internal, external/);
+    expect(message).toMatch(/\/id: "a\/b" must be an id: letters, digits/);
+    expect(message).toMatch(/type: must be one of: "internal", "external"/);
   });
 
   test('duplicate ids within one body are rejected', () => {
