@@ -4,7 +4,9 @@
  * test/integration/registry-probes.test.ts.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { PROBE_FLAGS, probeSettings } from '../../src/cli/commands/registry-serve.js';
 import type { ExtensionRecord } from '../../src/core/records.js';
 import { tokenEntry } from '../../src/registry/auth.js';
 import { EndpointProber, checkUrl, type ProbeCheck } from '../../src/registry/probe.js';
@@ -148,6 +150,33 @@ describe('statuses on the app', () => {
       expect((await store.get('a'))?.services?.[0]?.endpoints?.[0]?.status).toEqual({});
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('serve probe settings', () => {
+  test('off unless an interval is given; the flag wins over the env variable; defaults 5 s and 8', async () => {
+    expect(await probeSettings({ port: '0', host: '127.0.0.1' }, {})).toBeUndefined();
+    expect(await probeSettings({ port: '0', host: '127.0.0.1', probeInterval: '0' }, { FUSEML_REGISTRY_PROBE_INTERVAL: '30s' })).toBeUndefined();
+    expect(await probeSettings({ port: '0', host: '127.0.0.1' }, { FUSEML_REGISTRY_PROBE_INTERVAL: '2m' })).toEqual({ intervalMs: 120_000, timeoutMs: 5_000, concurrency: 8 });
+    expect(
+      await probeSettings({ port: '0', host: '127.0.0.1', probeInterval: '500ms', probeTimeout: '2s', probeConcurrency: '3' }, { FUSEML_REGISTRY_PROBE_TIMEOUT: '9s' }),
+    ).toEqual({ intervalMs: 500, timeoutMs: 2_000, concurrency: 3 });
+  });
+
+  test('bad values are usage errors naming the flag or variable', async () => {
+    const base = { port: '0', host: '127.0.0.1' };
+    await expect(probeSettings({ ...base, probeInterval: 'soon' }, {})).rejects.toThrow(/--probe-interval: "soon" is not a duration/);
+    await expect(probeSettings({ ...base, probeInterval: '10ms' }, {})).rejects.toThrow(/--probe-interval 10ms: must be 0 \(off\) or from 100 ms/);
+    await expect(probeSettings(base, { FUSEML_REGISTRY_PROBE_INTERVAL: '1s', FUSEML_REGISTRY_PROBE_CONCURRENCY: '0' })).rejects.toThrow(/FUSEML_REGISTRY_PROBE_CONCURRENCY 0: must be an integer/);
+    await expect(probeSettings({ ...base, probeInterval: '1s', probeTimeout: '0' }, {})).rejects.toThrow(/--probe-timeout 0: the probe timeout must be positive/);
+  });
+
+  test('every probe flag and its env variable is documented in docs/registry.md', () => {
+    const doc = readFileSync(new URL('../../docs/registry.md', import.meta.url), 'utf8');
+    for (const f of PROBE_FLAGS) {
+      expect(doc).toContain(`--${f.flag}`);
+      expect(doc).toContain(f.env);
     }
   });
 });
