@@ -28,7 +28,7 @@ export function buildRegistryProgram(): Command {
       await serve(opts);
     });
   for (const spec of LIMIT_SPECS) serve.option(...limitOption(spec));
-  for (const p of PROBE_FLAGS) serve.option(`--${p.flag} <${p.key === 'probeConcurrency' ? 'n' : 'duration'}>`, `${p.help}; env ${p.env}. Probes send no credentials (docs/registry.md)`);
+  for (const p of PROBE_FLAGS) serve.option(`--${p.flag} <${p.key === 'probeConcurrency' ? 'n' : 'duration'}>`, `${p.help}; env ${p.env}${p.key === 'probeInterval' ? '. Probes send no credentials (docs/registry.md, Endpoint probes)' : ''}`);
 
   const storeOptions = (c: Command): Command =>
     c
