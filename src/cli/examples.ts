@@ -107,6 +107,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'fuseml-registry serve --config registry.yaml --host 0.0.0.0 --port 8000',
     '# replicas sharing the cluster store',
     'FUSEML_REGISTRY_KEY=… fuseml-registry serve --store kubernetes --store-namespace fuseml',
+    '# probe every registered endpoint each 30 s (no credentials sent); `fuseml extension list` shows HEALTH',
+    'fuseml-registry serve --probe-interval 30s --probe-timeout 3s',
   ],
   'fuseml-registry hash-token': ['printf %s "$TOKEN" | fuseml-registry hash-token'],
   'fuseml-registry doctor': [

@@ -20,7 +20,7 @@ export interface EndpointRecord {
   service_id?: string;
   type: EndpointType;
   configuration?: Configuration;
-  /** fuseml-core's (empty) endpoint status; accepted for compatibility. */
+  /** fuseml-core's endpoint status (empty there); here it may carry the registry's last probe. */
   status?: EndpointStatus;
   /** Set by the registry: bumped on every change of this record. */
   revision?: number;
@@ -69,8 +69,23 @@ export interface ServiceRecord {
   updated?: string;
 }
 
-/** fuseml-core's endpoint status (empty, kept for compatibility). */
-export type EndpointStatus = Record<string, never>;
+/**
+ * The outcome of the registry's last probe of an endpoint (docs/registry.md, "Endpoint probes"): set on reads
+ * only, by the replica that answers, when it runs with --probe-interval; never stored, never taken from input.
+ */
+export interface ProbeStatus {
+  /** The endpoint answered (HTTP: a status below 500; other schemes: a TCP connection). */
+  ok: boolean;
+  /** When the probe finished (RFC 3339). */
+  at: string;
+  /** Why it failed, e.g. `connection refused`; absent when ok. */
+  error?: string;
+}
+
+/** fuseml-core's endpoint status: empty there ("can be extended" with operational status, its design says). */
+export interface EndpointStatus {
+  last_probe?: ProbeStatus;
+}
 
 /** fuseml-core's service status; the registry sets both times. */
 export interface ServiceStatus {

@@ -15,11 +15,15 @@
  *  4. credentials usable by the caller (./scope.ts, the one scope rule): user-scoped over
  *     project-scoped over global; within one scope the `default` credentials; a service that needs
  *     credentials (auth_required, or any registered) and has none usable is skipped;
- *  5. several candidates still equally good → error listing them; none → error saying
+ *  5. endpoint health (./health.ts), only as a tie-breaker among candidates equal on 2-4: the chosen
+ *     endpoint's last probe ok ranks above not probed, above failed. Never a filter: a candidate whose
+ *     endpoint failed its probe still resolves when nothing better matches;
+ *  6. several candidates still equally good → error listing them; none → error saying
  *     what was asked and why the near misses were skipped.
  * Credential values never appear in messages.
  */
 import { ValidationError, type Issue } from './errors.js';
+import { healthRank } from './health.js';
 import {
   HIDDEN,
   type Configuration,
@@ -237,7 +241,7 @@ export function isUndecryptable(c: CredentialsRecord): boolean {
 }
 
 function rankKey(c: Candidate): number[] {
-  return [c.inZone ? 1 : 0, c.service.default === true ? 1 : 0, c.credRank];
+  return [c.inZone ? 1 : 0, c.service.default === true ? 1 : 0, c.credRank, healthRank(c.endpoint)];
 }
 
 function compareKeys(a: number[], b: number[]): number {
@@ -258,6 +262,9 @@ function reasonsFor(c: Candidate, rivals: number, zoneGiven: boolean): string[] 
   if (c.credentials) {
     reasons.push(`${c.credentials.scope}-scoped credentials${c.credentials.default === true ? ' (default)' : ''}`);
   }
+  const probe = c.endpoint?.status?.last_probe;
+  if (probe?.ok === true) reasons.push('endpoint healthy (last probe ok)');
+  else if (probe?.ok === false) reasons.push(`endpoint unhealthy (last probe failed: ${probe.error ?? 'no answer'})`);
   return reasons;
 }
 

@@ -134,8 +134,8 @@ function outputDefaults<T extends object>(r: T, kind: Kind): T {
   return r;
 }
 
-/** Status fields the registry sets (times, and `state` on reads): never taken from input. */
-const STATUS_TIMES = ['registered', 'created', 'updated', 'state'];
+/** Status fields the registry sets (times, and `state` / `last_probe` on reads): never taken from input. */
+const STATUS_TIMES = ['registered', 'created', 'updated', 'state', 'last_probe'];
 
 /** A record's `status` without the registry-set times (undefined when nothing else is left). */
 function userStatus(status: unknown): Record<string, unknown> | undefined {
@@ -338,6 +338,16 @@ function checkPathField(body: Record<string, unknown>, field: string, value: str
   }
 }
 
+/**
+ * Read-only statuses laid over records on reads (./probe.ts's EndpointProber): never part of a write. Reads
+ * get them (listings, gets, the resolver's view); writes and what they return do not.
+ */
+export interface ReadOverlay {
+  annotate(record: ExtensionRecord): ExtensionRecord;
+  /** False when annotate would change nothing (stored JSON may then be served as it is). */
+  active(): boolean;
+}
+
 export interface UpsertResult {
   record: ExtensionRecord;
   created: boolean;
@@ -350,7 +360,14 @@ export class Registry {
     private readonly clock: () => string = () => new Date().toISOString(),
     /** Receives an audit event after each accepted scope change of a credential set. */
     private readonly audit?: (event: AuditEvent) => void,
+    /** Endpoint probe statuses shown on reads (`fuseml-registry serve --probe-interval`). */
+    private readonly overlay?: ReadOverlay,
   ) {}
+
+  #annotate(records: ExtensionRecord[]): ExtensionRecord[] {
+    const o = this.overlay;
+    return o === undefined ? records : records.map((r) => o.annotate(r));
+  }
 
   // ---- reads ---------------------------------------------------------------------------------
 
@@ -372,16 +389,16 @@ export class Registry {
         );
       }
     }
-    return records;
+    return this.#annotate(records);
   }
 
   /**
-   * The masked listing as JSON text, without parsing documents, when the store offers it and no service
-   * filter asks for pruning; undefined otherwise (use listExtensions).
+   * The masked listing as JSON text, without parsing documents, when the store offers it, no service
+   * filter asks for pruning and no probe status is to be laid over; undefined otherwise (use listExtensions).
    */
   async listExtensionsJson(query: RegistryQuery): Promise<string | undefined> {
     const { version, ...filter } = query;
-    if (!this.store.listMasked || filter.service_id !== undefined || filter.service_resource !== undefined || filter.service_category !== undefined) {
+    if (!this.store.listMasked || this.overlay?.active() === true || filter.service_id !== undefined || filter.service_resource !== undefined || filter.service_category !== undefined) {
       return undefined;
     }
     let rows = await this.store.listMasked(filter);
@@ -395,7 +412,7 @@ export class Registry {
   /** For the workflow resolver: matching records with only the credentials usable in `scope`, in clear. */
   async listForResolver(query: RegistryQuery, scope: CredentialScopeFilter): Promise<ExtensionRecord[]> {
     const { version, ...filter } = query;
-    const records = await this.store.listForResolver(filter, scope);
+    const records = this.#annotate(await this.store.listForResolver(filter, scope));
     if (version === undefined) return records;
     const matches = versionMatcher(version);
     return records.filter((r) => matches(r.version));
@@ -404,7 +421,7 @@ export class Registry {
   async getExtension(id: string, reveal: Reveal = REVEAL_NONE): Promise<ExtensionRecord> {
     const r = await this.store.get(id, readOptions(reveal));
     if (!r) throw new FusemlError('NOT_FOUND', `extension ${id} not found`);
-    return r;
+    return this.overlay === undefined ? r : this.overlay.annotate(r);
   }
 
   async listServices(extId: string, reveal: Reveal = REVEAL_NONE): Promise<ServiceRecord[]> {

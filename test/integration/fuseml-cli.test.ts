@@ -55,8 +55,8 @@ describe('fuseml extension … against a real registry', () => {
     expect(up.stdout).toMatch(/Extension mlflow updated \(revision 1\)/);
 
     const table = await fuseml(['extension', 'list']);
-    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+PRODUCT\s+VERSION\s+ZONE\s+SERVICES\s+REVISION$/);
-    expect(table.stdout).toMatch(/mlflow\s+mlflow\s+1\.20\.2\s+mlflow-tracking\s+1/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+PRODUCT\s+VERSION\s+ZONE\s+SERVICES\s+HEALTH\s+REVISION$/);
+    expect(table.stdout).toMatch(/mlflow\s+mlflow\s+1\.20\.2\s+mlflow-tracking\s+-\s+1/);
     const json = JSON.parse((await fuseml(['extension', 'list', '--product', 'mlflow', '-o', 'json'])).stdout);
     expect(json[0].id).toBe('mlflow');
     expect(JSON.parse((await fuseml(['extension', 'list', '--version', '>=2', '-o', 'json'])).stdout)).toEqual([]);

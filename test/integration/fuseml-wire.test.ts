@@ -465,6 +465,56 @@ describe.each(variants)('fuseml-core Go CLI requests against fuseml-registry ser
   });
 });
 
+/**
+ * With endpoint probes on, endpoints carry `status.last_probe {ok, at, error}`. fuseml-core's design declares
+ * ExtensionEndpointStatus with no fields ("can be extended to include future operational status attrs"), and
+ * goa's generated client decodes bodies with encoding/json, which skips unknown fields: the Go client still
+ * decodes every read. Checked here on the requests it sends (get, list, service get, endpoint get).
+ */
+describe('fuseml-core Go CLI requests with endpoint probes on (serve --probe-interval)', () => {
+  let reg: RegistryProcess;
+  const go = (method: string, path: string, body?: unknown) => goRequest(reg.url, method, path, body);
+
+  beforeAll(async () => {
+    reg = await startRegistry({ adminToken: null, args: ['--anonymous', 'writer', '--probe-interval', '200ms', '--probe-timeout', '1s'] });
+  }, 30_000);
+  afterAll(async () => {
+    await reg?.cleanup();
+  });
+
+  test('get, list, service and endpoint reads still decode with status.last_probe on endpoints', async () => {
+    // One endpoint that answers (the registry itself) and one nothing listens on (a port just freed).
+    const freed = createServer();
+    await new Promise<void>((r) => freed.listen(0, '127.0.0.1', r));
+    const deadUrl = `http://127.0.0.1:${(freed.address() as AddressInfo).port}`;
+    await new Promise<void>((r) => freed.close(() => r()));
+    const rec = { id: 'probed-0001', product: 'mlflow', services: [{ id: 'tracking', resource: 'mlflow-tracking', endpoints: [{ url: reg.url, type: 'external' }, { url: deadUrl, type: 'external' }] }] };
+    expect((await go('POST', '/extensions', rec)).status).toBe(201);
+    let got: WireResponse | undefined;
+    for (let i = 0; i < 100; i++) {
+      got = await go('GET', '/extensions/probed-0001');
+      const eps = (got.json as { services: Array<{ endpoints: Array<{ status: { last_probe?: unknown } }> }> }).services[0]?.endpoints ?? [];
+      if (eps.every((e) => e.status.last_probe !== undefined)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const eps = (got?.json as { services: Array<{ endpoints: Array<Record<string, unknown>> }> }).services[0]?.endpoints;
+    expect(eps?.map((e) => e.status)).toEqual([
+      { last_probe: { ok: true, at: expect.stringMatching(RFC3339) } },
+      { last_probe: { ok: false, at: expect.stringMatching(RFC3339), error: expect.any(String) } },
+    ]);
+    expect(decodes(extension, got?.json)).toEqual([]);
+    const all = await go('GET', '/extensions', emptyQuery);
+    expect(all.status).toBe(200);
+    expect(decodes(list(extension), all.json)).toEqual([]);
+    const svc = await go('GET', '/extensions/probed-0001/services/tracking');
+    expect(decodes(service, svc.json)).toEqual([]);
+    const ep = await go('GET', endpointPath('probed-0001', 'tracking', deadUrl));
+    expect(ep.status).toBe(200);
+    expect(decodes(endpoint, ep.json)).toEqual([]);
+    expect((ep.json as { status: { last_probe: { ok: boolean } } }).status.last_probe.ok).toBe(false);
+  });
+});
+
 // ---- 2. our client against a server that answers as fuseml-core does -------------------------------
 
 interface Seen {

@@ -13,6 +13,8 @@ import {
   ID_PATTERN,
   type CredentialsRecord,
   type CredentialsStatus,
+  type EndpointStatus,
+  type ProbeStatus,
   type ServiceStatus,
   type EndpointRecord,
   type ExtensionRecord,
@@ -24,13 +26,15 @@ import { extensionRecordSchema, validateRecord } from '../../src/registry/valida
 const now = '2026-01-01T00:00:00.000Z';
 const serviceStatus: Required<ServiceStatus> = { registered: now, updated: now };
 const credentialsStatus: Required<CredentialsStatus> = { created: now, updated: now, state: 'undecryptable' };
+const probeStatus: Required<ProbeStatus> = { ok: false, at: now, error: 'connection refused (nothing listens on that port)' };
+const endpointStatus: Required<EndpointStatus> = { last_probe: probeStatus };
 const endpoint: Required<EndpointRecord> = {
   url: 'http://mlflow.mlflow.svc:5000',
   extension_id: 'mlflow',
   service_id: 'mlflow-tracking',
   type: 'internal',
   configuration: { MLFLOW_TRACKING_URI: 'http://mlflow.mlflow.svc:5000' },
-  status: {},
+  status: endpointStatus,
   revision: 1,
   created: now,
   updated: now,
@@ -92,7 +96,8 @@ describe('extension record type vs JSON schema', () => {
     ['status', status],
     ['serviceStatus', serviceStatus],
     ['credentialsStatus', credentialsStatus],
-    ['endpointStatus', {}],
+    ['endpointStatus', endpointStatus],
+    ['probeStatus', probeStatus],
   ] as const)('%s: schema properties are exactly the type fields', (def, sample) => {
     expect(keys(defs[def]?.properties ?? {})).toEqual(keys(sample));
   });

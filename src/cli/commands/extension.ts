@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { splitAssignment } from '../../core/assign.js';
 import { FusemlError, fileError } from '../../core/errors.js';
+import { endpointHealthText, healthSummary } from '../../core/health.js';
 import type { CredentialsRecord, EndpointRecord, ExtensionRecord, ServiceRecord } from '../../core/records.js';
 import type { RegistryClient } from '../../registry/client.js';
 import { parseFormat, printResult, type Column } from '../output.js';
@@ -76,6 +77,8 @@ const EXT_COLUMNS: Column<ExtensionRecord>[] = [
   { header: 'version', get: (e) => e.version },
   { header: 'zone', get: (e) => e.zone },
   { header: 'services', get: (e) => (e.services ?? []).map((s) => s.id) },
+  // The registry's last endpoint probes (serve --probe-interval): ok, down, N/M ok, or - (not probed).
+  { header: 'health', get: (e) => healthSummary(e) },
   { header: 'revision', get: (e) => e.revision },
 ];
 
@@ -92,6 +95,7 @@ const SVC_COLUMNS: Column<ServiceRecord>[] = [
 const EP_COLUMNS: Column<EndpointRecord>[] = [
   { header: 'url', get: (e) => e.url },
   { header: 'type', get: (e) => e.type },
+  { header: 'health', get: (e) => endpointHealthText(e) },
   { header: 'configuration', get: (e) => Object.entries(e.configuration ?? {}).map(([k, v]) => `${k}=${v}`) },
 ];
 

@@ -19,6 +19,52 @@ export interface ServeOptions {
   kubeconfig?: string;
   storeNamespace?: string;
   installCrd?: boolean;
+  /** Endpoint probes (docs/registry.md): a duration, 0 or absent = off. */
+  probeInterval?: string;
+  probeTimeout?: string;
+  probeConcurrency?: string;
+}
+
+/** The probe flags with their environment variables (the flag wins), for --help and the docs. */
+export const PROBE_FLAGS = [
+  { flag: 'probe-interval', key: 'probeInterval', env: 'FUSEML_REGISTRY_PROBE_INTERVAL', help: 'probe every registered endpoint this often, e.g. 30s (default 0: off)' },
+  { flag: 'probe-timeout', key: 'probeTimeout', env: 'FUSEML_REGISTRY_PROBE_TIMEOUT', help: 'time one endpoint probe may take (default 5s)' },
+  { flag: 'probe-concurrency', key: 'probeConcurrency', env: 'FUSEML_REGISTRY_PROBE_CONCURRENCY', help: 'endpoint probes in flight at most (default 8)' },
+] as const;
+
+export interface ProbeSettings {
+  intervalMs: number;
+  timeoutMs: number;
+  concurrency: number;
+}
+
+/** The probe settings from flags, then the environment; undefined when probes are off. USAGE errors name the flag or variable. */
+export async function probeSettings(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env): Promise<ProbeSettings | undefined> {
+  const { parseDuration } = await import('../../installer/duration.js');
+  const raw = (i: number): [string, string] | undefined => {
+    const f = PROBE_FLAGS[i] as (typeof PROBE_FLAGS)[number];
+    const v = opts[f.key];
+    if (typeof v === 'string') return [v, `--${f.flag}`];
+    const e = env[f.env];
+    return e !== undefined && e !== '' ? [e, f.env] : undefined;
+  };
+  const duration = (i: number, min: number, max: number): number | undefined => {
+    const r = raw(i);
+    if (r === undefined) return undefined;
+    const ms = parseDuration(r[0], r[1]);
+    if (ms !== 0 && (ms < min || ms > max)) throw new FusemlError('USAGE', `${r[1]} ${r[0]}: must be 0 (off) or from ${min} ms to ${max / 3_600_000} h`);
+    return ms;
+  };
+  const intervalMs = duration(0, 100, 24 * 3_600_000) ?? 0;
+  const timeoutMs = duration(1, 10, 600_000);
+  const c = raw(2);
+  const concurrency = c === undefined ? undefined : Number(c[0].trim());
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)) {
+    throw new FusemlError('USAGE', `${c?.[1]} ${c?.[0]}: must be an integer from 1 to 1000`);
+  }
+  if (timeoutMs === 0) throw new FusemlError('USAGE', `${raw(1)?.[1]} 0: the probe timeout must be positive`);
+  if (intervalMs === 0) return undefined;
+  return { intervalMs, timeoutMs: timeoutMs ?? 5_000, concurrency: concurrency ?? 8 };
 }
 
 export const STORE_KINDS = ['sqlite', 'kubernetes'] as const;
@@ -146,6 +192,7 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
   }
   const { resolveLimits } = await import('../../registry/server/limits.js');
   const limits = resolveLimits(opts, process.env, { bodyLimit: config.body_limit });
+  const probing = await probeSettings(opts);
 
   const dbPath = opts.db ?? config.db ?? paths.defaultDbPath();
   const keyFile = opts.keyFile ?? config.key_file ?? paths.defaultKeyFile(dbPath);
@@ -181,8 +228,18 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
     process.stderr.write('fuseml-registry: warning: no tokens configured and --anonymous none: every request will be refused (401)\n');
   }
 
+  let prober: import('../../registry/probe.js').EndpointProber | undefined;
+  if (probing) {
+    const { EndpointProber } = await import('../../registry/probe.js');
+    prober = new EndpointProber({
+      store,
+      ...probing,
+      onError: (err) => process.stderr.write(`fuseml-registry: endpoint probes: ${(err as Error)?.message ?? String(err)}\n`),
+    });
+  }
   const app = await createRegistryApp({
     store,
+    probes: prober,
     auth: { tokens, anonymous: anonymous === 'none' ? undefined : (anonymous as (typeof ROLES)[number]) },
     limits,
     logger: opts.log === true,
@@ -199,8 +256,11 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const stopping = hooks.stopRequested();
-  hooks.onListening(`fuseml-registry listening on http://${host}:${actualPort} (pid ${process.pid}, ${where})\n`);
+  prober?.start();
+  const probeNote = probing ? `, endpoint probes every ${probing.intervalMs} ms` : '';
+  hooks.onListening(`fuseml-registry listening on http://${host}:${actualPort} (pid ${process.pid}, ${where}${probeNote})\n`);
   await stopping;
+  await prober?.stop();
   await app.close();
   await store.close();
 }

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { LIMIT_SPECS, limitOption } from '../../registry/server/limits.js';
 import { DEFAULT_REGISTRY_HOST, DEFAULT_REGISTRY_PORT } from '../../registry/defaults.js';
+import { PROBE_FLAGS } from '../commands/registry-serve.js';
 
 /** `fuseml-registry`: the extension registry REST service. */
 export function buildRegistryProgram(): Command {
@@ -28,6 +29,7 @@ export function buildRegistryProgram(): Command {
       await serve(opts);
     });
   for (const spec of LIMIT_SPECS) serve.option(...limitOption(spec));
+  for (const p of PROBE_FLAGS) serve.option(`--${p.flag} <${p.key === 'probeConcurrency' ? 'n' : 'duration'}>`, `${p.help}; env ${p.env}${p.key === 'probeInterval' ? '. Probes send no credentials (docs/registry.md, Endpoint probes)' : ''}`);
 
   const storeOptions = (c: Command): Command =>
     c

@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authenticate, type AuthConfig } from '../auth.js';
-import { Registry, type AuditEvent } from '../registry.js';
+import { Registry, type AuditEvent, type ReadOverlay } from '../registry.js';
 import type { Store } from '../store/types.js';
 import { bodyKind, decodeBody, renderError, sendError } from './http.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
@@ -28,6 +28,8 @@ export interface RegistryAppOptions {
   extraRoutes?: readonly RouteModule[] | undefined;
   /** Receives audit events (credential scope changes; names only, never values). Default: none. */
   audit?: ((event: AuditEvent) => void) | undefined;
+  /** Endpoint probe statuses to show on reads (./../probe.ts); the caller starts and stops the prober. */
+  probes?: ReadOverlay | undefined;
   /** Log requests (pino, to stderr); never logs headers or bodies. */
   logger?: boolean | undefined;
 }
@@ -92,7 +94,7 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
   app.decorate('registryLimits', limits);
   app.decorate('parsePool', pool);
   app.addHook('onClose', async () => pool.close());
-  const registry = new Registry(options.store, undefined, options.audit);
+  const registry = new Registry(options.store, undefined, options.audit, options.probes);
   const modules = [...(options.routes ?? routeModules), ...(options.extraRoutes ?? [])];
   const all: RouteModule[] = [];
   all.push(metaRoutes((): readonly RouteModule[] => all), ...modules);
