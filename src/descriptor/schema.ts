@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Issue } from '../core/errors.js';
+import { suggest } from '../core/suggest.js';
 import type { YamlFile } from './yaml.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
@@ -83,13 +84,43 @@ const PATTERN_WORDS: Record<string, string> = {
   '^[0-9]+(ms|s|m|h)$': 'must be a duration such as 90s, 5m or 1h',
 };
 
-function words(e: ErrorObject, data: unknown): { message: string; key?: string } | undefined {
+type Node = Record<string, unknown>;
+
+/** The field names a schema node allows: its properties, and those of its branches and local $refs. */
+function fieldNames(root: Node, node: unknown, seen = new Set<unknown>()): string[] {
+  if (node === null || typeof node !== 'object' || seen.has(node)) return [];
+  seen.add(node);
+  const n = node as Node;
+  const own = n.properties && typeof n.properties === 'object' ? Object.keys(n.properties) : [];
+  const ref = typeof n.$ref === 'string' && n.$ref.startsWith('#/') ? nodeAt(root, n.$ref.slice(1)) : undefined;
+  const branches = ['allOf', 'anyOf', 'oneOf'].flatMap((k) => (Array.isArray(n[k]) ? (n[k] as unknown[]) : []));
+  return [...own, ...[ref, n.then, n.else, ...branches].flatMap((b) => fieldNames(root, b, seen))];
+}
+
+function nodeAt(root: unknown, pointer: string): unknown {
+  let v: unknown = root;
+  for (const seg of pointer.split('/').slice(1)) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Node)[decodeURIComponent(seg).replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return v;
+}
+
+/** ` (did you mean "x"?)` for an unknown field close to an allowed one, from the schema node that refused it. */
+function nearestField(name: SchemaName, e: ErrorObject, key: string): string {
+  const root = loadSchema(name);
+  const parent = nodeAt(root, e.schemaPath.replace(/^#/, '').replace(/\/(additionalProperties|unevaluatedProperties)$/, ''));
+  const near = suggest(key, [...new Set(fieldNames(root, parent))]);
+  return near.length > 0 ? ` (did you mean ${near.map((n) => `"${n}"`).join(' or ')}?)` : '';
+}
+
+function words(e: ErrorObject, data: unknown, schema: SchemaName): { message: string; key?: string } | undefined {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'additionalProperties':
     case 'unevaluatedProperties': {
       const key = String(p.additionalProperty ?? p.unevaluatedProperty);
-      return { message: `unknown field "${key}"`, key };
+      return { message: `unknown field "${key}"${nearestField(schema, e, key)}`, key };
     }
     case 'required':
       return { message: `missing required field "${String(p.missingProperty)}"` };
@@ -155,7 +186,7 @@ export function schemaIssues(name: SchemaName, doc: YamlFile, data: unknown = do
     ) {
       continue;
     }
-    const w = words(e, valueAt(data, e.instancePath));
+    const w = words(e, valueAt(data, e.instancePath), name);
     if (!w) continue;
     const issue = doc.issue(e.instancePath, w.message, w.key);
     const id = `${issue.pointer}|${issue.message}`;

@@ -1,7 +1,6 @@
 /** `fuseml-installer uninstall [--extensions a,b]`: reverse dependency order, deregistration, our namespaces. */
 import { FusemlError } from '../../core/errors.js';
 import type { Scalar } from '../../core/extension.js';
-import { DEFAULT_REPOSITORY, loadRepository } from '../../descriptor/repository.js';
 import { installedDependents, InstallerEngine } from '../../installer/engine.js';
 import { addFusemlExtras, probeCluster } from '../../installer/fuseml-extras.js';
 import { parseMirrors } from '../../installer/mirrors.js';
@@ -10,6 +9,7 @@ import { confirm, requireConfirmable } from '../confirm.js';
 import { parseFormat, renderData } from '../output.js';
 import { checkRegistry, clusterFrom, makeReporter, readAssignments, registryFrom, resolveTools, splitList, summaryError, withInterrupt, type CommonFlags } from './install-common.js';
 import { printSummary } from './install.js';
+import { openRepository } from './repository.js';
 
 export interface UninstallFlags extends CommonFlags {
   withDependents?: boolean | undefined;
@@ -29,7 +29,7 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
   }
   if (requested.length > 0 && flags.all) throw new FusemlError('USAGE', 'uninstall: --extensions and --all exclude each other');
   if (!flags.dryRun) requireConfirmable('uninstall', { yes: flags.yes === true });
-  const repo = await loadRepository(flags.extensionsRepository ?? DEFAULT_REPOSITORY);
+  const repo = await openRepository(flags.extensionsRepository);
   const { assignments, issues } = await readAssignments(flags);
   if (issues.length > 0) {
     const { ValidationError } = await import('../../core/errors.js');
