@@ -34,7 +34,7 @@ function usage(spec: string, why: string): FusemlError {
 
 /** A URL with any user:password@ removed, for messages. */
 export function redactUrl(text: string): string {
-  return text.replace(/(\/\/)[^/@\s]*@/, '$1***@');
+  return text.startsWith('git+ssh://') && !/\/\/[^/@\s]*:[^/@\s]*@/.test(text) ? text : text.replace(/(\/\/)[^/@\s]*@/, '$1***@');
 }
 
 function checkSubdir(spec: string, subdir: string | undefined): string | undefined {
@@ -50,8 +50,9 @@ function parseUrl(spec: string, raw: string): URL {
   } catch {
     throw usage(spec, 'not a URL');
   }
-  if (url.username || url.password) {
-    throw usage(spec, 'credentials in the URL are refused (they would show in process lists and logs)', );
+  // An ssh user name (git@host) is no secret; anything else before @ may be a token.
+  if (url.password || (url.username && url.protocol !== 'ssh:')) {
+    throw usage(spec, 'credentials in the URL are refused (they would show in process lists and logs); use a git credential helper, ssh keys or ~/.netrc');
   }
   return url;
 }

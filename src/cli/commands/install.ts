@@ -49,6 +49,7 @@ export function planView(plan: Plan): Record<string, unknown> {
         name: p.name,
         product: p.ext.product,
         version: p.ext.version,
+        ...(p.ext.source ? { source: p.ext.source } : {}),
         namespace: p.namespace,
         namespaces: p.namespaces,
         requires: p.requires,
@@ -74,6 +75,8 @@ function planText(view: Record<string, unknown>): string {
   for (const e of view.extensions as Record<string, unknown>[]) {
     lines.push('');
     lines.push(`${String(e.name)} (${String(e.product)} ${String(e.version)})  namespace ${String(e.namespace)}${(e.requires as string[]).length ? `  requires ${(e.requires as string[]).join(', ')}` : ''}`);
+    const src = e.source as { kind: string; url?: string; path?: string; commit?: string; digest?: string } | undefined;
+    if (src) lines.push(`  source: ${src.kind} ${src.url ?? src.path ?? ''}${src.commit ? ` commit ${src.commit}` : ''}${src.digest ? ` ${src.digest}` : ''}`);
     const params = Object.entries(e.parameters as Record<string, unknown>);
     if (params.length) lines.push(`  parameters: ${params.map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
     for (const s of e.steps as { id: string; type: string; namespace: string; commands: string[][]; waitFor: { kind: string; name?: string; selector?: string; all?: boolean; namespace: string }[] }[]) {
