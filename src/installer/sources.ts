@@ -99,6 +99,11 @@ async function fetchGit(spec: Extract<SourceSpec, { kind: 'git' }>, opts: FetchS
   const what = `git+${redactUrl(spec.url)}#${spec.ref}`;
   const base = { env: gitEnv(opts.env), signal: opts.signal, timeoutMs: GIT_TIMEOUT_MS };
   const bare = join(cache, `${sha256(spec.url).slice(0, 24)}.git`);
+  // A commit already unpacked (e.g. the one an install record pins): no network needed.
+  if (/^[0-9a-f]{40}$/.test(spec.ref) && (await exists(join(cache, 'checkouts', spec.ref)))) {
+    const dir = await extensionRoot(join(cache, 'checkouts', spec.ref), spec.subdir, what);
+    return { dir, single: true, source: { kind: 'git', url: spec.url, ref: spec.ref, ...(spec.subdir ? { subdir: spec.subdir } : {}), commit: spec.ref } };
+  }
   if (await exists(bare)) {
     await run('git', ['--git-dir', bare, 'fetch', '--quiet', '--force', '--tags', '--prune', '--', url, '+refs/heads/*:refs/heads/*'], base);
   } else {
@@ -174,4 +179,33 @@ export async function resolveSources(words: readonly string[], opts: FetchSource
     else layers.push(await fetchSource(spec, opts));
   }
   return { names, layers };
+}
+
+/**
+ * The folder an install record's source pins (for uninstall and re-runs): the cached checkout of
+ * its commit or the cached unpacking of its digest, fetched again when the cache lost it (an
+ * archive whose content changed since is refused).
+ */
+export async function recordedLayer(source: ExtensionSource, opts: FetchSourceOptions = {}): Promise<Layer> {
+  switch (source.kind) {
+    case 'dir':
+      return fetchSource({ kind: 'dir', path: source.path }, opts);
+    case 'git': {
+      const layer = await fetchGit({ kind: 'git', url: source.url, ref: source.commit, subdir: source.subdir }, opts);
+      return { ...layer, source };
+    }
+    case 'archive': {
+      const hex = source.digest.replace(/^sha256:/, '');
+      const root = join(opts.cacheDir ?? cacheDir(opts.env), 'extensions', 'archives', hex);
+      if (/^[0-9a-f]{64}$/.test(hex) && (await exists(root))) return { dir: await extensionRoot(root, source.subdir, redactUrl(source.url)), single: true, source };
+      const layer = await fetchArchive({ kind: 'archive', url: source.url, subdir: source.subdir }, opts);
+      const got = layer.source?.kind === 'archive' ? layer.source.digest : '';
+      if (got !== source.digest) {
+        throw new FusemlError('CONFLICT', `${redactUrl(source.url)}: the archive changed since it was installed (${source.digest}, now ${got})`, {
+          hint: 'pass --extensions-repository DIR holding the extension as it was installed',
+        });
+      }
+      return layer;
+    }
+  }
 }
