@@ -23,7 +23,14 @@ export async function openRepository(flag: RepositoryFlag, extra: readonly Layer
  */
 export async function sourcedRepository(flag: RepositoryFlag, words: readonly string[], mirrors: readonly Mirror[]): Promise<{ repo: Repository; names: string[] }> {
   const { resolveSources } = await import('../../installer/sources.js');
-  const { names, layers } = await resolveSources(words, { mirrors, onNotice: (m) => void process.stderr.write(`notice: ${m}\n`) });
+  const { withInterrupt } = await import('./install-common.js');
+  // Ctrl-C stops git / the download (their temporary folders are removed); nothing is half-cached.
+  const { value: fetched, interrupted } = await withInterrupt((signal) => resolveSources(words, { mirrors, signal, onNotice: (m) => void process.stderr.write(`notice: ${m}\n`) }));
+  if (interrupted) {
+    const { cancelledError } = await import('./install-common.js');
+    throw cancelledError(interrupted, 'fetching extensions', []);
+  }
+  const { names, layers } = fetched;
   const repo = await openRepository(flag, layers);
   const picked: string[] = [];
   for (const layer of layers) {
