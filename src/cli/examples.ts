@@ -28,6 +28,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'fuseml-installer extensions validate',
     '# one folder being written (a FuseML description.yaml folder works too)',
     'fuseml-installer extensions validate ./extensions/my-tool',
+    '# in CI: warnings (near-miss file names, unused parameters, unpinned charts) fail too',
+    'fuseml-installer extensions validate --strict ./extensions/my-tool',
   ],
   'fuseml-installer extensions unregister': [
     'fuseml-installer extensions unregister mlflow-dev',

@@ -225,4 +225,15 @@ export interface Extension {
   /** Absolute path of the registration manifest, when it is a file of its own. */
   registrationFile?: string | undefined;
   format: DescriptorFormat;
+  /** Set when the folder was fetched (`install -e git+…` / `-e https://….tgz`) or named on its own (`-e ./dir`). */
+  source?: ExtensionSource | undefined;
 }
+
+/**
+ * Where an extension given to `install -e` came from, pinned: recorded in the install record.
+ * `url` never holds credentials (they are refused in source URLs).
+ */
+export type ExtensionSource =
+  | { kind: 'dir'; path: string }
+  | { kind: 'git'; url: string; ref: string; subdir?: string | undefined; commit: string }
+  | { kind: 'archive'; url: string; subdir?: string | undefined; digest: string };

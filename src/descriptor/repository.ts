@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { FusemlError, fileError, ValidationError, type Issue } from '../core/errors.js';
-import type { Extension } from '../core/extension.js';
+import type { Extension, ExtensionSource } from '../core/extension.js';
 import { findCycle } from '../core/graph.js';
 import { checkExtensionDir, descriptorSource, findDescriptor } from './load.js';
 
@@ -15,17 +15,31 @@ import { checkExtensionDir, descriptorSource, findDescriptor } from './load.js';
 export const DEFAULT_REPOSITORY = fileURLToPath(new URL('../../extensions/', import.meta.url));
 
 export interface Repository {
+  /** The folders it was loaded from, comma separated (for messages). */
   dir: string;
   /** By canonical name, sorted. */
   extensions: Map<string, Extension>;
   issues: Issue[];
+  /** "extension X from B replaces the one from A": a later folder won by name. */
+  notices: string[];
   /** Resolves a name or an alias. */
   get(name: string): Extension | undefined;
 }
 
-/** Loads every extension folder below `dir`, collecting issues rather than stopping at the first. */
-export async function loadRepository(dir: string = DEFAULT_REPOSITORY): Promise<Repository> {
-  const root = resolve(dir);
+/**
+ * One place extensions come from: a repository folder (one sub-folder per extension), or a
+ * single extension folder (`single`). Later layers win by name over earlier ones.
+ */
+export interface Layer {
+  dir: string;
+  single?: boolean | undefined;
+  /** Where a single extension folder was fetched from (git, archive): recorded at install. */
+  source?: ExtensionSource | undefined;
+}
+
+async function extensionDirs(layer: Layer): Promise<string[]> {
+  const root = resolve(layer.dir);
+  if (layer.single) return [root];
   let entries;
   try {
     entries = await readdir(root, { withFileTypes: true });
@@ -34,28 +48,58 @@ export async function loadRepository(dir: string = DEFAULT_REPOSITORY): Promise<
     throw new FusemlError(err.code, err.message, { hint: 'pass --extensions-repository DIR: a folder with one sub-folder per extension', cause: e });
   }
   const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(root, e.name)).sort();
-  const results = await Promise.all(
-    dirs.map(async (d) => ((await findDescriptor(d)) ? { dir: d, ...(await checkExtensionDir(d)) } : undefined)),
+  const found = await Promise.all(dirs.map(async (d) => ((await findDescriptor(d)) ? d : undefined)));
+  return found.filter((d): d is string => d !== undefined);
+}
+
+/** Loads every extension folder below `dir`, collecting issues rather than stopping at the first. */
+export async function loadRepository(dir: string = DEFAULT_REPOSITORY): Promise<Repository> {
+  return loadLayers([{ dir }]);
+}
+
+/**
+ * Loads several layers (see Layer): names must be unique within a layer; a later layer's
+ * extension replaces an earlier one of the same name or alias (with a notice).
+ */
+export async function loadLayers(layers: readonly Layer[]): Promise<Repository> {
+  const perLayer = await Promise.all(
+    layers.map(async (layer) => {
+      const dirs = await extensionDirs(layer);
+      return Promise.all(dirs.map(async (d) => ({ layer, dir: d, ...(await checkExtensionDir(d)) })));
+    }),
   );
   const issues: Issue[] = [];
+  const notices: string[] = [];
   const extensions = new Map<string, Extension>();
   const byAlias = new Map<string, string>();
-  for (const r of results) {
-    if (!r) continue;
-    issues.push(...r.issues);
-    const ext = r.extension;
-    if (!ext) continue;
-    for (const n of [ext.name, ...ext.aliases]) {
-      const other = extensions.get(n)?.file ?? (byAlias.has(n) ? extensions.get(byAlias.get(n) as string)?.file : undefined);
-      if (other) {
-        issues.push({ file: ext.file, pointer: n === ext.name ? '/name' : '/aliases', message: `extension name "${n}" is also used by ${other}` });
+  const layerOf = new Map<string, number>();
+  const owner = (n: string): Extension | undefined => extensions.get(n) ?? (byAlias.has(n) ? extensions.get(byAlias.get(n) as string) : undefined);
+  const drop = (ext: Extension): void => {
+    extensions.delete(ext.name);
+    for (const [a, n] of byAlias) if (n === ext.name) byAlias.delete(a);
+  };
+  perLayer.forEach((results, li) => {
+    for (const r of results) {
+      issues.push(...r.issues);
+      const ext = r.extension;
+      if (!ext) continue;
+      if (r.layer.source) ext.source = r.layer.source;
+      for (const n of [ext.name, ...ext.aliases]) {
+        const other = owner(n);
+        if (!other) continue;
+        if (layerOf.get(other.name) === li) {
+          issues.push({ file: ext.file, pointer: n === ext.name ? '/name' : '/aliases', message: `extension name "${n}" is also used by ${other.file}` });
+        } else {
+          notices.push(`extension "${n}" from ${ext.dir} replaces the one from ${other.dir}`);
+          drop(other);
+        }
       }
-    }
-    if (!extensions.has(ext.name)) {
+      if (extensions.has(ext.name)) continue;
       extensions.set(ext.name, ext);
+      layerOf.set(ext.name, li);
       for (const a of ext.aliases) if (!byAlias.has(a)) byAlias.set(a, ext.name);
     }
-  }
+  });
   const canonical = (n: string): string | undefined => (extensions.has(n) ? n : byAlias.get(n));
   const issueAt = (ext: Extension, pointer: string, message: string): Issue =>
     descriptorSource(ext)?.issue(pointer, message) ?? { file: ext.file, pointer, message };
@@ -80,9 +124,10 @@ export async function loadRepository(dir: string = DEFAULT_REPOSITORY): Promise<
     }
   }
   return {
-    dir: root,
-    extensions,
+    dir: layers.map((l) => resolve(l.dir)).join(', '),
+    extensions: layers.length > 1 ? new Map([...extensions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : extensions,
     issues,
+    notices,
     get: (n) => {
       const c = canonical(n);
       return c === undefined ? undefined : extensions.get(c);
@@ -91,8 +136,8 @@ export async function loadRepository(dir: string = DEFAULT_REPOSITORY): Promise<
 }
 
 /** The repository, throwing when any extension in it is invalid. */
-export async function loadValidRepository(dir?: string): Promise<Repository> {
-  const repo = await loadRepository(dir);
+export async function loadValidRepository(dir?: string | readonly Layer[]): Promise<Repository> {
+  const repo = typeof dir === 'object' ? await loadLayers(dir) : await loadRepository(dir);
   if (repo.issues.length > 0) throw new ValidationError(repo.issues, `${repo.dir}: ${repo.issues.length} problem(s) in the extensions repository`);
   return repo;
 }

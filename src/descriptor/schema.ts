@@ -10,6 +10,7 @@ import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { Issue } from '../core/errors.js';
 import { DNS1123_LABEL_PATTERN, DNS1123_LABEL_WORDS } from '../core/names.js';
 import { ID_PATTERN, ID_WORDS } from '../core/records.js';
+import { suggest } from '../core/suggest.js';
 import type { YamlFile } from './yaml.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
@@ -86,18 +87,49 @@ const PATTERN_WORDS: Record<string, string> = {
   '^[0-9]+(ms|s|m|h)$': 'must be a duration such as 90s, 5m or 1h',
 };
 
+type Node = Record<string, unknown>;
+
+/** The field names a schema node allows: its properties, and those of its branches and local $refs. */
+function fieldNames(root: Node, node: unknown, seen = new Set<unknown>()): string[] {
+  if (node === null || typeof node !== 'object' || seen.has(node)) return [];
+  seen.add(node);
+  const n = node as Node;
+  const own = n.properties && typeof n.properties === 'object' ? Object.keys(n.properties) : [];
+  const ref = typeof n.$ref === 'string' && n.$ref.startsWith('#/') ? nodeAt(root, n.$ref.slice(1)) : undefined;
+  const branches = ['allOf', 'anyOf', 'oneOf'].flatMap((k) => (Array.isArray(n[k]) ? (n[k] as unknown[]) : []));
+  return [...own, ...[ref, n.then, n.else, ...branches].flatMap((b) => fieldNames(root, b, seen))];
+}
+
+function nodeAt(root: unknown, pointer: string): unknown {
+  let v: unknown = root;
+  for (const seg of pointer.split('/').slice(1)) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Node)[decodeURIComponent(seg).replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return v;
+}
+
+/** ` (did you mean "x"?)` for an unknown field close to an allowed one, from the schema node that refused it. */
+function nearestField(root: Node, e: ErrorObject, key: string): string {
+  const parent = nodeAt(root, e.schemaPath.replace(/^#/, '').replace(/\/(additionalProperties|unevaluatedProperties)$/, ''));
+  const near = suggest(key, [...new Set(fieldNames(root, parent))]);
+  return near.length > 0 ? ` (did you mean ${near.map((n) => `"${n}"`).join(' or ')}?)` : '';
+}
+
 /**
  * The one wording of a schema error, without its location (callers add the file position or the JSON pointer).
- * `echo: false` keeps values out of the words (for files that may hold tokens). Undefined: not worth reporting
- * on its own (branch selectors, errors repeated by a nested one).
+ * `echo: false` keeps values out of the words (for files that may hold tokens); `schema` (the root schema the
+ * error comes from) adds a "did you mean" to unknown fields. Undefined: not worth reporting on its own (branch
+ * selectors, errors repeated by a nested one).
  */
-export function schemaErrorWords(e: ErrorObject, data: unknown, echo = true): { message: string; key?: string } | undefined {
+export function schemaErrorWords(e: ErrorObject, data: unknown, opts: { echo?: boolean; schema?: Node } = {}): { message: string; key?: string } | undefined {
+  const echo = opts.echo ?? true;
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'additionalProperties':
     case 'unevaluatedProperties': {
       const key = String(p.additionalProperty ?? p.unevaluatedProperty);
-      return { message: `unknown field "${key}"`, key };
+      return { message: `unknown field "${key}"${opts.schema ? nearestField(opts.schema, e, key) : ''}`, key };
     }
     case 'required':
       return { message: `missing required field "${String(p.missingProperty)}"` };
@@ -165,7 +197,7 @@ export function schemaIssues(name: SchemaName, doc: YamlFile, data: unknown = do
     ) {
       continue;
     }
-    const w = schemaErrorWords(e, valueAt(data, e.instancePath));
+    const w = schemaErrorWords(e, valueAt(data, e.instancePath), { schema: loadSchema(name) });
     if (!w) continue;
     const issue = doc.issue(e.instancePath, w.message, w.key);
     const id = `${issue.pointer}|${issue.message}`;

@@ -3,7 +3,7 @@
  * lives in src/kube/installer-cluster.ts (@kubernetes/client-node, loaded
  * lazily); tests and the benchmark use an in-memory one.
  */
-import type { OutputSpec, Scalar } from '../core/extension.js';
+import type { ExtensionSource, OutputSpec, Scalar } from '../core/extension.js';
 import type { PlannedWait } from './plan.js';
 
 /** `interrupted`: the run was cancelled (SIGINT / SIGTERM) while this step ran; the next run redoes it. */
@@ -44,6 +44,8 @@ export interface InstallRecord {
   registration?: RegistrationState | undefined;
   installedAt?: string | undefined;
   updatedAt: string;
+  /** Where the extension came from when given by location (`install -e git+…`, `.tgz`, `./dir`): commit / digest pinned. */
+  source?: ExtensionSource | undefined;
 }
 
 export interface Lock {

@@ -342,6 +342,7 @@ export class InstallerEngine {
       registration: existing?.registration,
       installedAt: existing?.installedAt,
       updatedAt: now,
+      ...(p.ext.source ? { source: p.ext.source } : {}),
     };
     // Nothing to do when every step is done with the same definition (checked again per step below).
     const allDone = !this.#o.forceReinstall && existing?.status === 'installed' && p.install.every((s) => existing.steps[s.id]?.state === 'done' && existing.steps[s.id]?.digest === s.digest);
@@ -393,7 +394,7 @@ export class InstallerEngine {
     record.status = 'installed';
     record.message = undefined;
     record.installedAt ??= new Date().toISOString();
-    if (changed || !allDone || JSON.stringify(existing?.outputs) !== JSON.stringify(record.outputs)) await save();
+    if (changed || !allDone || JSON.stringify(existing?.outputs) !== JSON.stringify(record.outputs) || JSON.stringify(existing?.source) !== JSON.stringify(record.source)) await save();
     r.event({ type: 'extension', extension: p.name, state: outcome.state === 'unchanged' ? 'unchanged' : 'done', message: outcome.registration === 'pending' ? 'registration journaled (registry unreachable)' : undefined });
     return outcome;
   }

@@ -89,7 +89,7 @@ export async function loadConfig(file: string): Promise<RegistryConfig> {
   if (!validate(raw)) {
     // Messages name fields, never values (the file may hold tokens).
     const msgs = (validate.errors ?? []).flatMap((e) => {
-      const w = schemaErrorWords(e, valueAt(raw, e.instancePath), false);
+      const w = schemaErrorWords(e, valueAt(raw, e.instancePath), { echo: false });
       return w ? [`${e.instancePath || '/'}: ${w.message}`] : [];
     });
     throw new FusemlError('VALIDATION', `${file}: ${[...new Set(msgs)].join('; ')}`);

@@ -11,6 +11,7 @@ import { EXIT_CODES } from '../../src/core/errors.js';
 import { cli } from '../helpers/cli.js';
 
 const FIX = fileURLToPath(new URL('../fixtures/descriptors/', import.meta.url));
+const SHIPPED = fileURLToPath(new URL('../../extensions/', import.meta.url));
 const repo = (name: string) => ['--extensions-repository', join(FIX, name)];
 
 describe('fuseml-installer extensions (real process)', () => {
@@ -22,12 +23,16 @@ describe('fuseml-installer extensions (real process)', () => {
 
     const json = await cli('fuseml-installer', [...repo('fuseml'), 'extensions', 'list', '-o', 'json']);
     expect(json.exitCode).toBe(0);
-    const rows = JSON.parse(json.stdout) as Array<{ name: string; requires: string[] }>;
-    expect(rows.map((r) => r.name)).toEqual(['combo', 'mlflow', 'seldon-core']);
+    const rows = JSON.parse(json.stdout) as Array<{ name: string; requires: string[]; description: string }>;
+    // Added to the shipped set; the folder's mlflow and seldon-core replace the shipped ones, with a notice.
+    expect(rows.map((r) => r.name)).toEqual(['combo', 'fuseml-registry', 'kserve', 'mlflow', 's3', 'seldon-core']);
     expect(rows[0]?.requires).toEqual(['mlflow', 'seldon-core']);
+    expect(json.stderr).toContain(`notice: extension "mlflow" from ${join(FIX, 'fuseml/mlflow')} replaces the one from ${join(SHIPPED, 'mlflow')}`);
+    expect(json.stderr).toContain(`notice: extension "seldon-core" from ${join(FIX, 'fuseml/seldon')} replaces the one from ${join(SHIPPED, 'seldon-core')}`);
 
     const yaml = await cli('fuseml-installer', [...repo('valid'), 'extensions', 'list', '-o', 'yaml']);
-    expect((parse(yaml.stdout) as Array<{ name: string }>).map((r) => r.name)).toEqual(['alpha', 'beta', 'gamma']);
+    expect((parse(yaml.stdout) as Array<{ name: string }>).map((r) => r.name)).toEqual(['alpha', 'beta', 'fuseml-registry', 'gamma', 'kserve', 'mlflow', 's3', 'seldon-core']);
+    expect(yaml.stderr).toBe('');
   });
 
   it('describe: the normalized model, and a clear error for an unknown name', async () => {
@@ -43,12 +48,15 @@ describe('fuseml-installer extensions (real process)', () => {
 
     const missing = await cli('fuseml-installer', [...repo('valid'), 'extensions', 'describe', 'nosuch']);
     expect(missing.exitCode).toBe(EXIT_CODES.NOT_FOUND);
-    expect(missing.stderr).toBe('Error: unknown extension "nosuch"\nHint: available in ' + join(FIX, 'valid') + ': alpha, beta, gamma\n');
+    expect(missing.stderr).toBe(`Error: unknown extension "nosuch"\nHint: available in ${SHIPPED.replace(/\/$/, '')}, ${join(FIX, 'valid')}: alpha, beta, fuseml-registry, gamma, kserve, mlflow, s3, seldon-core\n`);
   });
 
   it('validate: every shipped fixture folder passes', async () => {
     const r = await cli('fuseml-installer', ['extensions', 'validate', join(FIX, 'valid'), join(FIX, 'fuseml/mlflow')]);
-    expect(r.stderr).toBe('');
+    // alpha's sensitive adminPassword is used by values.yaml but has no default and is not required.
+    expect(r.stderr).toBe(
+      `warning: ${join(FIX, 'valid/alpha/extension.yaml')}:15:5 /parameters/adminPassword parameter "adminPassword" has no default and is not required: an install without --set alpha.adminPassword=VALUE fails at plan time ("has no value"); add a default or "required: true"\n`,
+    );
     expect(r.exitCode).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([
       `valid: alpha (${join(FIX, 'valid/alpha')})`,
@@ -86,7 +94,7 @@ describe('fuseml-installer extensions (real process)', () => {
     for (const expected of [
       'broken/cycle/one/extension.yaml:4:12 /requires/0 dependency cycle: one -> two -> three -> one',
       'broken/path-escape/ext/extension.yaml:6:15 /install/0/location "../../etc/passwd" leads outside the extension folder',
-      'broken/unknown-field/ext/extension.yaml:4:1 unknown field "instal"',
+      'broken/unknown-field/ext/extension.yaml:4:1 unknown field "instal" (did you mean "install"?)',
       'broken/alias-bomb/ext/extension.yaml invalid YAML:',
     ]) {
       expect(r.stderr).toContain(FIX + expected);

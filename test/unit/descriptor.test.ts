@@ -129,7 +129,7 @@ describe('broken descriptors: every problem, at its position', () => {
 
   it('unknown fields, at the key', async () => {
     expect(await caseIssues('unknown-field')).toEqual([
-      'ext/extension.yaml:4:1 unknown field "instal"',
+      'ext/extension.yaml:4:1 unknown field "instal" (did you mean "install"?)',
       'ext/extension.yaml:10:5 /install/0 unknown field "wait"',
     ]);
   });

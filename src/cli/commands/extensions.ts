@@ -1,14 +1,17 @@
 /** `fuseml-installer extensions list|describe|validate`. */
-import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileError, formatIssue, ValidationError, type Issue } from '../../core/errors.js';
 import type { Extension } from '../../core/extension.js';
 import { checkExtensionDir, findDescriptor, remoteLocations } from '../../descriptor/load.js';
-import { DEFAULT_REPOSITORY, loadRepository, requireExtension } from '../../descriptor/repository.js';
+import { descriptorNearMisses, extensionWarnings } from '../../descriptor/lint.js';
+import { loadLayers, requireExtension, type Repository } from '../../descriptor/repository.js';
+import { repositoryLayers } from '../../descriptor/sources.js';
+import { openRepository } from './repository.js';
 import { parseFormat, printResult, renderData } from '../output.js';
 
 export interface RepositoryOptions {
-  extensionsRepository?: string;
+  extensionsRepository?: string | string[] | undefined;
 }
 
 const firstLine = (s: string, max = 70): string => {
@@ -44,7 +47,7 @@ export function extensionView(ext: Extension): Record<string, unknown> {
 
 export async function listExtensions(globals: RepositoryOptions, output: string): Promise<void> {
   const format = parseFormat(output);
-  const repo = await loadRepository(globals.extensionsRepository ?? DEFAULT_REPOSITORY);
+  const repo = await openRepository(globals.extensionsRepository);
   const list = [...repo.extensions.values()];
   const data = list.map((e) => ({ name: e.name, product: e.product, version: e.version, requires: e.requires, aliases: e.aliases, description: e.description }));
   await printResult(format, data, list, [
@@ -62,7 +65,7 @@ export async function listExtensions(globals: RepositoryOptions, output: string)
 
 export async function describeExtension(globals: RepositoryOptions, name: string, output: string): Promise<void> {
   const format = parseFormat(output);
-  const repo = await loadRepository(globals.extensionsRepository ?? DEFAULT_REPOSITORY);
+  const repo = await openRepository(globals.extensionsRepository);
   const ext = requireExtension(repo, name);
   const view = extensionView(ext);
   if (format === 'table') {
@@ -101,18 +104,50 @@ function remoteNotes(ext: Extension): string[] {
   return remoteLocations(ext).map((r) => `note: ${ext.name} ${r.where}: ${r.url} is remote, fetched at install (map it with --mirror ORIGINAL=MIRROR)`);
 }
 
+/** Sub-folders of a repository folder that hold no descriptor but a file named like one. */
+async function skippedFolders(root: string): Promise<Issue[]> {
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(root, e.name));
+  const out: Issue[] = [];
+  for (const d of dirs) if (!(await findDescriptor(d))) out.push(...(await descriptorNearMisses(d)));
+  return out;
+}
+
 /**
- * Validates the given extension folders (or descriptor files), or the whole
- * repository when none is given. A folder with no descriptor of its own is
- * taken as a repository. Rules that need the other extensions (requires,
- * cycles) are checked against the extension's parent folder.
+ * Validates the given extension folders (or descriptor files), or every extension the installer
+ * sees (shipped, FUSEML_EXTENSIONS_PATH, --extensions-repository) when none is given. A folder with
+ * no descriptor of its own is taken as a repository. Rules that need the other extensions
+ * (requires, cycles) are checked against the extension's parent folder on top of those. Likely
+ * mistakes are warnings (problems with --strict).
  */
-export async function validateExtensions(globals: RepositoryOptions, paths: string[]): Promise<void> {
-  const targets = paths.length > 0 ? paths : [globals.extensionsRepository ?? DEFAULT_REPOSITORY];
+export async function validateExtensions(globals: RepositoryOptions, paths: string[], opts: { strict?: boolean | undefined } = {}): Promise<void> {
   const issues: Issue[] = [];
+  const warnings: Issue[] = [];
   const valid: string[] = [];
   const notes: string[] = [];
-  for (const target of targets) {
+  const layers = repositoryLayers(globals.extensionsRepository);
+  const accept = async (e: Extension): Promise<void> => {
+    valid.push(`${e.name} (${e.dir})`);
+    notes.push(...remoteNotes(e));
+    warnings.push(...(await extensionWarnings(e)));
+  };
+  const checkRepository = async (root: string | undefined, repo: Repository): Promise<void> => {
+    const inside = (file: string): boolean => root === undefined || file === root || file.startsWith(root + sep);
+    const own = repo.issues.filter((i) => inside(i.file));
+    issues.push(...own);
+    const exts = [...repo.extensions.values()].filter((e) => inside(e.dir));
+    if (root !== undefined && exts.length === 0 && own.length === 0) {
+      issues.push({ file: root, pointer: '', message: 'no extension.yaml or description.yaml found here or in its sub-folders' });
+    }
+    for (const r of root === undefined ? layers.map((l) => resolve(l.dir)) : [root]) warnings.push(...(await skippedFolders(r)));
+    const bad = new Set(own.map((i) => i.file));
+    for (const e of exts) {
+      if (bad.has(e.file) || (e.registrationFile && bad.has(e.registrationFile))) continue;
+      await accept(e);
+    }
+  };
+  if (paths.length === 0) await checkRepository(undefined, await openRepository(globals.extensionsRepository));
+  for (const target of paths) {
     const found = await findDescriptor(target);
     if (!found) {
       if (!(await isDir(target))) {
@@ -122,38 +157,33 @@ export async function validateExtensions(globals: RepositoryOptions, paths: stri
         issues.push({ file: resolve(target), pointer: '', message: 'not an extension folder or descriptor file' });
         continue;
       }
-      const repo = await loadRepository(target);
-      issues.push(...repo.issues);
-      if (repo.extensions.size === 0 && repo.issues.length === 0) {
-        issues.push({ file: resolve(target), pointer: '', message: 'no extension.yaml or description.yaml found here or in its sub-folders' });
+      const root = resolve(target);
+      const near = await descriptorNearMisses(root);
+      if (near.length > 0) {
+        issues.push(...near);
+        continue;
       }
-      const bad = new Set(repo.issues.map((i) => i.file));
-      for (const e of repo.extensions.values()) {
-        if (bad.has(e.file) || (e.registrationFile && bad.has(e.registrationFile))) continue;
-        valid.push(`${e.name} (${e.dir})`);
-        notes.push(...remoteNotes(e));
-      }
+      await checkRepository(root, await loadLayers([...layers, { dir: root }]));
       continue;
     }
     const own = await checkExtensionDir(found.dir);
     issues.push(...own.issues);
     if (!own.extension) continue;
-    // Cross-extension rules, against the folder's siblings.
-    const siblings = await loadRepository(globals.extensionsRepository ?? dirname(found.dir));
+    // Cross-extension rules, against the folder's siblings (on top of what the installer sees).
+    const siblings = await loadLayers([...layers, { dir: dirname(found.dir) }]);
     const mine = siblings.issues.filter((i) => i.file === found.file && !own.issues.some((o) => o.message === i.message));
-    const known = siblings.get(own.extension.name) ? siblings : undefined;
+    const known = siblings.get(own.extension.name)?.file === found.file ? siblings : undefined;
     if (known) issues.push(...mine);
     else {
       own.extension.requires.forEach((r, i) => {
         if (!siblings.get(r)) issues.push({ file: found.file, pointer: `/requires/${i}`, message: `requires unknown extension "${r}" (not in ${siblings.dir})` });
       });
     }
-    if (!issues.some((i) => i.file === found.file || i.file === own.extension?.registrationFile)) {
-      valid.push(`${own.extension.name} (${found.dir})`);
-      notes.push(...remoteNotes(own.extension));
-    }
+    if (!issues.some((i) => i.file === found.file || i.file === own.extension?.registrationFile)) await accept(own.extension);
   }
   for (const v of valid) process.stdout.write(`valid: ${v}\n`);
   for (const n of notes) process.stdout.write(`${n}\n`);
+  if (opts.strict) issues.push(...warnings);
+  else warn(warnings);
   if (issues.length > 0) throw new ValidationError(issues);
 }

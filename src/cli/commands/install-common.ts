@@ -33,7 +33,7 @@ export interface ParamFlags {
 }
 
 export interface CommonFlags extends ClusterFlags, RegistryFlags, ParamFlags {
-  extensionsRepository?: string | undefined;
+  extensionsRepository?: string | string[] | undefined;
   extensions?: string[] | undefined;
   output?: string | undefined;
   verbose?: boolean | undefined;

@@ -2,7 +2,6 @@
 import { formatIssue, FusemlError, ValidationError, type Issue } from '../../core/errors.js';
 import { MASK, redact } from '../../core/redact.js';
 import { sep } from 'node:path';
-import { DEFAULT_REPOSITORY, loadRepository } from '../../descriptor/repository.js';
 import { InstallerEngine, planCommands, type RunSummary } from '../../installer/engine.js';
 import { addFusemlExtras, probeCluster } from '../../installer/fuseml-extras.js';
 import { parseChartMirrors, parseMirrors } from '../../installer/mirrors.js';
@@ -21,6 +20,7 @@ import {
   withInterrupt,
   type CommonFlags,
 } from './install-common.js';
+import { sourcedRepository } from './repository.js';
 
 export interface InstallFlags extends CommonFlags {
   concurrency?: string | undefined;
@@ -49,6 +49,7 @@ export function planView(plan: Plan): Record<string, unknown> {
         name: p.name,
         product: p.ext.product,
         version: p.ext.version,
+        ...(p.ext.source ? { source: p.ext.source } : {}),
         namespace: p.namespace,
         namespaces: p.namespaces,
         requires: p.requires,
@@ -74,6 +75,8 @@ function planText(view: Record<string, unknown>): string {
   for (const e of view.extensions as Record<string, unknown>[]) {
     lines.push('');
     lines.push(`${String(e.name)} (${String(e.product)} ${String(e.version)})  namespace ${String(e.namespace)}${(e.requires as string[]).length ? `  requires ${(e.requires as string[]).join(', ')}` : ''}`);
+    const src = e.source as { kind: string; url?: string; path?: string; commit?: string; digest?: string } | undefined;
+    if (src) lines.push(`  source: ${src.kind} ${src.url ?? src.path ?? ''}${src.commit ? ` commit ${src.commit}` : ''}${src.digest ? ` ${src.digest}` : ''}`);
     const params = Object.entries(e.parameters as Record<string, unknown>);
     if (params.length) lines.push(`  parameters: ${params.map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
     for (const s of e.steps as { id: string; type: string; namespace: string; commands: string[][]; waitFor: { kind: string; name?: string; selector?: string; all?: boolean; namespace: string }[] }[]) {
@@ -113,11 +116,13 @@ export async function printSummary(summary: RunSummary, format: OutputFormat, ex
 
 export async function install(flags: InstallFlags): Promise<void> {
   const format = parseFormat(flags.output ?? 'table');
-  const names = splitList(flags.extensions);
-  if (names.length === 0) throw new FusemlError('USAGE', 'no extension given', { hint: 'pass --extensions NAME[,NAME…]; see fuseml-installer extensions list' });
+  const words = splitList(flags.extensions);
+  if (words.length === 0) throw new FusemlError('USAGE', 'no extension given', { hint: 'pass --extensions NAME[,NAME…]; see fuseml-installer extensions list' });
   const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
+  const mirrors = [...parseMirrors(flags.mirror), ...parseChartMirrors(flags.chartMirror)];
+  // -e ./dir, -e git+…#REF, -e https://….tgz: fetched (cached), then on top of the repositories.
+  const { repo, names } = await sourcedRepository(flags.extensionsRepository, words, mirrors);
   // Problems in extensions this plan does not use do not block it (they are shown as warnings).
-  const repo = await loadRepository(flags.extensionsRepository ?? DEFAULT_REPOSITORY);
   const { assignments, issues } = await readAssignments(flags);
   let plan: Plan;
   try {
@@ -126,7 +131,7 @@ export async function install(flags: InstallFlags): Promise<void> {
       assignments,
       issues,
       concurrency,
-      chartMirrors: [...parseMirrors(flags.mirror), ...parseChartMirrors(flags.chartMirror)],
+      chartMirrors: mirrors,
       id: flags.id,
       zone: flags.zone,
     });

@@ -4,7 +4,8 @@ import { FusemlError, ValidationError, fileError, type Issue } from '../../core/
 import type { Extension } from '../../core/extension.js';
 import type { ExtensionRecord } from '../../core/records.js';
 import { loadRegistrationFile } from '../../descriptor/load.js';
-import { DEFAULT_REPOSITORY, loadRepository, requireExtension } from '../../descriptor/repository.js';
+import { requireExtension } from '../../descriptor/repository.js';
+import { openRepository } from './repository.js';
 import { parseYaml } from '../../descriptor/yaml.js';
 import { maskRecord } from '../../installer/registration.js';
 import { fileExtension, manualRegistration, parseAssignments, valuesInputs, type Input } from '../../registration/manual.js';
@@ -28,7 +29,7 @@ export interface RegisterOptions extends RegistryOptions {
   check: boolean;
   dryRun?: boolean | undefined;
   output: string;
-  extensionsRepository?: string | undefined;
+  extensionsRepository?: string | string[] | undefined;
 }
 
 async function readValues(files: readonly string[]): Promise<{ inputs: Input[]; issues: Issue[] }> {
@@ -98,7 +99,7 @@ export async function register(name: string | undefined, o: RegisterOptions): Pr
     if (!o.id && !manifest.id) throw new ValidationError([{ file: o.file, pointer: '/id', message: 'a registration file needs an id (or pass --id ID)' }]);
     ext = fileExtension(manifest, o.file, inputs, o.id);
   } else {
-    const repo = await loadRepository(o.extensionsRepository ?? DEFAULT_REPOSITORY);
+    const repo = await openRepository(o.extensionsRepository);
     ext = requireExtension(repo, name as string);
     const own = repo.issues.filter((i) => i.file === ext.file || i.file === ext.registrationFile);
     if (own.length > 0) throw new ValidationError(own, `extension ${ext.name} is invalid`);

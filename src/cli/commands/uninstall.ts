@@ -1,7 +1,6 @@
 /** `fuseml-installer uninstall [--extensions a,b]`: reverse dependency order, deregistration, our namespaces. */
 import { FusemlError } from '../../core/errors.js';
-import type { Scalar } from '../../core/extension.js';
-import { DEFAULT_REPOSITORY, loadRepository } from '../../descriptor/repository.js';
+import type { ExtensionSource, Scalar } from '../../core/extension.js';
 import { installedDependents, InstallerEngine } from '../../installer/engine.js';
 import { addFusemlExtras, probeCluster } from '../../installer/fuseml-extras.js';
 import { parseMirrors } from '../../installer/mirrors.js';
@@ -10,6 +9,7 @@ import { confirm, requireConfirmable } from '../confirm.js';
 import { parseFormat, renderData } from '../output.js';
 import { checkRegistry, clusterFrom, makeReporter, readAssignments, registryFrom, resolveTools, splitList, summaryError, withInterrupt, type CommonFlags } from './install-common.js';
 import { printSummary } from './install.js';
+import { openRepository } from './repository.js';
 
 export interface UninstallFlags extends CommonFlags {
   withDependents?: boolean | undefined;
@@ -29,7 +29,7 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
   }
   if (requested.length > 0 && flags.all) throw new FusemlError('USAGE', 'uninstall: --extensions and --all exclude each other');
   if (!flags.dryRun) requireConfirmable('uninstall', { yes: flags.yes === true });
-  const repo = await loadRepository(flags.extensionsRepository ?? DEFAULT_REPOSITORY);
+  let repo = await openRepository(flags.extensionsRepository);
   const { assignments, issues } = await readAssignments(flags);
   if (issues.length > 0) {
     const { ValidationError } = await import('../../core/errors.js');
@@ -64,6 +64,14 @@ export async function uninstall(flags: UninstallFlags): Promise<void> {
           });
         }
         targets = [...deps, ...targets];
+      }
+      // Extensions installed by location (-e git+…, .tgz, ./dir): their uninstall steps come from the pinned source.
+      const sourced = records.filter((r) => r.source && targets.includes(r.extension));
+      if (sourced.length > 0) {
+        const { recordedLayer } = await import('../../installer/sources.js');
+        const layers = [];
+        for (const r of sourced) layers.push(await recordedLayer(r.source as ExtensionSource, { mirrors: parseMirrors(flags.mirror), signal }));
+        repo = await openRepository(flags.extensionsRepository, layers, true);
       }
       const missing = targets.filter((t) => !repo.get(t));
       if (missing.length > 0) {

@@ -40,10 +40,20 @@ Examples:
   $ fuseml-installer install --extensions kserve --mirror https://charts.example.com=http://mirror.local:8080 \
       --mirror https://github.com/=http://mirror.local:8080/github/
 
+  # an extension from elsewhere: a folder, a git tag (commit pinned in the install record), an archive (digest pinned)
+  $ fuseml-installer install -e ./my-tool
+  $ fuseml-installer install -e git+https://github.com/example-org/fuseml-extensions.git#v1.2.0:tracker
+  $ fuseml-installer install -e https://downloads.example.com/tracker-1.2.0.tgz
+
+  # more repository folders on top of the shipped extensions (later wins by name, with a notice)
+  $ FUSEML_EXTENSIONS_PATH=/opt/exts:/srv/more fuseml-installer --extensions-repository ./mine install -e tracker
+
   # machines: JSON result on stdout, progress lines on stderr
   $ fuseml-installer install --extensions s3 -o json
 
 Re-running is safe: finished steps are skipped (--force-reinstall redoes them), a run killed half-way resumes.
+Git and archive sources are cached in $FUSEML_CACHE_DIR (default $XDG_CACHE_HOME/fuseml, else ~/.cache/fuseml);
+credentials never go in a source URL (use a git credential helper, ssh keys or ~/.netrc).
 If the registry is unreachable the install still completes, the registration is journaled, the exit code is 9;
 deliver it later with: fuseml-installer extensions sync.
 Exit codes:
@@ -68,7 +78,7 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
   const install = program
     .command('install')
     .description('install extensions (and what they require) on the cluster, and register them')
-    .option('-e, --extensions <names>', 'extensions to install, comma separated (repeatable)', collect)
+    .option('-e, --extensions <names>', 'extensions to install, comma separated (repeatable): names, or one extension by location: a folder (./dir, /abs/dir), git+https://host/repo.git#REF[:SUBDIR] (also git+ssh://, git+file://), https://host/ext.tgz[#SUBDIR]', collect)
     .option('--concurrency <n>', 'extensions installed at the same time', '4')
     .option('--dry-run', 'print the plan (steps, commands, namespaces, registry records; secrets masked) and exit')
     .option('--force-reinstall', 'redo every step, even those an earlier run finished')

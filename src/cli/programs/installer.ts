@@ -7,7 +7,7 @@ import { addRegistrationCommands } from './installer-registration.js';
 export function buildInstallerProgram(): Command {
   const program = new Command('fuseml-installer')
     .description('Install 3rd-party tools (MLflow, Seldon Core, KServe, S3) for FuseML on Kubernetes and register them in the extension registry.')
-    .option('--extensions-repository <dir>', 'folder holding one sub-folder per extension (default: the extensions/ shipped with the installer)')
+    .option('--extensions-repository <dir>', 'a folder holding one sub-folder per extension, added to the shipped extensions and $FUSEML_EXTENSIONS_PATH (repeatable; a later folder wins by name, with a notice)', (v: string, prev: string[] = []) => [...prev, v])
     .showHelpAfterError();
 
   const extensions = program
@@ -37,9 +37,10 @@ export function buildInstallerProgram(): Command {
     .command('validate')
     .description('validate extension folders (default: every extension in the repository); reports every problem at once')
     .argument('[path...]', 'extension folders, or files inside them')
-    .action(async (paths: string[], _opts: unknown, cmd: Command) => {
+    .option('--strict', 'warnings (near-miss file names, unused parameters, parameters that never get a value, unpinned charts) fail too')
+    .action(async (paths: string[], opts: { strict?: boolean }, cmd: Command) => {
       const { validateExtensions } = await import('../commands/extensions.js');
-      await validateExtensions(cmd.optsWithGlobals(), paths);
+      await validateExtensions(cmd.optsWithGlobals(), paths, opts);
     });
 
   // install / uninstall / status / extensions sync, and FuseML's `extensions --add/--remove/--list`.
