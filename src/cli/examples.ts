@@ -29,6 +29,13 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     '# one folder being written (a FuseML description.yaml folder works too)',
     'fuseml-installer extensions validate ./extensions/my-tool',
   ],
+  'fuseml-installer extensions init': [
+    '# an upstream chart, pinned',
+    'fuseml-installer extensions init my-tool --chart https://charts.example.com/my-tool --version 1.2.3',
+    '# our own chart in chart/, written into ./extensions/my-tool',
+    'fuseml-installer extensions init my-tool --from chart-dir --dir extensions/my-tool',
+    'fuseml-installer extensions init my-tool --from manifests',
+  ],
   'fuseml-installer extensions unregister': [
     'fuseml-installer extensions unregister mlflow-dev',
     'fuseml-installer extensions unregister mlflow-dev --ignore-missing',
