@@ -226,3 +226,11 @@ export interface Extension {
   registrationFile?: string | undefined;
   format: DescriptorFormat;
 }
+
+/**
+ * An external-only extension has no install steps (`install: []`): nothing to put on
+ * a cluster, only an existing instance to register with `extensions register`.
+ */
+export function isExternalOnly(ext: Pick<Extension, 'install'>): boolean {
+  return ext.install.length === 0;
+}
