@@ -174,103 +174,90 @@ function values(kind: ScaffoldKind): string {
   return lines.join('\n');
 }
 
+/** The Deployment and Service that chart-dir (helm templating) and manifests (params) both write. */
+interface Workload {
+  name: string;
+  labels: string[];
+  replicas: string;
+  image: string;
+  port: string;
+  /** Labels on the objects' own metadata too (a chart's convention). */
+  metadataLabels: boolean;
+}
+
+function deploymentYaml(w: Workload, container: string): string {
+  const labels = (indent: string): string[] => w.labels.map((l) => `${indent}${l}`);
+  return [
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata:',
+    `  name: ${w.name}`,
+    ...(w.metadataLabels ? ['  labels:', ...labels('    ')] : []),
+    'spec:',
+    `  replicas: ${w.replicas}`,
+    '  selector:',
+    '    matchLabels:',
+    ...labels('      '),
+    '  template:',
+    '    metadata:',
+    '      labels:',
+    ...labels('        '),
+    '    spec:',
+    '      containers:',
+    `        - name: ${container}`,
+    `          image: ${w.image}`,
+    '          ports:',
+    '            - name: http',
+    `              containerPort: ${w.port}`,
+    '          readinessProbe:',
+    '            httpGet:',
+    '              path: /',
+    '              port: http',
+    '',
+  ].join('\n');
+}
+
+function serviceYaml(w: Workload): string {
+  const labels = w.labels.map((l) => `    ${l}`);
+  return [
+    'apiVersion: v1',
+    'kind: Service',
+    'metadata:',
+    `  name: ${w.name}`,
+    ...(w.metadataLabels ? ['  labels:', ...labels] : []),
+    'spec:',
+    '  selector:',
+    ...labels,
+    '  ports:',
+    '    - name: http',
+    '      port: 80',
+    '      targetPort: http',
+    '',
+  ].join('\n');
+}
+
 function chartFiles(name: string): ScaffoldFile[] {
-  const labels = ['app.kubernetes.io/name: {{ .Chart.Name }}', 'app.kubernetes.io/instance: {{ .Release.Name }}'];
+  const w: Workload = {
+    name: '{{ .Release.Name }}',
+    labels: ['app.kubernetes.io/name: {{ .Chart.Name }}', 'app.kubernetes.io/instance: {{ .Release.Name }}'],
+    replicas: '{{ .Values.replicaCount }}',
+    image: '{{ .Values.image | quote }}',
+    port: '{{ .Values.port }}',
+    metadataLabels: true,
+  };
   return [
     { path: 'chart/Chart.yaml', content: ['apiVersion: v2', `name: ${name}`, `description: ${name}, installed by its FuseML extension`, 'type: application', 'version: 0.1.0', 'appVersion: "0.1.0"', ''].join('\n') },
     { path: 'chart/values.yaml', content: ['replicaCount: 1', 'image: nginxinc/nginx-unprivileged:1.27', 'port: 8080', ''].join('\n') },
-    {
-      path: 'chart/templates/deployment.yaml',
-      content: [
-        'apiVersion: apps/v1',
-        'kind: Deployment',
-        'metadata:',
-        '  name: {{ .Release.Name }}',
-        '  labels:',
-        ...labels.map((l) => `    ${l}`),
-        'spec:',
-        '  replicas: {{ .Values.replicaCount }}',
-        '  selector:',
-        '    matchLabels:',
-        ...labels.map((l) => `      ${l}`),
-        '  template:',
-        '    metadata:',
-        '      labels:',
-        ...labels.map((l) => `        ${l}`),
-        '    spec:',
-        '      containers:',
-        `        - name: ${name}`,
-        '          image: {{ .Values.image | quote }}',
-        '          ports:',
-        '            - name: http',
-        '              containerPort: {{ .Values.port }}',
-        '          readinessProbe:',
-        '            httpGet:',
-        '              path: /',
-        '              port: http',
-        '',
-      ].join('\n'),
-    },
-    {
-      path: 'chart/templates/service.yaml',
-      content: [
-        'apiVersion: v1',
-        'kind: Service',
-        'metadata:',
-        '  name: {{ .Release.Name }}',
-        '  labels:',
-        ...labels.map((l) => `    ${l}`),
-        'spec:',
-        '  selector:',
-        ...labels.map((l) => `    ${l}`),
-        '  ports:',
-        '    - name: http',
-        '      port: 80',
-        '      targetPort: http',
-        '',
-      ].join('\n'),
-    },
+    { path: 'chart/templates/deployment.yaml', content: deploymentYaml(w, name) },
+    { path: 'chart/templates/service.yaml', content: serviceYaml(w) },
   ];
 }
 
 function manifestFiles(name: string): ScaffoldFile[] {
-  const labels = [`app.kubernetes.io/name: ${name}`];
+  const w: Workload = { name, labels: [`app.kubernetes.io/name: ${name}`], replicas: '{{ params.replicas }}', image: 'nginxinc/nginx-unprivileged:1.27', port: '8080', metadataLabels: false };
   return [
-    {
-      path: 'manifests/deployment.yaml',
-      content: [
-        '# Rendered with the parameters, then applied in the extension namespace.',
-        'apiVersion: apps/v1',
-        'kind: Deployment',
-        'metadata:',
-        `  name: ${name}`,
-        'spec:',
-        '  replicas: {{ params.replicas }}',
-        '  selector:',
-        '    matchLabels:',
-        ...labels.map((l) => `      ${l}`),
-        '  template:',
-        '    metadata:',
-        '      labels:',
-        ...labels.map((l) => `        ${l}`),
-        '    spec:',
-        '      containers:',
-        `        - name: ${name}`,
-        '          image: nginxinc/nginx-unprivileged:1.27',
-        '          ports:',
-        '            - name: http',
-        '              containerPort: 8080',
-        '          readinessProbe:',
-        '            httpGet:',
-        '              path: /',
-        '              port: http',
-        '',
-      ].join('\n'),
-    },
-    {
-      path: 'manifests/service.yaml',
-      content: ['apiVersion: v1', 'kind: Service', 'metadata:', `  name: ${name}`, 'spec:', '  selector:', ...labels.map((l) => `    ${l}`), '  ports:', '    - name: http', '      port: 80', '      targetPort: http', ''].join('\n'),
-    },
+    { path: 'manifests/deployment.yaml', content: `# Rendered with the parameters, then applied in the extension namespace.\n${deploymentYaml(w, name)}` },
+    { path: 'manifests/service.yaml', content: serviceYaml(w) },
   ];
 }
 
