@@ -130,6 +130,11 @@ describe('descriptor schemas', () => {
     });
   }
 
+  it('extension-record.schema.json (the registry wire format): every node has a description', async () => {
+    const schema = JSON.parse(await readFile(join(SCHEMA_DIR, 'extension-record.schema.json'), 'utf8')) as unknown;
+    expect(undescribed(schema)).toEqual([]);
+  });
+
   it('the count can fail: a node without a description is found', () => {
     const schema = structuredClone(loadSchema('registration')) as { $defs: { endpoint: { properties: { url: { description?: string } } } } };
     delete schema.$defs.endpoint.properties.url.description;
