@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileError, formatIssue, ValidationError, type Issue } from '../../core/errors.js';
-import type { Extension } from '../../core/extension.js';
+import { isExternalOnly, type Extension } from '../../core/extension.js';
 import { checkExtensionDir, findDescriptor, remoteLocations } from '../../descriptor/load.js';
 import { DEFAULT_REPOSITORY, loadRepository, requireExtension } from '../../descriptor/repository.js';
 import { parseFormat, printResult, renderData } from '../output.js';
@@ -77,7 +77,7 @@ export async function describeExtension(globals: RepositoryOptions, name: string
         `Namespace:   ${ext.namespace}`,
         `Requires:    ${ext.requires.join(', ') || '-'}`,
         `Description: ${firstLine(ext.description, 200)}`,
-        `Install:     ${ext.install.map((s) => s.type).join(', ')}`,
+        `Install:     ${isExternalOnly(ext) ? `nothing: external only (fuseml-installer extensions register ${ext.name})` : ext.install.map((s) => s.type).join(', ')}`,
         `Parameters:${params ? '\n' + params : ' -'}`,
         `Outputs:     ${Object.keys(ext.outputs).join(', ') || '-'}`,
         `Registers:${services ? '\n' + services : ' nothing'}`,
