@@ -31,6 +31,13 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     '# in CI: warnings (near-miss file names, unused parameters, unpinned charts) fail too',
     'fuseml-installer extensions validate --strict ./extensions/my-tool',
   ],
+  'fuseml-installer extensions init': [
+    '# an upstream chart, pinned',
+    'fuseml-installer extensions init my-tool --chart https://charts.example.com/my-tool --version 1.2.3',
+    '# our own chart in chart/, written into ./extensions/my-tool',
+    'fuseml-installer extensions init my-tool --from chart-dir --dir extensions/my-tool',
+    'fuseml-installer extensions init my-tool --from manifests',
+  ],
   'fuseml-installer extensions unregister': [
     'fuseml-installer extensions unregister mlflow-dev',
     'fuseml-installer extensions unregister mlflow-dev --ignore-missing',

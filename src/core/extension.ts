@@ -237,3 +237,11 @@ export type ExtensionSource =
   | { kind: 'dir'; path: string }
   | { kind: 'git'; url: string; ref: string; subdir?: string | undefined; commit: string }
   | { kind: 'archive'; url: string; subdir?: string | undefined; digest: string };
+
+/**
+ * An external-only extension has no install steps (`install: []`): nothing to put on
+ * a cluster, only an existing instance to register with `extensions register`.
+ */
+export function isExternalOnly(ext: Pick<Extension, 'install'>): boolean {
+  return ext.install.length === 0;
+}

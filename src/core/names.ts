@@ -15,3 +15,11 @@ export function isDns1123Label(s: string): boolean {
 
 /** The words messages use for a name that is not a DNS-1123 label (schemas state the length as maxLength). */
 export const DNS1123_LABEL_WORDS = 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit';
+
+/** Extension names become helm release names, which helm limits to 53 characters. */
+export const EXTENSION_NAME_MAX = 53;
+
+/** An extension name: a DNS-1123 label of at most 53 characters. */
+export function isExtensionName(s: string): boolean {
+  return s.length <= EXTENSION_NAME_MAX && isDns1123Label(s);
+}

@@ -144,6 +144,28 @@ export function prefixedEnvName(requirement: string, key: string): string {
   return `${ENV_PREFIX}${envToken(requirement)}_${envToken(key)}`;
 }
 
+/** Where a step's binding Secrets are mounted (the Service Binding spec's $SERVICE_BINDING_ROOT). */
+export const SERVICE_BINDING_ROOT = '/bindings';
+
+const FILE_KEY = /^([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z0-9]+)$/;
+
+/**
+ * A file key: a configuration key `VAR.EXT` (an environment variable name, a dot,
+ * a file extension; e.g. `GOOGLE_APPLICATION_CREDENTIALS.json`) holds the content
+ * of a file. The step's Service Binding Secret holds it under that name, so it is
+ * the file $SERVICE_BINDING_ROOT/<requirement>/VAR.EXT, and the step gets VAR set
+ * to that path (never the content). Any other key is a plain environment variable.
+ */
+export function fileKey(key: string): { env: string; extension: string } | undefined {
+  const m = FILE_KEY.exec(key);
+  return m ? { env: m[1] as string, extension: m[2] as string } : undefined;
+}
+
+/** The path of configuration key `key` in the binding of `requirement`, as the step's container sees it. */
+export function bindingFilePath(requirement: string, key: string): string {
+  return `${SERVICE_BINDING_ROOT}/${requirement}/${key}`;
+}
+
 export { versionMatches } from './version.js';
 export { scopeAllows } from './scope.js';
 
@@ -428,8 +450,11 @@ export interface GeneratedEnv {
   value: string;
   secret: boolean;
   requirement: string;
-  /** The choice's URL, or one of its configuration keys. */
-  from: { kind: 'url' } | { kind: 'cfg'; key: string };
+  /**
+   * The choice's URL, one of its configuration keys, or a file key: the path of the
+   * file the step's binding holds it in (see fileKey).
+   */
+  from: { kind: 'url' } | { kind: 'cfg'; key: string } | { kind: 'file'; key: string };
   /** Who set it, for messages. */
   source: string;
 }
@@ -445,16 +470,23 @@ export interface GeneratedEnv {
 export function generatedEnv(choices: readonly Choice[]): GeneratedEnv[] {
   const out: GeneratedEnv[] = [];
   const label = (ch: Choice): string => `requirement ${ch.requirement} (${ch.extension_id}/${ch.service_id})`;
+  /** A configuration entry as env: its value, or for a file key the path of the file (not secret). */
+  const entry = (ch: Choice, key: string, value: string): { name: string; value: string; secret: boolean; from: GeneratedEnv['from'] } => {
+    const file = fileKey(key);
+    if (file) return { name: file.env, value: bindingFilePath(ch.requirement, key), secret: false, from: { kind: 'file', key } };
+    return { name: key, value, secret: ch.secret_keys.includes(key), from: { kind: 'cfg', key } };
+  };
   for (const ch of choices) {
     for (const [key, value] of Object.entries(ch.configuration)) {
-      out.push({ key, value, secret: ch.secret_keys.includes(key), requirement: ch.requirement, from: { kind: 'cfg', key }, source: label(ch) });
+      const { name, ...e } = entry(ch, key, value);
+      out.push({ key: name, ...e, requirement: ch.requirement, source: label(ch) });
     }
   }
   for (const ch of choices) {
     out.push({ key: prefixedEnvName(ch.requirement, 'URL'), value: ch.url, secret: false, requirement: ch.requirement, from: { kind: 'url' }, source: `${label(ch)} url` });
     for (const [key, value] of Object.entries(ch.configuration)) {
-      const g = { key: prefixedEnvName(ch.requirement, key), value, secret: ch.secret_keys.includes(key), requirement: ch.requirement };
-      out.push({ ...g, from: { kind: 'cfg', key }, source: `${label(ch)} ${key}` });
+      const { name, ...e } = entry(ch, key, value);
+      out.push({ key: prefixedEnvName(ch.requirement, name), ...e, requirement: ch.requirement, source: `${label(ch)} ${key}` });
     }
   }
   return out;

@@ -18,7 +18,7 @@ import { render, TemplateError } from '../core/template.js';
 import { manifestFiles } from '../descriptor/files.js';
 import type { Repository } from '../descriptor/repository.js';
 import { parseDuration } from './duration.js';
-import { isRemoteLocation } from '../core/extension.js';
+import { isExternalOnly, isRemoteLocation } from '../core/extension.js';
 import { fetchRemote } from '../steps/remote.js';
 import { applyMirror, type ChartMirror } from './mirrors.js';
 import { resolveParams, type Assignment, type ParamValues } from './params.js';
@@ -390,6 +390,13 @@ export async function createPlan(repo: Repository, options: PlanOptions): Promis
   const requested = resolveNames(repo, options.extensions);
   const { order, levels: lv } = orderExtensions(repo, requested, options.withDependencies ?? true);
   const exts = order.map((n) => repo.get(n) as Extension);
+  const external = options.forUninstall ? [] : exts.filter(isExternalOnly);
+  if (external.length > 0) {
+    const names = external.map((e) => e.name).join(', ');
+    throw new FusemlError('USAGE', `${names} ${external.length === 1 ? 'is' : 'are'} external only (no install steps): nothing to install`, {
+      hint: `register an existing instance instead: fuseml-installer extensions register ${external[0]?.name} --set …  (see: fuseml-installer extensions describe ${external[0]?.name})`,
+    });
+  }
   const issues: Issue[] = [...(options.issues ?? [])];
   if (options.id !== undefined && requested.length !== 1) {
     throw new FusemlError('USAGE', '--id applies to a single extension', { hint: 'install the extension that needs its own registry id on its own' });

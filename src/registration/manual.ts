@@ -13,7 +13,8 @@
  *
  * Sensitive inputs (sensitive parameters; outputs read from a Secret or marked
  * sensitive) are refused in --set (process arguments show in `ps`): they come
- * from --values FILE or --set-env KEY=ENV_VAR.
+ * from --values FILE, --set-env KEY=ENV_VAR or --set-file KEY=PATH (the file's
+ * content, e.g. a JSON key file).
  *
  * Rendering is the installer's own (renderRegistration): the record of an
  * external instance has exactly the shape of an installed one.
@@ -30,7 +31,7 @@ import { extensionLookup, renderDeep, renderRegistration } from '../installer/re
 export interface Input {
   key: string;
   value: unknown;
-  source: '--set' | '--set-env' | string;
+  source: '--set' | '--set-env' | '--set-file' | string;
 }
 
 export interface ManualOptions {
@@ -51,14 +52,14 @@ export interface ManualRegistration {
 const KEY = /^(?:(params|outputs)\.)?([A-Za-z_][A-Za-z0-9_]*)$/;
 
 /** Parses `KEY=VALUE` entries; malformed ones become issues (the value is never echoed). */
-export function parseAssignments(entries: readonly string[], source: '--set' | '--set-env', env: NodeJS.ProcessEnv = process.env): { inputs: Input[]; issues: Issue[] } {
+export function parseAssignments(entries: readonly string[], source: '--set' | '--set-env' | '--set-file', env: NodeJS.ProcessEnv = process.env): { inputs: Input[]; issues: Issue[] } {
   const inputs: Input[] = [];
   const issues: Issue[] = [];
   for (const entry of entries) {
     const split = splitAssignment(entry, { key: KEY });
     const key = split.key;
     if (!split.ok) {
-      issues.push({ file: source, pointer: '', message: `"${key}" is not of the form [params.|outputs.]NAME=${source === '--set' ? 'VALUE' : 'ENV_VAR'}` });
+      issues.push({ file: source, pointer: '', message: `"${key}" is not of the form [params.|outputs.]NAME=${source === '--set' ? 'VALUE' : source === '--set-file' ? 'PATH' : 'ENV_VAR'}` });
       continue;
     }
     const raw = split.value;
@@ -164,7 +165,7 @@ export function manualRegistration(ext: Extension, inputs: readonly Input[], opt
       issues.push({
         file: '--set',
         pointer: `/${root}.${name}`,
-        message: `${root}.${name} is sensitive and must not be passed in --set (process arguments are visible to other users): use --values FILE or --set-env ${name}=ENV_VAR`,
+        message: `${root}.${name} is sensitive and must not be passed in --set (process arguments are visible to other users): use --values FILE, --set-env ${name}=ENV_VAR or --set-file ${name}=PATH`,
       });
       continue;
     }

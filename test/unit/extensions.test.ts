@@ -14,7 +14,7 @@ describe('shipped extensions', () => {
   it('every folder validates, with no issue at all', async () => {
     const repo = await loadRepository(DEFAULT_REPOSITORY);
     expect(repo.issues).toEqual([]);
-    expect([...repo.extensions.keys()]).toEqual(['fuseml-registry', 'kserve', 'mlflow', 's3', 'seldon-core']);
+    expect([...repo.extensions.keys()]).toEqual(['fuseml-registry', 'gcs', 'kserve', 'mlflow', 's3', 'seldon-core']);
   });
 
   it('fuseml-registry registers nothing (it is the registry) and tells how to reach it through its outputs', async () => {

@@ -2,7 +2,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileError, formatIssue, ValidationError, type Issue } from '../../core/errors.js';
-import type { Extension } from '../../core/extension.js';
+import { isExternalOnly, type Extension } from '../../core/extension.js';
 import { checkExtensionDir, findDescriptor, remoteLocations } from '../../descriptor/load.js';
 import { descriptorNearMisses, extensionWarnings } from '../../descriptor/lint.js';
 import { loadLayers, requireExtension, type Repository } from '../../descriptor/repository.js';
@@ -80,7 +80,7 @@ export async function describeExtension(globals: RepositoryOptions, name: string
         `Namespace:   ${ext.namespace}`,
         `Requires:    ${ext.requires.join(', ') || '-'}`,
         `Description: ${firstLine(ext.description, 200)}`,
-        `Install:     ${ext.install.map((s) => s.type).join(', ')}`,
+        `Install:     ${isExternalOnly(ext) ? `nothing: external only (fuseml-installer extensions register ${ext.name})` : ext.install.map((s) => s.type).join(', ')}`,
         `Parameters:${params ? '\n' + params : ' -'}`,
         `Outputs:     ${Object.keys(ext.outputs).join(', ') || '-'}`,
         `Registers:${services ? '\n' + services : ' nothing'}`,

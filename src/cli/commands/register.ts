@@ -21,6 +21,7 @@ export interface RegisterOptions extends RegistryOptions {
   file?: string | undefined;
   set: string[];
   setEnv: string[];
+  setFile?: string[] | undefined;
   values: string[];
   id?: string | undefined;
   zone?: string | undefined;
@@ -86,11 +87,21 @@ export async function register(name: string | undefined, o: RegisterOptions): Pr
   }
   const set = parseAssignments(o.set, '--set');
   const env = parseAssignments(o.setEnv, '--set-env');
+  const files = parseAssignments(o.setFile ?? [], '--set-file');
   const values = await readValues(o.values);
-  const parseIssues = [...set.issues, ...env.issues, ...values.issues];
+  const parseIssues = [...set.issues, ...env.issues, ...files.issues, ...values.issues];
   if (parseIssues.length > 0) throw new ValidationError(parseIssues);
-  // Later sources win: --values files, then --set-env, then --set.
-  const inputs = [...values.inputs, ...env.inputs, ...set.inputs];
+  // --set-file KEY=PATH: the value is the file's content (a key file never passes through argv).
+  for (const f of files.inputs) {
+    const path = String(f.value);
+    try {
+      f.value = await readFile(path, 'utf8');
+    } catch (e) {
+      throw fileError('--set-file', path, e);
+    }
+  }
+  // Later sources win: --values files, then --set-env, then --set-file, then --set.
+  const inputs = [...values.inputs, ...env.inputs, ...files.inputs, ...set.inputs];
 
   let ext: Extension;
   if (o.file !== undefined) {

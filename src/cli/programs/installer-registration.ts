@@ -6,7 +6,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 
 const REGISTER_HELP = `
 Values: the extension's parameters, and its outputs (what an install would read from the cluster: URLs,
-keys). Sensitive ones (keys, passwords) only through --values FILE or --set-env, never --set.
+keys). Sensitive ones (keys, passwords) only through --values FILE, --set-env or --set-file, never --set.
 Every missing value is listed at once; "fuseml-installer extensions describe NAME" shows them.
 
 Examples:
@@ -15,6 +15,8 @@ Examples:
       --set-env accessKey=MINIO_ACCESS_KEY --set-env secretKey=MINIO_SECRET_KEY
   $ fuseml-installer extensions register s3 --id aws-eu --endpoint-type external --values aws-eu.yaml
   $ fuseml-installer extensions register seldon --id seldon-prod --zone eu-1
+  $ fuseml-installer extensions register gcs --id gcs-models --set bucket=models --set project=ml-prod \\
+      --set-file serviceAccountKey=key.json
   $ fuseml-installer extensions register -f my-registration.yaml --set url=https://tool.example.com --dry-run
 
 Checks (unless --no-check): MLflow tracking GET /health = 200; other http(s) endpoints answer HTTP;
@@ -39,6 +41,7 @@ export function addRegistrationCommands(_program: Command, extensions: Command):
       .option('-f, --file <file>', 'a stand-alone registration manifest (registration.yaml format) instead of an extension')
       .option('--set <key=value>', 'a parameter or output value: NAME, params.NAME or outputs.NAME (repeatable; not for sensitive values)', collect, [])
       .option('--set-env <key=ENV_VAR>', 'a value read from an environment variable (for sensitive values; repeatable)', collect, [])
+      .option('--set-file <key=path>', 'a value read from a file, e.g. a JSON key file (for sensitive values; repeatable)', collect, [])
       .option('--values <file>', 'YAML mapping NAME: value (or params:/outputs: sub-mappings); repeatable, later wins', collect, [])
       .option('--id <id>', 'registry id of this instance (default: the manifest id, else the extension name)')
       .option('--zone <zone>', 'zone the instance lives in')

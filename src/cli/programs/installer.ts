@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { outputOption } from '../output.js';
 import { addLifecycleCommands } from './installer-lifecycle.js';
 import { addRegistrationCommands } from './installer-registration.js';
@@ -41,6 +41,20 @@ export function buildInstallerProgram(): Command {
     .action(async (paths: string[], opts: { strict?: boolean }, cmd: Command) => {
       const { validateExtensions } = await import('../commands/extensions.js');
       await validateExtensions(cmd.optsWithGlobals(), paths, opts);
+    });
+
+  extensions
+    .command('init')
+    .description('write a new extension folder (descriptor with a schema modeline, registration manifest, values, README; a chart or manifests); never overwrites')
+    .argument('<name>', 'extension name (a DNS-1123 label)')
+    .addOption(new Option('--from <kind>', 'what it installs: an upstream chart from a helm repository, our own chart in chart/, or manifests in manifests/').choices(['helm-repo', 'chart-dir', 'manifests']).default('helm-repo'))
+    .option('--dir <path>', 'the folder to create (default: ./NAME); must not exist')
+    .option('--chart <repo-url/name>', 'helm-repo: the chart, as REPO_URL/CHART (https:// or oci://)')
+    .option('--version <version>', 'helm-repo: the chart version to pin')
+    .option('--schema-base <url>', 'base URL of the JSON Schemas in the modelines (default: the schemas shipped with this installer, as a file:// URL)')
+    .action(async (name: string, opts: Record<string, string>) => {
+      const { initExtension } = await import('../commands/extensions-init.js');
+      await initExtension(name, opts);
     });
 
   // install / uninstall / status / extensions sync, and FuseML's `extensions --add/--remove/--list`.

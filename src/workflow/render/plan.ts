@@ -11,7 +11,7 @@
  * src/core/resolve.ts): the renderers never recompute them.
  */
 import { ValidationError, type Issue } from '../../core/errors.js';
-import { envToken, generatedEnv, parseEnvReference, prefixedEnvName, type Choice, type Resolution } from '../../core/resolve.js';
+import { envToken, generatedEnv, parseEnvReference, prefixedEnvName, SERVICE_BINDING_ROOT, type Choice, type Resolution } from '../../core/resolve.js';
 import { render, TemplateError } from '../../core/template.js';
 import type { Workflow, WorkflowStep } from '../../core/workflow.js';
 import { bindingName, wellKnownEntries } from '../binding.js';
@@ -19,8 +19,8 @@ import { bindingName, wellKnownEntries } from '../binding.js';
 export const ENGINES = ['job', 'argo', 'tekton'] as const;
 export type Engine = (typeof ENGINES)[number];
 
-/** Where the binding Secrets are mounted (the Service Binding spec's $SERVICE_BINDING_ROOT). */
-export const SERVICE_BINDING_ROOT = '/bindings';
+/** Where the binding Secrets are mounted (defined with the file-key rule in src/core/resolve.ts). */
+export { SERVICE_BINDING_ROOT } from '../../core/resolve.js';
 /** Label of everything `fuseml workflow run` creates for one run. */
 export const LABEL_RUN = 'fuseml.io/run';
 
@@ -221,6 +221,13 @@ export function planSteps(workflow: Workflow, resolution: Resolution, options: P
       if (seen.has(g.key)) continue;
       seen.add(g.key);
       if (own.has(g.key)) continue; // the step's own env overrides it (as in the resolver)
+      if (g.from.kind === 'file') {
+        // The content is the binding's file (mounted below); the variable is its path.
+        const fk = g.from.key;
+        if (!SECRET_KEY.test(fk)) add(`${ptr}/extensions/${reqs.findIndex((r) => r.name === g.requirement)}`, `requirement ${g.requirement}: configuration key ${JSON.stringify(fk)} is not a valid Secret key`);
+        else env.push({ name: g.key, value: escapeDollar(g.value) });
+        continue;
+      }
       const ref = keyRef(g.requirement, g.from, '');
       if (ref) env.push({ name: g.key, valueFrom: ref });
     }
