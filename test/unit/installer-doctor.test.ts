@@ -17,32 +17,13 @@ import { Journal } from '../../src/installer/journal.js';
 import { MemoryCluster } from '../../src/installer/memory-cluster.js';
 import { parseSetFlags } from '../../src/installer/params.js';
 import { createPlan, type ExtensionPlan, type PlannedWait } from '../../src/installer/plan.js';
-import { RegistrySink, type RegistryWriter } from '../../src/installer/registry-sink.js';
-import { makeFakes, type Fakes } from './installer-fakes.js';
+import { RegistrySink } from '../../src/installer/registry-sink.js';
+import { FakeRegistry, makeFakes, type Fakes } from './installer-fakes.js';
 
 const REPO = resolve(import.meta.dirname, '../fixtures/installer/repo');
 const PW = 'pw-PLANTED-doctor-1';
 const SECRET_OUT = 'from-a-secret-PLANTED-doctor-2';
 const ROTATED = 'rotated-PLANTED-doctor-3';
-
-class FakeRegistry implements RegistryWriter {
-  records = new Map<string, ExtensionRecord>();
-  up = true;
-  async upsertExtension(r: ExtensionRecord) {
-    if (!this.up) throw new FusemlError('REGISTRY', 'registry http://fake: cannot connect (ECONNREFUSED)');
-    this.records.set(r.id, structuredClone(r));
-  }
-  async getExtension(id: string) {
-    if (!this.up) throw new FusemlError('REGISTRY', 'registry http://fake: cannot connect (ECONNREFUSED)');
-    const r = this.records.get(id);
-    if (!r) throw Object.assign(new FusemlError('NOT_FOUND', 'no such'), { status: 404 });
-    return structuredClone(r);
-  }
-  async deleteExtension(id: string) {
-    if (!this.up) throw new FusemlError('REGISTRY', 'registry http://fake: cannot connect (ECONNREFUSED)');
-    if (!this.records.delete(id)) throw Object.assign(new FusemlError('NOT_FOUND', 'no such'), { status: 404 });
-  }
-}
 
 /** Waits fail for the kinds listed in `notReady` (a real cluster checks the objects). */
 class DriftingCluster extends MemoryCluster {
@@ -217,7 +198,7 @@ describe('doctor', () => {
     expect(r.findings).toMatchObject([{ kind: 'unregistered', detail: 'installed, but the registry has no record alpha (its registration is journaled, not delivered)' }]);
     registry.up = false;
     const journaled = await applyFixes(r.fixes, { cluster, sink: sink() });
-    expect(journaled).toMatchObject([{ action: 'register alpha', result: 'journaled', error: 'registry http://fake: cannot connect (ECONNREFUSED)' }]);
+    expect(journaled).toMatchObject([{ action: 'register alpha', result: 'journaled', error: 'registry http://fake: PUT /extensions: cannot connect (ECONNREFUSED)' }]);
     registry.up = true;
     await applyFixes(r.fixes, { cluster, sink: sink() });
     expect(record('alpha').registration?.state).toBe('registered');
