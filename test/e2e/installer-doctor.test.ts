@@ -153,4 +153,23 @@ describe('fuseml-installer doctor', () => {
     const clean = await installer(['doctor']);
     expect(clean.exitCode, clean.stderr).toBe(0);
   });
+
+  it('an object install waited for is gone (its release still deployed): not-ready, which --fix cannot repair; install --force-reinstall does', async () => {
+    await run(kubectl, ['--kubeconfig', kubeconfig, 'delete', 'deployment', 'alpha', '--namespace', NS.a, '--wait'], { timeoutMs: 60_000 });
+    const r = await installer(['doctor', '--extensions', 'alpha', '-o', 'json']);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(report(r).checked).toEqual(['alpha']);
+    expect(report(r).findings).toMatchObject([{ extension: 'alpha', kind: 'not-ready' }]);
+    expect(report(r).findings[0]?.detail).toMatch(new RegExp(`^Deployment alpha in ${NS.a} \\(Available\\): not ready \\(not found yet\\)`));
+    expect(report(r).findings[0]?.fix).toBeUndefined();
+
+    const fix = await installer(['doctor', '--fix', '--yes']);
+    expect(fix.exitCode).toBe(1);
+    expect(fix.stderr).toMatch(/^Error: drift found: alpha not-ready$/m);
+
+    const again = await installer(['install', '--extensions', 'alpha', '--set', `alpha.namespace=${NS.a}`, '--values', join(dir, 'secrets.yaml'), '--force-reinstall']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    const clean = await installer(['doctor']);
+    expect(clean.exitCode, clean.stderr).toBe(0);
+  });
 });

@@ -59,7 +59,7 @@ export async function doctor(flags: DoctorFlags): Promise<void> {
     if (flags.fix && report.fixes.length > 0) {
       await printReport(report, format === 'table' ? 'table' : undefined);
       const what = report.findings.filter((f) => f.fix).map((f) => `${f.extension}: ${f.fix}`);
-      await confirm(`Fix on ${where} and ${sink?.url ?? 'the registry'}:\n  ${[...new Set(what)].join('\n  ')}\n?`, { yes: flags.yes === true });
+      await confirm(`Fix drift on ${where} (registry ${sink?.url ?? '-'}):\n${[...new Set(what)].map((w) => `  - ${w}\n`).join('')}Apply these fixes?`, { yes: flags.yes === true });
       const lock = await cluster.acquireLock({ holder, timeoutMs: lockTimeoutMs, signal });
       try {
         fixed = await applyFixes(report.fixes, { cluster, sink });
