@@ -87,7 +87,9 @@ export async function doctor(flags: DoctorFlags): Promise<void> {
     throw new FusemlError('DRIFT', fixed
       ? `${n} finding(s) not fixed${failedFixes.length ? `; ${failedFixes.length} fix(es) not delivered` : ''}: ${[...new Set(unfixed.map((f) => `${f.extension} ${f.kind}`))].join(', ') || 'see the fixes'}`
       : `drift found: ${report.findings.map((f) => `${f.extension} ${f.kind}`).join(', ')}`, {
-      hint: fixed ? 'the findings without a fix say what to do (their hint); journaled registry changes are delivered by: fuseml-installer extensions sync' : 'fuseml-installer doctor --fix re-registers or deregisters what it can (asks first)',
+      hint: fixed || flags.fix
+        ? 'the findings without a fix say what to do (their hint); journaled registry changes are delivered by: fuseml-installer extensions sync'
+        : 'fuseml-installer doctor --fix re-registers or deregisters what it can (asks first)',
     });
   }
   if (report.registryUnreachable) {
