@@ -11,6 +11,8 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'fuseml-installer install --extensions mlflow,seldon-core',
     'fuseml-installer status',
     'fuseml-installer uninstall --extensions seldon-core',
+    '# do the install records, helm, the cluster and the registry agree? (exit 1 on drift; --fix repairs)',
+    'fuseml-installer doctor',
   ],
   'fuseml-installer extensions': [
     'fuseml-installer extensions list',

@@ -5,6 +5,7 @@
 
 export type ErrorCode =
   | 'INTERNAL'
+  | 'DRIFT'
   | 'USAGE'
   | 'VALIDATION'
   | 'NOT_FOUND'
@@ -21,6 +22,7 @@ export type ErrorCode =
 /** Exit codes, documented in the README. Keep both in step. */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 1,
+  DRIFT: 1,
   USAGE: 2,
   VALIDATION: 3,
   NOT_FOUND: 4,
@@ -38,6 +40,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
 /** What each exit code means: the README table and every help page's exit-code list come from here. */
 export const EXIT_CODE_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   INTERNAL: 'internal error (a bug: run again with --verbose and report it)',
+  DRIFT: 'fuseml-installer doctor found drift: install records, helm releases, the cluster and the registry disagree (the report names each)',
   USAGE: 'usage: unknown command, flag or flag value',
   VALIDATION: 'validation: bad input file, every problem listed as file:line:col pointer message',
   NOT_FOUND: 'not found: unknown extension, record or file',

@@ -5,23 +5,22 @@
  * install record, and the registration. Uninstall runs the other way round.
  * Cluster access goes through a ClusterBackend; processes through src/exec.
  */
-import { createHash } from 'node:crypto';
 import { FusemlError } from '../core/errors.js';
-import type { Extension, OutputSpec } from '../core/extension.js';
+import type { Extension } from '../core/extension.js';
 import { dependents as dependentsOf, levels } from '../core/graph.js';
 import type { ExtensionRecord } from '../core/records.js';
 import { redact } from '../core/redact.js';
-import { render } from '../core/template.js';
 import { runStep, stepCommands, type Tools } from '../steps/index.js';
 import type { ClusterBackend, InstallRecord } from './cluster.js';
 import type { Reporter } from './events.js';
 import { paramEnvName } from './params.js';
 import type { ExtensionPlan, Plan, PlannedStep } from './plan.js';
 import { previewRegistration } from './plan.js';
-import { extensionLookup, renderDeep, renderRegistration } from './registration.js';
+import { collectOutputs, publicOutputs } from './outputs.js';
+import { registrationDigest, renderRegistration } from './registration.js';
 import type { Delivery, RegistrySink } from './registry-sink.js';
 
-export const OUTPUT_TIMEOUT_MS = 2 * 60_000;
+export { OUTPUT_TIMEOUT_MS, isSensitiveOutput } from './outputs.js';
 
 export interface EngineOptions {
   cluster: ClusterBackend;
@@ -66,11 +65,6 @@ export interface RunSummary {
   namespacesDeleted: string[];
 }
 
-const sha = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex');
-
-export function isSensitiveOutput(spec: OutputSpec): boolean {
-  return spec.sensitive === true || spec.secret !== undefined;
-}
 
 export function stepTitle(step: PlannedStep): string {
   switch (step.type) {
@@ -275,27 +269,8 @@ export class InstallerEngine {
     }
   }
 
-  async #collectOutputs(p: ExtensionPlan, scriptOutputs: Record<string, string>, recorded: Record<string, string>): Promise<Record<string, string>> {
-    const values: Record<string, string> = {};
-    const lookup = extensionLookup(p.ext, p.params, undefined, { namespace: p.namespace });
-    const deadline = Date.now() + OUTPUT_TIMEOUT_MS;
-    await Promise.all(
-      Object.entries(p.ext.outputs).map(async ([name, raw]) => {
-        // Output sources may use {{ params.x }} (e.g. a Secret's name); `value` is rendered by readOutput.
-        const { value, ...rest } = raw;
-        const spec: OutputSpec = { ...renderDeep(rest, lookup), ...(value !== undefined ? { value } : {}) };
-        const v = await this.#o.cluster.readOutput(name, spec, {
-          namespace: p.namespace,
-          scriptOutputs: { ...recorded, ...scriptOutputs },
-          renderValue: (t) => render(t, lookup),
-          deadline,
-          signal: this.#o.signal,
-        });
-        values[name] = v;
-        if (isSensitiveOutput(spec) && v.length > 0) this.secrets.add(v);
-      }),
-    );
-    return values;
+  #collectOutputs(p: ExtensionPlan, scriptOutputs: Record<string, string>, recorded: Record<string, string>): Promise<Record<string, string>> {
+    return collectOutputs(this.#o.cluster, p, scriptOutputs, recorded, { signal: this.#o.signal, secrets: this.secrets });
   }
 
   async #register(p: ExtensionPlan, outputs: Record<string, string>, record: InstallRecord, outcome: ExtensionOutcome, pending: RunSummary['pendingRegistrations']): Promise<void> {
@@ -305,7 +280,7 @@ export class InstallerEngine {
       outcome.registration = 'none';
       return;
     }
-    const digest = sha(rec);
+    const digest = registrationDigest(rec);
     const prev = record.registration;
     if (!this.#o.forceReinstall && prev?.state === 'registered' && prev.digest === digest && prev.registryUrl === sink.url && prev.id === rec.id) {
       outcome.registration = 'unchanged';
@@ -386,7 +361,7 @@ export class InstallerEngine {
     this.#stoppedIn.set(p.name, 'reading outputs');
     const outputs = await this.#collectOutputs(p, scriptOutputs, recordedOutputs);
     this.#stoppedIn.set(p.name, 'registration');
-    record.outputs = Object.fromEntries(Object.entries(outputs).filter(([k]) => !isSensitiveOutput(p.ext.outputs[k] as OutputSpec)));
+    record.outputs = publicOutputs(p, outputs);
     outcome.outputs = record.outputs;
     await this.#register(p, outputs, record, outcome, pending);
     const changed = outcome.steps.some((s) => s.state === 'done') || outcome.registration === 'registered' || outcome.registration === 'pending';

@@ -3,6 +3,7 @@
  * its outputs and parameters into a registry ExtensionRecord. Pure; used by
  * the installer and by manual registration (`extensions register`).
  */
+import { createHash } from 'node:crypto';
 import { FusemlError } from '../core/errors.js';
 import type { Extension, RegistrationManifest, Scalar } from '../core/extension.js';
 import { ID_MAX, ID_PATTERN, isRecordId, type ExtensionRecord } from '../core/records.js';
@@ -79,6 +80,11 @@ export function renderDeep<T>(value: T, lookup: Lookup): T {
   return rebuild(value, '') as T;
 }
 
+
+/** What an install record keeps of the registry record it delivered (RegistrationState.digest): sha256 of its JSON. */
+export function registrationDigest(record: ExtensionRecord): string {
+  return createHash('sha256').update(JSON.stringify(record)).digest('hex');
+}
 
 /**
  * The registry record of an installed extension. Throws a VALIDATION error

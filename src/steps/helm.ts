@@ -32,15 +32,31 @@ export function helmArgs(step: PlannedHelm, valuesFile: string): string[] {
 
 const PENDING_OPERATION = /another operation \(install\/upgrade\/rollback\) is in progress/;
 
+/**
+ * The state of a helm release (`helm status -o json`: deployed, failed, pending-install…), null when there is
+ * no such release. Any other failure of helm is an EXEC error.
+ */
+export async function helmReleaseStatus(
+  helm: string,
+  release: string,
+  namespace: string,
+  o: { kube?: readonly string[] | undefined; env?: Readonly<Record<string, string>> | undefined; secrets?: readonly string[] | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<string | null> {
+  const r = await run(helm, [...(o.kube ?? []), 'status', release, '--namespace', namespace, '-o', 'json'], { env: o.env, secrets: o.secrets, allowFailure: true, timeoutMs: 60_000, signal: o.signal });
+  if (r.exitCode !== 0) {
+    if (/release: not found/.test(r.stderr)) return null;
+    throw new FusemlError('EXEC', `${r.command} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').at(-1) ?? ''}`);
+  }
+  try {
+    return (JSON.parse(r.stdout) as { info?: { status?: string } }).info?.status ?? 'unknown';
+  } catch {
+    throw new FusemlError('EXEC', `${r.command}: not JSON`);
+  }
+}
+
 /** Recovers a release a killed run left pending: removes a pending-install one, drops a pending-upgrade/-rollback revision; returns its state. */
 async function recoverPending(step: PlannedHelm, ctx: StepContext, exec: (args: string[]) => Promise<unknown>): Promise<string | undefined> {
-  const r = await run(ctx.tools.helm, [...(ctx.kube?.helm ?? []), 'status', step.release, '--namespace', step.namespace, '-o', 'json'], { env: ctx.env, secrets: ctx.secrets, allowFailure: true, timeoutMs: 60_000, signal: ctx.signal });
-  let status: string | undefined;
-  try {
-    status = (JSON.parse(r.stdout) as { info?: { status?: string } }).info?.status;
-  } catch {
-    return undefined;
-  }
+  const status = await helmReleaseStatus(ctx.tools.helm, step.release, step.namespace, { kube: ctx.kube?.helm, env: ctx.env, secrets: ctx.secrets, signal: ctx.signal }).catch(() => undefined);
   if (status === 'pending-install') await exec(['uninstall', step.release, '--namespace', step.namespace, '--wait', '--timeout', formatDuration(step.timeoutMs)]);
   else if (status === 'pending-upgrade' || status === 'pending-rollback') {
     const driver = ctx.env.HELM_DRIVER ?? process.env.HELM_DRIVER ?? 'secret';

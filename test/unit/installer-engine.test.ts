@@ -2,8 +2,6 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FusemlError } from '../../src/core/errors.js';
-import type { ExtensionRecord } from '../../src/core/records.js';
 import { loadRepository } from '../../src/descriptor/repository.js';
 import { InstallerEngine, installedDependents, schedule } from '../../src/installer/engine.js';
 import type { InstallerEvent } from '../../src/installer/events.js';
@@ -11,34 +9,14 @@ import { Journal } from '../../src/installer/journal.js';
 import { MemoryCluster } from '../../src/installer/memory-cluster.js';
 import { parseSetFlags } from '../../src/installer/params.js';
 import { createPlan } from '../../src/installer/plan.js';
-import { RegistrySink, type RegistryWriter } from '../../src/installer/registry-sink.js';
+import { RegistrySink } from '../../src/installer/registry-sink.js';
 import { summaryError } from '../../src/cli/commands/install-common.js';
-import { makeFakes, type Fakes } from './installer-fakes.js';
+import { FakeRegistry, makeFakes, type Fakes } from './installer-fakes.js';
 
 const REPO = resolve(import.meta.dirname, '../fixtures/installer/repo');
 const PW = 'pw-PLANTED-engine-1';
 const TOKEN = 'tok-PLANTED-engine-2';
 const SECRET_OUT = 'from-a-secret-PLANTED-3';
-
-class FakeRegistry implements RegistryWriter {
-  records = new Map<string, ExtensionRecord>();
-  up = true;
-  upserts = 0;
-  async upsertExtension(r: ExtensionRecord) {
-    if (!this.up) throw new FusemlError('REGISTRY', 'registry http://fake: PUT /extensions: cannot connect (ECONNREFUSED)');
-    this.upserts++;
-    this.records.set(r.id, structuredClone(r));
-  }
-  async getExtension(id: string) {
-    const r = this.records.get(id);
-    if (!r) throw Object.assign(new FusemlError('NOT_FOUND', 'no such'), { status: 404 });
-    return structuredClone(r);
-  }
-  async deleteExtension(id: string) {
-    if (!this.up) throw new FusemlError('REGISTRY', 'registry http://fake: DELETE: cannot connect (ECONNREFUSED)');
-    if (!this.records.delete(id)) throw Object.assign(new FusemlError('NOT_FOUND', 'no such'), { status: 404 });
-  }
-}
 
 let fakes: Fakes;
 let stateDir: string;

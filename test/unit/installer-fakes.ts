@@ -1,7 +1,10 @@
-/** Fake helm / kubectl executables (shell scripts in a temp dir) for the installer unit tests. */
+/** Fake helm / kubectl executables (shell scripts in a temp dir) and a fake registry for the installer unit tests. */
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FusemlError } from '../../src/core/errors.js';
+import type { ExtensionRecord } from '../../src/core/records.js';
+import type { RegistryWriter } from '../../src/installer/registry-sink.js';
 
 // Logs one JSON-ish line per call: start/end timestamps (ms), argv, and the values file's mode + content.
 const FAKE = `#!/bin/sh
@@ -59,4 +62,29 @@ export async function makeFakes(sleepSeconds = 0): Promise<Fakes> {
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/** A registry in memory; `up = false` makes every call fail as an unreachable one does. */
+export class FakeRegistry implements RegistryWriter {
+  records = new Map<string, ExtensionRecord>();
+  up = true;
+  upserts = 0;
+  #down(what: string): void {
+    if (!this.up) throw new FusemlError('REGISTRY', `registry http://fake: ${what}: cannot connect (ECONNREFUSED)`);
+  }
+  async upsertExtension(r: ExtensionRecord) {
+    this.#down('PUT /extensions');
+    this.upserts++;
+    this.records.set(r.id, structuredClone(r));
+  }
+  async getExtension(id: string) {
+    this.#down('GET');
+    const r = this.records.get(id);
+    if (!r) throw Object.assign(new FusemlError('NOT_FOUND', 'no such'), { status: 404 });
+    return structuredClone(r);
+  }
+  async deleteExtension(id: string) {
+    this.#down('DELETE');
+    if (!this.records.delete(id)) throw Object.assign(new FusemlError('NOT_FOUND', 'no such'), { status: 404 });
+  }
 }

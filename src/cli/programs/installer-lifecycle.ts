@@ -10,7 +10,7 @@ import { registryConnectionOptions, REGISTRY_SETTINGS_HELP } from './registry-op
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
-function clusterOptions(cmd: Command): Command {
+export function clusterOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig file, used alone as by kubectl (default: the $KUBECONFIG list merged as kubectl does, then ~/.kube/config)'))
     .addOption(new Option('--context <name>', 'kubeconfig context to use (default: the current-context); helm and kubectl get the same'))
@@ -22,7 +22,7 @@ function registryOptions(cmd: Command): Command {
   return registryConnectionOptions(cmd, 'a writer token').option('--no-register', 'do not write to the registry');
 }
 
-function paramOptions(cmd: Command): Command {
+export function paramOptions(cmd: Command): Command {
   return cmd
     .option('--set <[ext.]param=value>', 'set a parameter (repeatable); without "ext." it applies to every extension declaring it', collect)
     .option('--values <file>', 'YAML file of parameters: { EXTENSION: { PARAM: VALUE } } (repeatable; prefer it for secrets)', collect);

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { outputOption } from '../output.js';
+import { addDoctorCommand } from './installer-doctor.js';
 import { addLifecycleCommands } from './installer-lifecycle.js';
 import { addRegistrationCommands } from './installer-registration.js';
 
@@ -61,5 +62,7 @@ export function buildInstallerProgram(): Command {
   addLifecycleCommands(program, extensions);
   // extensions register / unregister: manual registration of externally installed tools.
   addRegistrationCommands(program, extensions);
+  // doctor: drift between install records, helm, the cluster and the registry.
+  addDoctorCommand(program);
   return program;
 }
