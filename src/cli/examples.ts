@@ -10,6 +10,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'fuseml-installer install --extensions mlflow,seldon-core --dry-run',
     'fuseml-installer install --extensions mlflow,seldon-core',
     'fuseml-installer status',
+    '# change an installation: see what would change, apply it, go back',
+    'fuseml-installer diff -e mlflow --set mlflow.host=mlflow.example.com',
+    'fuseml-installer upgrade -e mlflow --set mlflow.host=mlflow.example.com',
+    'fuseml-installer rollback -e mlflow',
     'fuseml-installer uninstall --extensions seldon-core',
   ],
   'fuseml-installer extensions': [
