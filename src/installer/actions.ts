@@ -389,7 +389,7 @@ export interface Change {
   kind: 'version' | 'parameter' | 'chart' | 'values' | 'registration';
   /** What changed: a parameter name, `RELEASE:path.in.values`, a path in the registry record. */
   path: string;
-  /** Absent: added. Sensitive values read `<hidden>`. */
+  /** Absent: added. Sensitive values read `***`. */
   from?: unknown;
   /** Absent: removed. */
   to?: unknown;
@@ -421,7 +421,7 @@ function flatten(v: unknown, prefix = '', out: Map<string, unknown> = new Map())
   return out;
 }
 
-/** Path-by-path differences of two JSON values; `mask` decides what is shown `<hidden>`; `skip` leaves a path out. */
+/** Path-by-path differences of two JSON values; `mask` decides what is shown `***`; `skip` leaves a path out. */
 function diffValues(kind: Change['kind'], prefix: string, a: unknown, b: unknown, mask: (path: string, v: unknown) => boolean, skip: (path: string, to: unknown) => boolean = () => false): Change[] {
   const fa = flatten(a);
   const fb = flatten(b);
@@ -438,7 +438,7 @@ function diffValues(kind: Change['kind'], prefix: string, a: unknown, b: unknown
 
 /**
  * What an install / upgrade with these options would change, per extension of the plan: parameters
- * (sensitive ones `<hidden>`), the extension version, helm charts and their rendered values (against
+ * (sensitive ones `***`), the extension version, helm charts and their rendered values (against
  * the release's values, read with helm), and the registration record (against the one last
  * registered; outputs are taken as last read). Changes nothing: no lock, no write.
  */

@@ -1,5 +1,6 @@
 /** `fuseml-installer status` (what is installed, from the install records) and `extensions sync`. */
 import { FusemlError } from '../../core/errors.js';
+import { MASK } from '../../core/redact.js';
 import type { InstallRecord } from '../../installer/cluster.js';
 import { historyAction, statusAction, syncAction } from '../../installer/actions.js';
 import { parseFormat, printResult } from '../output.js';
@@ -18,7 +19,7 @@ export async function status(flags: CommonFlags & { history?: boolean | undefine
       { header: 'action', get: (h) => h.action },
       { header: 'version', get: (h) => h.version },
       // Sensitive values by name only: their values are never shown.
-      { header: 'values', get: (h) => [...Object.entries(h.values.set).map(([k, v]) => `${k}=${String(v)}`), ...h.values.sensitive.map((k) => `${k}=<hidden>`)].join(' ') || '-' },
+      { header: 'values', get: (h) => [...Object.entries(h.values.set).map(([k, v]) => `${k}=${String(v)}`), ...h.values.sensitive.map((k) => `${k}=${MASK}`)].join(' ') || '-' },
       { header: 'helm', get: (h) => h.helm.map((x) => `${x.release}:${x.revision}`).join(' ') || '-' },
       { header: 'description', get: (h) => h.description ?? '' },
     ], 'No revisions recorded.');

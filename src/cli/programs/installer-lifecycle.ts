@@ -72,7 +72,7 @@ Examples:
   $ fuseml-installer diff -e mlflow --reset-values -o json
   $ fuseml-installer diff -e mlflow --exit-code && echo "up to date"
 
-Compares with what is installed: parameters (sensitive ones shown <hidden>), the extension version, helm chart
+Compares with what is installed: parameters (sensitive ones shown ***), the extension version, helm chart
 versions and the rendered helm values (against the release's values, read with helm), and the registration record
 (against the one last registered; outputs as last read). Takes no lock and writes nothing.
 `;
