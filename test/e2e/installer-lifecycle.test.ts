@@ -69,7 +69,7 @@ async function release(): Promise<{ values: Record<string, unknown>; revision: n
   return { values, revision };
 }
 
-type Reg = { services: { id: string; default?: boolean; endpoints: { configuration: Record<string, string> }[]; credentials: { configuration: Record<string, string> }[] }[] };
+type Reg = { zone?: string; services: { id: string; default?: boolean; endpoints: { configuration: Record<string, string> }[]; credentials: { configuration: Record<string, string> }[] }[] };
 async function registered(): Promise<Reg> {
   const res = await fetch(`${registry.url}/extensions/echo?reveal=true`, { headers: { authorization: `Bearer ${registry.adminToken}` } });
   expect(res.status).toBe(200);
@@ -128,13 +128,17 @@ describe('fuseml-installer lifecycle: values that persist, diff, upgrade, rollba
     expect((await release()).revision).toBe(1);
   });
 
-  it('a hand-set default: true survives re-registration', async () => {
+  it('a hand-set default: true (and zone) survives re-registration', async () => {
     const set = await cli('fuseml', ['extension', 'service', 'update', 'echo', 'echo-api', '--default', 'true'], { env: env() });
     expect(set.exitCode, set.stderr).toBe(0);
+    const zone = await cli('fuseml', ['extension', 'update', 'echo', '--zone', 'eu-west'], { env: env() });
+    expect(zone.exitCode, zone.stderr).toBe(0);
     const forced = await installer(['install', '-e', 'echo', '--force-reinstall', '-o', 'json']);
     expect(forced.exitCode).toBe(0);
     expect((JSON.parse(forced.stdout) as { extensions: { registration: string }[] }).extensions[0]?.registration).toBe('registered');
-    expect((await registered()).services.find((s) => s.id === 'echo-api')?.default).toBe(true);
+    const reg = await registered();
+    expect(reg.services.find((s) => s.id === 'echo-api')?.default).toBe(true);
+    expect(reg.zone).toBe('eu-west');
   });
 
   it('diff shows a --set change (sensitive values hidden) and touches nothing', async () => {
