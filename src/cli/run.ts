@@ -104,5 +104,6 @@ export async function runCli(program: Command, argv: readonly string[] = process
       exitCode = r.exitCode;
     }
   }
-  process.exitCode = exitCode;
+  // A command may end with a non-zero code of its own without an error (diff --exit-code: 1 = changes).
+  process.exitCode = exitCode === 0 && typeof process.exitCode === 'number' ? process.exitCode : exitCode;
 }

@@ -46,7 +46,42 @@ export interface InstallRecord {
   updatedAt: string;
   /** Where the extension came from when given by location (`install -e git+…`, `.tgz`, `./dir`): commit / digest pinned. */
   source?: ExtensionSource | undefined;
+  /** The parameter values the user set (kept by later runs, as helm's --reuse-values); absent in older records. */
+  values?: RecordedValues | undefined;
+  /** Revisions, oldest first, at most HISTORY_LIMIT (`status --history`, `rollback`). */
+  history?: Revision[] | undefined;
 }
+
+/** User-set parameters: non-sensitive ones by value, sensitive ones by name (their values: the private Secret). */
+export interface RecordedValues {
+  set: Record<string, Scalar>;
+  sensitive: string[];
+}
+
+export interface HelmRevision {
+  step: string;
+  release: string;
+  namespace: string;
+  /** helm's revision of the release after this installer revision. */
+  revision: number;
+}
+
+/** One install / upgrade / rollback that changed the extension. */
+export interface Revision {
+  revision: number;
+  action: 'install' | 'upgrade' | 'rollback';
+  at: string;
+  version: string;
+  values: RecordedValues;
+  helm: HelmRevision[];
+  /** Step id → digest of the step as it ran. */
+  steps: Record<string, string>;
+  /** Registry id registered (the record itself: the private Secret). */
+  registration?: string | undefined;
+  description?: string | undefined;
+}
+
+export const HISTORY_LIMIT = 10;
 
 export interface Lock {
   release(): Promise<void>;
@@ -76,7 +111,15 @@ export interface ClusterBackend {
   acquireLock(opts: LockOptions): Promise<Lock>;
   readRecords(): Promise<InstallRecord[]>;
   writeRecord(record: InstallRecord): Promise<void>;
+  /** Deletes the record and its private data. */
   deleteRecord(extension: string): Promise<void>;
+  /**
+   * The record's private data (key → JSON text; sensitive values and rendered registrations): a
+   * Secret of its own, referenced by name from nothing but the extension, never in the record.
+   */
+  readPrivate(extension: string): Promise<Record<string, string>>;
+  /** Replaces the private data. */
+  writePrivate(extension: string, data: Record<string, string>): Promise<void>;
   /** Creates the namespace with our label when missing (waiting first for one still Terminating); true when we created it. */
   ensureNamespace(namespace: string, extension: string, signal?: AbortSignal): Promise<boolean>;
   /** Deletes the namespace only when it carries our label; true when deleted. */

@@ -40,6 +40,8 @@ export interface EngineOptions {
   adopt?: boolean | undefined;
   /** A step running this long gets its namespace diagnosed (and again every 10 s): why is it not progressing? Default 30 s. */
   diagnoseAfterMs?: number | undefined;
+  /** Called with each registration record delivered or journaled (the actions keep it for rollback). */
+  onRegistered?: ((extension: string, record: ExtensionRecord) => void) | undefined;
 }
 
 export type RegistrationOutcome = 'registered' | 'unchanged' | 'pending' | 'deregistered' | 'none';
@@ -289,6 +291,7 @@ export class InstallerEngine {
     // The id changed: the old record goes.
     if (prev && prev.id !== rec.id && prev.registryUrl === sink.url) await sink.remove(prev.id, p.name);
     const d: Delivery = await sink.upsert(rec, p.name);
+    this.#o.onRegistered?.(p.name, rec);
     record.registration = { id: rec.id, registryUrl: sink.url, digest, state: d.state === 'delivered' ? 'registered' : 'pending' };
     if (d.state === 'delivered') outcome.registration = 'registered';
     else {
@@ -318,6 +321,9 @@ export class InstallerEngine {
       installedAt: existing?.installedAt,
       updatedAt: now,
       ...(p.ext.source ? { source: p.ext.source } : {}),
+      // Kept as they are: the actions (src/installer/actions.ts) update them after the run.
+      values: existing?.values,
+      history: existing?.history,
     };
     // Nothing to do when every step is done with the same definition (checked again per step below).
     const allDone = !this.#o.forceReinstall && existing?.status === 'installed' && p.install.every((s) => existing.steps[s.id]?.state === 'done' && existing.steps[s.id]?.digest === s.digest);

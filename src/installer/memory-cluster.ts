@@ -44,6 +44,17 @@ export class MemoryCluster implements ClusterBackend {
 
   async deleteRecord(extension: string): Promise<void> {
     this.records.delete(extension);
+    this.private.delete(extension);
+  }
+
+  readonly private = new Map<string, Record<string, string>>();
+
+  async readPrivate(extension: string): Promise<Record<string, string>> {
+    return { ...(this.private.get(extension) ?? {}) };
+  }
+
+  async writePrivate(extension: string, data: Record<string, string>): Promise<void> {
+    this.private.set(extension, { ...data });
   }
 
   async ensureNamespace(namespace: string): Promise<boolean> {

@@ -99,6 +99,8 @@ export interface ResolvedParams {
   values: Map<string, ParamValues>;
   /** Extension name → names of its sensitive parameters. */
   sensitive: Map<string, Set<string>>;
+  /** Extension name → parameter → where its value came from (assigned ones only, not defaults). */
+  assigned: Map<string, Map<string, string>>;
   issues: Issue[];
 }
 
@@ -111,6 +113,7 @@ export function resolveParams(exts: readonly Extension[], assignments: readonly 
   const issues: Issue[] = [];
   const values = new Map<string, ParamValues>();
   const sensitive = new Map<string, Set<string>>();
+  const assigned = new Map<string, Map<string, string>>();
   const byName = new Map(exts.map((e) => [e.name, e]));
   for (const ext of exts) {
     const v: ParamValues = {};
@@ -127,7 +130,12 @@ export function resolveParams(exts: readonly Extension[], assignments: readonly 
     }
     const r = coerce(spec, a.value);
     if (r.error !== undefined) issues.push({ file: a.source, pointer: `/${ext.name}/${a.param}`, message: `parameter ${ext.name}.${a.param} ${r.error}` });
-    else (values.get(ext.name) as ParamValues)[a.param] = r.value as Scalar;
+    else {
+      (values.get(ext.name) as ParamValues)[a.param] = r.value as Scalar;
+      let m = assigned.get(ext.name);
+      if (!m) assigned.set(ext.name, (m = new Map()));
+      m.set(a.param, a.source);
+    }
   };
   for (const a of assignments) {
     if (a.extension === undefined) {
@@ -155,7 +163,7 @@ export function resolveParams(exts: readonly Extension[], assignments: readonly 
       issues.push({ file: ext.file, pointer: `/parameters/${k}`, message: `parameter ${ext.name}.${k} is required: pass --set ${ext.name}.${k}=VALUE or put it in a --values file` });
     }
   }
-  return { values, sensitive, issues };
+  return { values, sensitive, assigned, issues };
 }
 
 /** The environment variable name of a parameter for scripts: FUSEML_PARAM_<NAME>. */

@@ -108,6 +108,8 @@ export interface ExtensionPlan {
   requires: string[];
   params: ParamValues;
   sensitiveParams: string[];
+  /** Parameter → where its value came from (`--set`, a values file, `install record`); defaults are not in it. */
+  assigned?: ReadonlyMap<string, string> | undefined;
   install: PlannedStep[];
   uninstall: PlannedStep[];
   /** Registry id and zone for this extension's record. */
@@ -147,6 +149,9 @@ export interface PlanOptions {
   /** Parameter values recorded by an earlier install (uninstall), below assignments. */
   recordedParams?: ReadonlyMap<string, ParamValues> | undefined;
 }
+
+/** The source of values reused from the install record. */
+export const RECORDED_SOURCE = 'install record';
 
 const sha = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex');
 
@@ -403,7 +408,7 @@ export async function createPlan(repo: Repository, options: PlanOptions): Promis
   }
   const recorded: Assignment[] = [];
   for (const [ext, values] of options.recordedParams ?? []) {
-    for (const [param, value] of Object.entries(values)) if (repo.get(ext)?.parameters[param]) recorded.push({ extension: ext, param, value, source: 'install record' });
+    for (const [param, value] of Object.entries(values)) if (repo.get(ext)?.parameters[param]) recorded.push({ extension: ext, param, value, source: RECORDED_SOURCE });
   }
   const resolved = resolveParams(exts, [...recorded.filter((a) => order.includes(a.extension as string)), ...(options.assignments ?? [])], (n) => repo.get(n)?.name);
   issues.push(...resolved.issues.filter((i) => !(options.forUninstall && /is required:/.test(i.message))));
@@ -424,6 +429,7 @@ export async function createPlan(repo: Repository, options: PlanOptions): Promis
       zone: options.zone,
     }, issues);
     p.requires = ext.requires.map((r) => repo.get(r)?.name ?? r);
+    p.assigned = resolved.assigned.get(ext.name) ?? new Map();
     plans.set(ext.name, p);
   }
   // Registration manifests render now (outputs as placeholders), so reference errors surface before the cluster is touched.

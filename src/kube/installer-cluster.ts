@@ -46,6 +46,8 @@ export interface KubeBackendOptions {
 
 const RECORD_KEY = 'record.json';
 const recordName = (ext: string): string => `fuseml-ext-${ext}`;
+/** Sensitive user-set values and rendered registrations of an install record: never in the record itself. */
+const privateName = (ext: string): string => `fuseml-ext-${ext}-private`;
 
 const statusOf = httpStatus;
 
@@ -242,10 +244,41 @@ export class KubeInstallerCluster implements ClusterBackend {
 
   async deleteRecord(extension: string): Promise<void> {
     const { core } = await this.#api();
+    for (const name of [recordName(extension), privateName(extension)]) {
+      try {
+        await core.deleteNamespacedSecret({ name, namespace: this.namespace });
+      } catch (e) {
+        if (statusOf(e) !== 404) throw kubeError(e, `delete install record of ${extension}`);
+      }
+    }
+  }
+
+  /** The record's private data: a Secret of its own (not labelled as a record), one data key per entry. */
+  async readPrivate(extension: string): Promise<Record<string, string>> {
+    const { core } = await this.#api();
     try {
-      await core.deleteNamespacedSecret({ name: recordName(extension), namespace: this.namespace });
+      const s = await core.readNamespacedSecret({ name: privateName(extension), namespace: this.namespace });
+      return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
     } catch (e) {
-      if (statusOf(e) !== 404) throw kubeError(e, `delete install record of ${extension}`);
+      if (statusOf(e) === 404) return {};
+      throw kubeError(e, `read the private data of the install record of ${extension}`);
+    }
+  }
+
+  async writePrivate(extension: string, data: Record<string, string>): Promise<void> {
+    await this.#installerNamespace();
+    const { core } = await this.#api();
+    const name = privateName(extension);
+    const body = {
+      metadata: { name, namespace: this.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [EXTENSION_LABEL]: extension } },
+      type: 'fuseml.io/install-private',
+      data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    };
+    try {
+      await core.replaceNamespacedSecret({ name, namespace: this.namespace, body });
+    } catch (e) {
+      if (statusOf(e) !== 404) throw kubeError(e, `write ${name}`);
+      await this.#call(`create ${name}`, () => core.createNamespacedSecret({ namespace: this.namespace, body }));
     }
   }
 

@@ -18,6 +18,7 @@ import {
   type ExtensionRecord,
   type ServiceRecord,
 } from '../core/records.js';
+import { keepHandSetFields } from '../core/merge.js';
 import { admitsNobody, describeScope, grantAllows, sameScope } from '../core/scope.js';
 import { versionMatcher } from '../core/version.js';
 import { PreconditionFailedError } from './errors.js';
@@ -582,7 +583,8 @@ export class Registry {
       const prev = await this.store.get(id, { reveal: true });
       if (!prev && expected !== undefined) throw new PreconditionFailedError(`extension ${id} does not exist (a revision was expected)`);
       if (prev) checkRevision(`extension ${id}`, prev.revision, expected);
-      const { record, changed, stamp: s } = this.#build(input, prev ?? undefined, actor);
+      // Fields set by hand (zone, a default) survive a re-registration that leaves them out.
+      const { record, changed, stamp: s } = this.#build(keepHandSetFields(prev ?? undefined, input), prev ?? undefined, actor);
       if (prev && !changed) return { record: this.#masked(prev), created: false, changed: false };
       try {
         const stored = await this.store.put(record, prev ? (prev.revision ?? 1) : null);

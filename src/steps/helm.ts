@@ -103,3 +103,52 @@ export const helmRunner: StepRunner<PlannedHelm> = {
     return {};
   },
 };
+
+/** How the installer's own helm calls reach the cluster (the engine's tools, kube flags and environment). */
+export interface HelmAccess {
+  helm: string;
+  /** Cluster flags (childKubeAccess of the target). */
+  flags: readonly string[];
+  env: Record<string, string>;
+  secrets?: readonly string[] | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+function helmRun(a: HelmAccess, args: string[], timeoutMs = 60_000, allowFailure = false) {
+  return run(a.helm, [...a.flags, ...args], { env: a.env, secrets: a.secrets ?? [], timeoutMs, signal: a.signal, allowFailure });
+}
+
+/** The release's current helm revision and chart (`helm status -o json`); undefined when there is no release. */
+export async function helmStatus(a: HelmAccess, release: string, namespace: string): Promise<{ revision: number; chart: string; chartVersion: string } | undefined> {
+  const r = await helmRun(a, ['status', release, '--namespace', namespace, '-o', 'json'], 60_000, true);
+  if (r.exitCode !== 0) return undefined;
+  try {
+    const s = JSON.parse(r.stdout) as { version?: unknown; chart?: { metadata?: { name?: string; version?: string } } };
+    if (typeof s.version !== 'number') return undefined;
+    return { revision: s.version, chart: s.chart?.metadata?.name ?? '', chartVersion: s.chart?.metadata?.version ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The release's current helm revision; undefined when there is no release. */
+export async function helmRevision(a: HelmAccess, release: string, namespace: string): Promise<number | undefined> {
+  return (await helmStatus(a, release, namespace))?.revision;
+}
+
+/** The values the release was installed with (`helm get values -o json`); {} when there is no release. */
+export async function helmReleaseValues(a: HelmAccess, release: string, namespace: string): Promise<Record<string, unknown> | undefined> {
+  const r = await helmRun(a, ['get', 'values', release, '--namespace', namespace, '-o', 'json'], 60_000, true);
+  if (r.exitCode !== 0) return undefined;
+  try {
+    const v = JSON.parse(r.stdout) as unknown;
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return undefined;
+  }
+}
+
+/** `helm rollback RELEASE REVISION --wait`: the release back to an earlier revision (helm records it as a new one). */
+export async function helmRollback(a: HelmAccess, release: string, namespace: string, revision: number, timeoutMs: number): Promise<void> {
+  await helmRun(a, ['rollback', release, String(revision), '--namespace', namespace, '--wait', '--timeout', formatDuration(timeoutMs)], timeoutMs + 60_000);
+}

@@ -1,13 +1,11 @@
 /** `fuseml-installer doctor [--fix]`: the drift report (src/installer/doctor.ts) printed, fixes confirmed and applied. */
 import { FusemlError, ValidationError } from '../../core/errors.js';
-import type { Scalar } from '../../core/extension.js';
-import { applyFixes, checkDrift, type DoctorReport, type FixResult } from '../../installer/doctor.js';
-import { createPlan, type ExtensionPlan } from '../../installer/plan.js';
-import { helmReleaseStatus } from '../../steps/helm.js';
+import { doctorAction } from '../../installer/actions.js';
+import type { DoctorReport } from '../../installer/doctor.js';
 import { confirm, requireConfirmable } from '../confirm.js';
 import { parseFormat, renderData, renderTable } from '../output.js';
 import { openRepository } from './repository.js';
-import { clusterFrom, readAssignments, registryFrom, resolveTools, splitList, withInterrupt, type CommonFlags } from './install-common.js';
+import { actionEnv, readAssignments, splitList, withInterrupt, type CommonFlags } from './install-common.js';
 
 export interface DoctorFlags extends CommonFlags {
   fix?: boolean | undefined;
@@ -17,59 +15,26 @@ export interface DoctorFlags extends CommonFlags {
 export async function doctor(flags: DoctorFlags): Promise<void> {
   const format = parseFormat(flags.output ?? 'table');
   if (flags.fix) requireConfirmable('fix drift', { yes: flags.yes === true });
-  const requested = splitList(flags.extensions);
   const repo = await openRepository(flags.extensionsRepository);
   const { assignments, issues } = await readAssignments(flags);
   if (issues.length > 0) throw new ValidationError(issues, `${issues.length} problem(s) in --set / --values`);
-  const sink = await registryFrom({ ...flags, register: true });
-  const kubectl = (await resolveTools(new Set())).kubectl;
-  const { cluster, holder, lockTimeoutMs, access, where } = await clusterFrom(flags, kubectl);
-  await cluster.ping();
-  process.stderr.write(`cluster: ${where}\nregistry: ${sink?.url ?? '-'}\n`);
-
   const { value } = await withInterrupt(async (signal) => {
-    const all = await cluster.readRecords();
-    const canonical = (n: string): string => repo.get(n)?.name ?? n;
-    const wanted = new Set(requested.map(canonical));
-    const unknown = [...wanted].filter((n) => !all.some((r) => r.extension === n));
-    if (unknown.length > 0) {
-      throw new FusemlError('NOT_FOUND', `not installed by this installer: ${unknown.join(', ')}`, {
-        hint: all.length ? `installed: ${all.map((r) => r.extension).join(', ')} (fuseml-installer status)` : 'nothing is installed (fuseml-installer status)',
-      });
-    }
-    const records = wanted.size > 0 ? all.filter((r) => wanted.has(r.extension)) : all;
-    // Steps, waits and outputs from the repository, rendered with the recorded parameters (and --set / --values).
-    const known = records.filter((r) => repo.get(r.extension)).map((r) => r.extension);
-    const plans = new Map<string, ExtensionPlan>();
-    if (known.length > 0) {
-      const recorded = new Map<string, Record<string, Scalar>>(records.map((r) => [r.extension, r.params]));
-      const plan = await createPlan(repo, { extensions: known, assignments, withDependencies: false, forUninstall: true, recordedParams: recorded });
-      for (const [n, p] of plan.extensions) plans.set(n, p);
-    }
-    const needsHelm = [...plans.values()].some((p) => p.install.some((s) => s.type === 'helm'));
-    const helm = needsHelm ? (await resolveTools(new Set(['helm']))).helm : 'helm';
-    const report = await checkDrift(records, {
-      cluster,
-      plans,
-      sink,
-      signal,
-      releaseStatus: (release, namespace) => helmReleaseStatus(helm, release, namespace, { kube: access.helm, env: access.env, signal }),
+    const env = await actionEnv({ ...flags, register: true }, format, signal);
+    const result = await doctorAction(env, {
+      repo,
+      names: splitList(flags.extensions),
+      assignments,
+      fix: flags.fix,
+      confirm: async (report, where) => {
+        await printReport(report, format === 'table' ? 'table' : undefined);
+        const what = report.findings.filter((f) => f.fix).map((f) => `${f.extension}: ${f.fix}`);
+        await confirm(`Fix drift on ${where} (registry ${env.sink?.url ?? '-'}):\n${[...new Set(what)].map((w) => `  - ${w}\n`).join('')}Apply these fixes?`, { yes: flags.yes === true });
+      },
     });
-    let fixed: FixResult[] | undefined;
-    if (flags.fix && report.fixes.length > 0) {
-      await printReport(report, format === 'table' ? 'table' : undefined);
-      const what = report.findings.filter((f) => f.fix).map((f) => `${f.extension}: ${f.fix}`);
-      await confirm(`Fix drift on ${where} (registry ${sink?.url ?? '-'}):\n${[...new Set(what)].map((w) => `  - ${w}\n`).join('')}Apply these fixes?`, { yes: flags.yes === true });
-      const lock = await cluster.acquireLock({ holder, timeoutMs: lockTimeoutMs, signal });
-      try {
-        fixed = await applyFixes(report.fixes, { cluster, sink });
-      } finally {
-        await lock.release();
-      }
-    } else await printReport(report, format === 'table' ? 'table' : undefined);
-    return { report, fixed };
+    if (!result.fixed) await printReport(result.report, format === 'table' ? 'table' : undefined);
+    return result;
   });
-  const { report, fixed } = value;
+  const { report, fixed, where } = value;
   if (format !== 'table') {
     const { fixes: _internal, ...data } = report;
     process.stdout.write(await renderData({ cluster: where, ...data, ...(fixed ? { fixed } : {}) }, format));

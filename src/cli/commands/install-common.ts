@@ -5,10 +5,10 @@ import { EXIT_CODES, FusemlError, TERMINATED_EXIT_CODE, fileError, type Issue } 
 import type { Reporter } from '../../installer/events.js';
 import { plainReporter } from '../../installer/events.js';
 import { parseDuration } from '../../installer/duration.js';
-import { Journal } from '../../installer/journal.js';
 import { parseSetFlags, valuesAssignments, type Assignment } from '../../installer/params.js';
 import { registrySink, type RegistrySink } from '../../installer/registry-sink.js';
 import type { RunSummary } from '../../installer/engine.js';
+import type { ActionEnv, Connection } from '../../installer/actions.js';
 import type { Tools } from '../../steps/types.js';
 
 export interface ClusterFlags {
@@ -82,13 +82,6 @@ export async function findTool(name: 'helm' | 'kubectl'): Promise<string> {
   return resolveTool(name);
 }
 
-/** The tools a set of step types needs (kubectl is always needed for manifests, kustomize and jsonPath outputs). */
-export async function resolveTools(types: ReadonlySet<string>, needKubectl = true): Promise<Tools> {
-  const helm = types.has('helm') ? await findTool('helm') : 'helm';
-  const kubectl = needKubectl || types.has('manifest') || types.has('kustomize') ? await findTool('kubectl') : 'kubectl';
-  return { helm, kubectl };
-}
-
 /** Names of the tools for --dry-run output (no lookup: dry runs need no tools). */
 export const DISPLAY_TOOLS: Tools = { helm: 'helm', kubectl: 'kubectl' };
 
@@ -98,31 +91,34 @@ export async function registryFrom(flags: RegistryFlags): Promise<RegistrySink |
   const { registrySettings } = await import('../config.js');
   const r = await registrySettings(flags);
   const retries = process.env.FUSEML_REGISTRY_RETRIES === undefined ? undefined : Number(process.env.FUSEML_REGISTRY_RETRIES);
-  return registrySink(r.url, r.token, new Journal(), retries);
+  return registrySink(r.url, r.token, undefined, retries);
 }
 
-/** Registry access before the first cluster change: a refused token fails now (exit 12); unreachable is a warning. */
-export async function checkRegistry(sink: RegistrySink | undefined): Promise<void> {
-  if (!sink) return;
-  const unreachable = await sink.checkAccess();
-  if (unreachable) {
-    process.stderr.write(`warning: ${unreachable.message.split('\n')[0]}; going on: registry changes will be journaled (deliver them later with: fuseml-installer extensions sync)\n`);
-  }
-}
-
-export async function clusterFrom(flags: ClusterFlags, kubectl: string) {
+/** The cluster connection from --kubeconfig / --context / --installer-namespace / --lock-timeout. */
+export async function clusterFrom(flags: ClusterFlags, kubectl: string): Promise<Connection> {
   const { resolveKubeTarget, childKubeAccess, describeTarget } = await import('../../kube/target.js');
   const target = resolveKubeTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
   const { KubeInstallerCluster, lockHolder } = await import('../../kube/installer-cluster.js');
   const cluster = new KubeInstallerCluster({ target, installerNamespace: flags.installerNamespace, kubectl, onInfo: (m) => void process.stderr.write(`${m}\n`) });
   return {
     cluster,
-    target,
     /** `context NAME (SERVER)` */
     where: describeTarget(target),
     access: childKubeAccess(target),
     holder: lockHolder(),
     lockTimeoutMs: parseDuration(flags.lockTimeout ?? '0s', '--lock-timeout'),
+  };
+}
+
+/** What the actions (src/installer/actions.ts) get from the command line: the cluster, the registry, progress, warnings. */
+export async function actionEnv(flags: CommonFlags, format: string, signal?: AbortSignal): Promise<ActionEnv> {
+  return {
+    connect: (kubectl) => clusterFrom(flags, kubectl),
+    sink: await registryFrom(flags),
+    reporter: (names) => makeReporter(format, names, flags.verbose === true),
+    warn: (m) => void process.stderr.write(`warning: ${m}\n`),
+    info: (m) => void process.stderr.write(`${m}\n`),
+    signal,
   };
 }
 

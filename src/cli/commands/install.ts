@@ -1,25 +1,12 @@
 /** `fuseml-installer install --extensions a,b`: plan, then (unless --dry-run) apply. */
-import { formatIssue, FusemlError, ValidationError, type Issue } from '../../core/errors.js';
+import { FusemlError } from '../../core/errors.js';
 import { MASK, redact } from '../../core/redact.js';
-import { sep } from 'node:path';
-import { InstallerEngine, planCommands, type RunSummary } from '../../installer/engine.js';
-import { addFusemlExtras, probeCluster } from '../../installer/fuseml-extras.js';
+import { installAction, planInstall, type PlanInput } from '../../installer/actions.js';
+import { planCommands, type RunSummary } from '../../installer/engine.js';
 import { parseChartMirrors, parseMirrors } from '../../installer/mirrors.js';
-import { createPlan, previewRegistration, type Plan } from '../../installer/plan.js';
+import { previewRegistration, type Plan } from '../../installer/plan.js';
 import { parseFormat, renderData, renderTable, type OutputFormat } from '../output.js';
-import {
-  clusterFrom,
-  DISPLAY_TOOLS,
-  makeReporter,
-  readAssignments,
-  checkRegistry,
-  registryFrom,
-  resolveTools,
-  splitList,
-  summaryError,
-  withInterrupt,
-  type CommonFlags,
-} from './install-common.js';
+import { actionEnv, DISPLAY_TOOLS, readAssignments, splitList, summaryError, withInterrupt, type CommonFlags } from './install-common.js';
 import { sourcedRepository } from './repository.js';
 
 export interface InstallFlags extends CommonFlags {
@@ -33,6 +20,7 @@ export interface InstallFlags extends CommonFlags {
   id?: string | undefined;
   zone?: string | undefined;
   adopt?: boolean | undefined;
+  resetValues?: boolean | undefined;
 }
 
 /** The plan as data for --dry-run: commands and records with secrets masked. */
@@ -114,79 +102,52 @@ export async function printSummary(summary: RunSummary, format: OutputFormat, ex
   if (summary.namespacesDeleted.length) process.stdout.write(`namespaces deleted: ${summary.namespacesDeleted.join(', ')}\n`);
 }
 
-export async function install(flags: InstallFlags): Promise<void> {
-  const format = parseFormat(flags.output ?? 'table');
-  const words = splitList(flags.extensions);
-  if (words.length === 0) throw new FusemlError('USAGE', 'no extension given', { hint: 'pass --extensions NAME[,NAME…]; see fuseml-installer extensions list' });
-  const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
-  const mirrors = [...parseMirrors(flags.mirror), ...parseChartMirrors(flags.chartMirror)];
+/** The plan input from install / upgrade / diff flags. */
+export async function planInputFrom(flags: InstallFlags, words: string[]): Promise<PlanInput> {
+  const chartMirrors = [...parseMirrors(flags.mirror), ...parseChartMirrors(flags.chartMirror)];
   // -e ./dir, -e git+…#REF, -e https://….tgz: fetched (cached), then on top of the repositories.
-  const { repo, names } = await sourcedRepository(flags.extensionsRepository, words, mirrors);
-  // Problems in extensions this plan does not use do not block it (they are shown as warnings).
+  const { repo, names } = await sourcedRepository(flags.extensionsRepository, words, chartMirrors);
   const { assignments, issues } = await readAssignments(flags);
-  let plan: Plan;
-  try {
-    plan = await createPlan(repo, {
-      extensions: names,
-      assignments,
-      issues,
-      concurrency,
-      chartMirrors: mirrors,
-      id: flags.id,
-      zone: flags.zone,
-    });
-  } catch (e) {
-    // A requested extension that failed to load looks unknown: show why it failed instead.
-    if (e instanceof FusemlError && e.code === 'NOT_FOUND' && repo.issues.length > 0) {
-      throw new ValidationError(repo.issues, `${repo.issues.length} problem(s) in the extensions repository ${repo.dir}`, { hint: 'fuseml-installer extensions validate' });
-    }
-    throw e;
-  }
-  const dirs = plan.order.map((n) => plan.extensions.get(n)?.ext.dir ?? '');
-  const mine = (i: Issue): boolean => dirs.some((d) => i.file === d || i.file.startsWith(d + sep));
-  const relevant = repo.issues.filter(mine);
-  if (relevant.length > 0) throw new ValidationError(relevant, `${relevant.length} problem(s) in the extensions of this plan`, { hint: 'fuseml-installer extensions validate' });
-  for (const i of repo.issues.filter((x) => !mine(x))) process.stderr.write(`warning: ${formatIssue(i)}\n`);
+  return {
+    repo,
+    names,
+    assignments,
+    issues,
+    concurrency: flags.concurrency === undefined ? undefined : Number(flags.concurrency),
+    chartMirrors,
+    id: flags.id,
+    zone: flags.zone,
+    resetValues: flags.resetValues === true,
+  };
+}
 
+export function requireNames(flags: { extensions?: string[] | undefined }): string[] {
+  const names = splitList(flags.extensions);
+  if (names.length === 0) throw new FusemlError('USAGE', 'no extension given', { hint: 'pass --extensions NAME[,NAME…]; see fuseml-installer extensions list' });
+  return names;
+}
+
+/** install (and upgrade: `upgrade` set): --dry-run prints the plan; else the install action runs and its summary is printed. */
+export async function install(flags: InstallFlags, upgrade = false): Promise<void> {
+  const format = parseFormat(flags.output ?? 'table');
+  const input = await planInputFrom(flags, requireNames(flags));
   if (flags.dryRun) {
-    const view = planView(plan);
+    // No cluster: the values recorded by earlier runs are not read (fuseml-installer diff shows them).
+    const view = planView(await planInstall(input, new Map(), (m) => void process.stderr.write(`warning: ${m}\n`)));
     process.stdout.write(format === 'table' ? planText(view) : await renderData(view, format));
     return;
   }
-
-  const types = new Set([...plan.extensions.values()].flatMap((p) => p.install.map((s) => s.type)));
-  const tools = await resolveTools(types);
-  const sink = await registryFrom(flags);
-  await checkRegistry(sink);
-  const { cluster, holder, lockTimeoutMs, access, where } = await clusterFrom(flags, tools.kubectl);
-  await cluster.ping();
-  // FuseML's gateways and rolerules: generated steps where the cluster allows them, a warning where not.
-  const extras = { gatewayDomain: flags.gatewayDomain, workloadsNamespace: flags.workloadsNamespace };
-  for (const w of addFusemlExtras(plan, await probeCluster(plan, tools.kubectl, access, extras), extras)) process.stderr.write(`warning: ${w}\n`);
-  const reporter = await makeReporter(format, plan.order, flags.verbose === true);
-  reporter.event({ type: 'info', message: `cluster: ${where}` });
-
-  const { value: summary, interrupted } = await withInterrupt(async (signal) => {
-    const lock = await cluster.acquireLock({
-      holder,
-      timeoutMs: lockTimeoutMs,
-      signal,
-      onWait: (h) => reporter.event({ type: 'info', message: `waiting for the installer lock held by ${h}` }),
-    });
-    try {
-      // Registrations journaled by an earlier run go first.
-      if (sink) {
-        const synced = await sink.sync();
-        for (const d of synced.delivered) reporter.event({ type: 'info', message: `delivered journaled ${d.op === 'upsert' ? 'registration' : 'deregistration'} of ${d.id}` });
-      }
-      const engine = new InstallerEngine({ cluster, tools, env: access.env, kube: access, sink, reporter, signal, forceReinstall: flags.forceReinstall, adopt: flags.adopt });
-      return await engine.install(plan);
-    } finally {
-      await reporter.close?.();
-      await lock.release();
-    }
-  });
-  await printSummary(summary, format);
-  const err = summaryError(summary, 'install', sink?.journal.dir ?? '', sink?.url, interrupted);
+  const { value: result, interrupted } = await withInterrupt(async (signal) =>
+    installAction(await actionEnv(flags, format, signal), {
+      ...input,
+      forceReinstall: flags.forceReinstall,
+      adopt: flags.adopt,
+      gatewayDomain: flags.gatewayDomain,
+      workloadsNamespace: flags.workloadsNamespace,
+      upgrade,
+    }),
+  );
+  await printSummary(result.summary, format);
+  const err = summaryError(result.summary, 'install', result.journalDir, result.registryUrl, interrupted);
   if (err) throw err;
 }

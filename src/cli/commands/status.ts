@@ -1,24 +1,31 @@
 /** `fuseml-installer status` (what is installed, from the install records) and `extensions sync`. */
 import { FusemlError } from '../../core/errors.js';
+import { MASK } from '../../core/redact.js';
 import type { InstallRecord } from '../../installer/cluster.js';
+import { historyAction, statusAction, syncAction } from '../../installer/actions.js';
 import { parseFormat, printResult } from '../output.js';
-import { Journal } from '../../installer/journal.js';
-import { clusterFrom, findTool, registryFrom, type CommonFlags } from './install-common.js';
+import { actionEnv, registryFrom, splitList, type CommonFlags } from './install-common.js';
 
-export async function status(flags: CommonFlags): Promise<void> {
+export async function status(flags: CommonFlags & { history?: boolean | undefined }): Promise<void> {
   const format = parseFormat(flags.output ?? 'table');
-  const kubectl = await findTool('kubectl').catch(() => 'kubectl');
-  const { cluster, where } = await clusterFrom(flags, kubectl);
-  process.stderr.write(`cluster: ${where}\n`);
-  const records = await cluster.readRecords();
-  // Each record names the registry it registered with: a journaled registration is pending while the
-  // journal still holds it for that registry (whatever --registry-url this command got).
-  const journal = new Journal();
-  const pending = new Set<string>();
-  for (const r of records) {
-    const reg = r.registration;
-    if (reg?.state === 'pending' && (await journal.get(reg.registryUrl, reg.id))) pending.add(r.extension);
+  const env = await actionEnv({ ...flags, register: false }, format);
+  if (flags.history) {
+    const names = splitList(flags.extensions);
+    if (names.length !== 1) throw new FusemlError('USAGE', '--history needs one extension: --extensions NAME', { hint: 'fuseml-installer status -e mlflow --history' });
+    const history = await historyAction(env, names[0] as string);
+    await printResult(format, history, history, [
+      { header: 'revision', get: (h) => String(h.revision) },
+      { header: 'updated', get: (h) => h.at },
+      { header: 'action', get: (h) => h.action },
+      { header: 'version', get: (h) => h.version },
+      // Sensitive values by name only: their values are never shown.
+      { header: 'values', get: (h) => [...Object.entries(h.values.set).map(([k, v]) => `${k}=${String(v)}`), ...h.values.sensitive.map((k) => `${k}=${MASK}`)].join(' ') || '-' },
+      { header: 'helm', get: (h) => h.helm.map((x) => `${x.release}:${x.revision}`).join(' ') || '-' },
+      { header: 'description', get: (h) => h.description ?? '' },
+    ], 'No revisions recorded.');
+    return;
   }
+  const { records, pending } = await statusAction(env);
   const registration = (r: InstallRecord): string => {
     if (!r.registration) return 'none';
     if (r.registration.state === 'pending' && !pending.has(r.extension)) return `registered (${r.registration.id})`;
@@ -41,7 +48,7 @@ export async function sync(flags: CommonFlags): Promise<void> {
   const format = parseFormat(flags.output ?? 'table');
   const sink = await registryFrom({ ...flags, register: true });
   if (!sink) return;
-  const r = await sink.sync();
+  const r = await syncAction(sink);
   const rows = [
     ...r.delivered.map((e) => ({ id: e.id, op: e.op, extension: e.extension ?? '', result: 'delivered' })),
     ...r.failed.map((f) => ({ id: f.entry.id, op: f.entry.op, extension: f.entry.extension ?? '', result: `failed: ${f.error.message.split('\n')[0]}` })),

@@ -1,5 +1,5 @@
 /**
- * install, uninstall, status, extensions sync (the installer engine), and
+ * install, upgrade, diff, rollback, uninstall, status, extensions sync (the installer engine), and
  * FuseML's `extensions --add a,b --remove c --list`. Handlers are imported
  * lazily: `--help` does not load the Kubernetes client, got or listr2.
  */
@@ -60,6 +60,43 @@ Exit codes:
 ${exitCodesHelp()}
 ${REGISTRY_SETTINGS_HELP}`;
 
+const UPGRADE_HELP = `
+Examples:
+  # what would change, then apply it
+  $ fuseml-installer diff -e mlflow --set mlflow.host=mlflow.example.com
+  $ fuseml-installer upgrade -e mlflow --set mlflow.host=mlflow.example.com
+
+  # back to the descriptor's defaults, dropping every value set earlier
+  $ fuseml-installer upgrade -e mlflow --reset-values
+
+Values persist: the install record keeps the parameters you set (sensitive ones in a Secret of their own,
+never in the record); install and upgrade reuse them, --set changes one, --reset-values drops them.
+Each upgrade that changes something is a revision (fuseml-installer status -e NAME --history; rollback).
+Exit codes:
+${exitCodesHelp()}
+${REGISTRY_SETTINGS_HELP}`;
+
+const DIFF_HELP = `
+Examples:
+  $ fuseml-installer diff -e mlflow --set mlflow.host=mlflow.example.com
+  $ fuseml-installer diff -e mlflow --reset-values -o json
+  $ fuseml-installer diff -e mlflow --exit-code && echo "up to date"
+
+Compares with what is installed: parameters (sensitive ones shown ***), the extension version, helm chart
+versions and the rendered helm values (against the release's values, read with helm), and the registration record
+(against the one last registered; outputs as last read). Takes no lock and writes nothing.
+`;
+
+const ROLLBACK_HELP = `
+Examples:
+  $ fuseml-installer rollback -e mlflow          # to the revision before the last
+  $ fuseml-installer rollback -e mlflow 2        # to revision 2 (status -e mlflow --history lists them)
+
+helm steps are rolled back with helm rollback to the helm revision recorded with that revision; the registration
+recorded with it is registered again; its parameter values become the recorded ones. Other steps (manifests,
+kustomize, scripts) are not rolled back: the next install re-applies them. A rollback is itself a new revision.
+`;
+
 const UNINSTALL_HELP = `
 Examples:
   $ fuseml-installer uninstall --extensions seldon-core                # asks for confirmation on a terminal
@@ -74,6 +111,18 @@ unreachable); namespaces are deleted only when the installer created them (label
 app.kubernetes.io/managed-by=fuseml-installer) and no remaining extension uses them.
 `;
 
+/** Where charts and remote files come from, registry id and zone: install, upgrade and diff share them. */
+function planOptions(cmd: Command): Command {
+  return cmd
+    .option('--mirror <original=mirror>', 'fetch URLs starting with ORIGINAL (chart repositories, remote locations) from MIRROR instead; longest prefix wins (repeatable)', collect)
+    .option('--chart-mirror <original=mirror>', 'older name of --mirror (repeatable)', collect)
+    .option('--gateway-domain <domain>', "FuseML descriptors' gateways: with Istio on the cluster, create them for <name>.<domain> (FuseML's system_domain)")
+    .option('--workloads-namespace <ns>', "FuseML descriptors' rolerules: the namespace whose service accounts get them (default: fuseml-workloads)")
+    .option('--id <id>', 'registry id of the extension (one extension only; default: the extension name)')
+    .option('--zone <zone>', 'zone recorded in the registry')
+    .option('--reset-values', 'forget the parameter values earlier runs recorded (by default they are reused; --set changes one)');
+}
+
 export function addLifecycleCommands(program: Command, extensions: Command): void {
   const install = program
     .command('install')
@@ -81,20 +130,55 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
     .option('-e, --extensions <names>', 'extensions to install, comma separated (repeatable): names, or one extension by location: a folder (./dir, /abs/dir), git+https://host/repo.git#REF[:SUBDIR] (also git+ssh://, git+file://), https://host/ext.tgz[#SUBDIR]', collect)
     .option('--concurrency <n>', 'extensions installed at the same time', '4')
     .option('--dry-run', 'print the plan (steps, commands, namespaces, registry records; secrets masked) and exit')
-    .option('--force-reinstall', 'redo every step, even those an earlier run finished')
-    .option('--mirror <original=mirror>', 'fetch URLs starting with ORIGINAL (chart repositories, remote locations) from MIRROR instead; longest prefix wins (repeatable)', collect)
-    .option('--chart-mirror <original=mirror>', 'older name of --mirror (repeatable)', collect)
-    .option('--gateway-domain <domain>', "FuseML descriptors' gateways: with Istio on the cluster, create them for <name>.<domain> (FuseML's system_domain)")
-    .option('--workloads-namespace <ns>', "FuseML descriptors' rolerules: the namespace whose service accounts get them (default: fuseml-workloads)")
-    .option('--id <id>', 'registry id of the extension (one extension only; default: the extension name)')
-    .option('--zone <zone>', 'zone recorded in the registry')
-    .option('--adopt', 'take over registry records this installer did not create (e.g. registered by hand); without it install refuses to overwrite them');
+    .option('--force-reinstall', 'redo every step, even those an earlier run finished');
+  planOptions(install).option('--adopt', 'take over registry records this installer did not create (e.g. registered by hand); without it install refuses to overwrite them');
   paramOptions(install);
   registryOptions(install);
   clusterOptions(install);
   install.addOption(outputOption()).addHelpText('after', INSTALL_HELP).action(async (_o: unknown, cmd: Command) => {
     const { install: run } = await import('../commands/install.js');
     await run(cmd.optsWithGlobals());
+  });
+
+  const upgrade = program
+    .command('upgrade')
+    .description('change installed extensions: the values earlier runs recorded, with --set / --values over them (see diff first)')
+    .option('-e, --extensions <names>', 'installed extensions to upgrade, comma separated (repeatable)', collect)
+    .option('--concurrency <n>', 'extensions upgraded at the same time', '4')
+    .option('--force-reinstall', 'redo every step, even those unchanged');
+  planOptions(upgrade);
+  paramOptions(upgrade);
+  registryOptions(upgrade);
+  clusterOptions(upgrade);
+  upgrade.addOption(outputOption()).addHelpText('after', UPGRADE_HELP).action(async (_o: unknown, cmd: Command) => {
+    const { upgrade: run } = await import('../commands/lifecycle.js');
+    await run(cmd.optsWithGlobals());
+  });
+
+  const diff = program
+    .command('diff')
+    .description('show what install / upgrade with these flags would change (parameters, chart versions, helm values, registration); changes nothing')
+    .option('-e, --extensions <names>', 'extensions to compare, comma separated (repeatable)', collect)
+    .option('--exit-code', 'exit 1 when there are changes (as git diff --exit-code), 0 when none');
+  planOptions(diff);
+  paramOptions(diff);
+  clusterOptions(diff);
+  diff.addOption(outputOption()).addHelpText('after', DIFF_HELP).action(async (_o: unknown, cmd: Command) => {
+    const { diff: run } = await import('../commands/lifecycle.js');
+    await run(cmd.optsWithGlobals());
+  });
+
+  const rollback = program
+    .command('rollback')
+    .description('return an extension to a recorded revision: helm rollback of its releases, the registration and values of that revision')
+    .argument('[revision]', 'the revision to return to (fuseml-installer status -e NAME --history; default: the one before the last)')
+    .option('-e, --extensions <name>', 'the extension to roll back', collect)
+    .option('--timeout <duration>', 'how long each helm rollback may wait for the release to be ready', '5m');
+  registryOptions(rollback);
+  clusterOptions(rollback);
+  rollback.addOption(outputOption()).addHelpText('after', ROLLBACK_HELP).action(async (revision: string | undefined, _o: unknown, cmd: Command) => {
+    const { rollback: run } = await import('../commands/lifecycle.js');
+    await run(revision, cmd.optsWithGlobals());
   });
 
   const uninstall = program
@@ -117,9 +201,11 @@ export function addLifecycleCommands(program: Command, extensions: Command): voi
 
   const status = program
     .command('status')
-    .description('what this installer installed on the cluster (from its install records)');
+    .description('what this installer installed on the cluster (from its install records)')
+    .option('-e, --extensions <name>', 'with --history: the extension', collect)
+    .option('--history', "the extension's recorded revisions (install, upgrade, rollback), newest last");
   clusterOptions(status);
-  status.addOption(outputOption()).addHelpText('after', '\nExample:\n  $ fuseml-installer status -o json\n').action(async (_o: unknown, cmd: Command) => {
+  status.addOption(outputOption()).addHelpText('after', '\nExamples:\n  $ fuseml-installer status -o json\n  $ fuseml-installer status -e mlflow --history\n').action(async (_o: unknown, cmd: Command) => {
     const { status: run } = await import('../commands/status.js');
     await run(cmd.optsWithGlobals());
   });
