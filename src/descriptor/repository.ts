@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { FusemlError, fileError, ValidationError, type Issue } from '../core/errors.js';
 import type { Extension } from '../core/extension.js';
 import { findCycle } from '../core/graph.js';
-import { checkExtensionDir, descriptorSource, findDescriptor } from './load.js';
+import { cachedRepository } from './cache.js';
+import { findDescriptor } from './files.js';
 
 /** The extensions/ folder shipped with the package. */
 export const DEFAULT_REPOSITORY = fileURLToPath(new URL('../../extensions/', import.meta.url));
@@ -23,9 +24,36 @@ export interface Repository {
   get(name: string): Extension | undefined;
 }
 
-/** Loads every extension folder below `dir`, collecting issues rather than stopping at the first. */
+/**
+ * Loads every extension folder below `dir`, collecting issues rather than stopping at the first.
+ * A valid repository unchanged since an earlier run comes from the cache (./cache.ts).
+ */
 export async function loadRepository(dir: string = DEFAULT_REPOSITORY): Promise<Repository> {
   const root = resolve(dir);
+  const { extensions, issues } = await cachedRepository(root, () => scanRepository(root));
+  return repositoryOf(root, extensions, issues);
+}
+
+/** The repository view of loaded extensions (names before aliases, as loaded). */
+function repositoryOf(root: string, list: readonly Extension[], issues: Issue[]): Repository {
+  const extensions = new Map(list.map((e) => [e.name, e]));
+  const byAlias = new Map<string, string>();
+  for (const e of list) for (const a of e.aliases) if (!byAlias.has(a)) byAlias.set(a, e.name);
+  const canonical = (n: string): string | undefined => (extensions.has(n) ? n : byAlias.get(n));
+  return {
+    dir: root,
+    extensions,
+    issues,
+    get: (n) => {
+      const c = canonical(n);
+      return c === undefined ? undefined : extensions.get(c);
+    },
+  };
+}
+
+async function scanRepository(root: string): Promise<{ extensions: Extension[]; issues: Issue[] }> {
+  // The YAML and schema code, only when the cache does not answer.
+  const { checkExtensionDir, descriptorSource } = await import('./load.js');
   let entries;
   try {
     entries = await readdir(root, { withFileTypes: true });
@@ -79,15 +107,7 @@ export async function loadRepository(dir: string = DEFAULT_REPOSITORY): Promise<
       issues.push(issueAt(ext, `/requires/${at}`, `dependency cycle: ${cycle.join(' -> ')}`));
     }
   }
-  return {
-    dir: root,
-    extensions,
-    issues,
-    get: (n) => {
-      const c = canonical(n);
-      return c === undefined ? undefined : extensions.get(c);
-    },
-  };
+  return { extensions: [...extensions.values()], issues };
 }
 
 /** The repository, throwing when any extension in it is invalid. */

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileError, formatIssue, ValidationError, type Issue } from '../../core/errors.js';
 import type { Extension } from '../../core/extension.js';
-import { checkExtensionDir, findDescriptor, remoteLocations } from '../../descriptor/load.js';
+import { findDescriptor, remoteLocations } from '../../descriptor/files.js';
 import { DEFAULT_REPOSITORY, loadRepository, requireExtension } from '../../descriptor/repository.js';
 import { parseFormat, printResult, renderData } from '../output.js';
 
@@ -135,6 +135,7 @@ export async function validateExtensions(globals: RepositoryOptions, paths: stri
       }
       continue;
     }
+    const { checkExtensionDir } = await import('../../descriptor/load.js');
     const own = await checkExtensionDir(found.dir);
     issues.push(...own.issues);
     if (!own.extension) continue;
