@@ -90,7 +90,9 @@ export function fingerprint(root: string, buildId: string): Fingerprint | undefi
       h.update(`${rel}\0dangling\0${link}\n`);
       return true;
     }
-    h.update(`${rel}\0${describeEntry(st)}\0${link}\n`);
+    // The top folder's own times change with hidden entries the loader skips (e.g. .git); its
+    // entries are listed below anyway.
+    h.update(`${rel}\0${top ? `d:${st.mode}` : describeEntry(st)}\0${link}\n`);
     if (st.mtimeNs > newestNs) newestNs = st.mtimeNs;
     if (st.ctimeNs > newestNs) newestNs = st.ctimeNs;
     if (!st.isDirectory()) return true;
