@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES, FusemlError, ValidationError, formatIssue } from '../core/errors.js';
 import { EXAMPLES } from './examples.js';
-import { isVerbose } from './verbose.js';
+import { isVerbose } from './startup.js';
 import { addStandardCommands, commandPath, configureUsageErrors, packageVersion, withExamples } from './standard.js';
 
 export { isVerbose };

@@ -15,15 +15,17 @@
  *   - written atomically (temporary file + rename), mode 0600 in a 0700 folder;
  *   - FUSEML_NO_CACHE=1 turns it off.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cacheHome } from '../core/cache-dir.js';
 import type { Issue } from '../core/errors.js';
 import type { Extension } from '../core/extension.js';
-import { SCHEMA_DIR } from './schema.js';
 
 declare const FUSEML_BUILD_ID: string | undefined;
+
+/** The schemas (as ./schema.ts finds them; not imported from there, which would load its code on a hit). */
+const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
 
 /** The build the running CLI comes from (undefined outside a bundle: no cache). */
 export const BUILD_ID: string | undefined = typeof FUSEML_BUILD_ID === 'string' ? FUSEML_BUILD_ID : undefined;
@@ -50,11 +52,11 @@ export interface CacheOptions {
 }
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
-  return join(base, 'fuseml-installer', 'repositories');
+  return join(cacheHome(env), 'repositories');
 }
 
 interface Fingerprint {
+  /** The description of every entry itself (no hash: comparing a few KiB costs less than loading node:crypto). */
   hash: string;
   newestNs: bigint;
 }
@@ -69,8 +71,8 @@ function describeEntry(st: BigIntStats): string {
  * Links are followed (with their target text recorded); a folder reached twice is walked once.
  */
 export function fingerprint(root: string, buildId: string): Fingerprint | undefined {
-  const h = createHash('sha256');
-  h.update(`${FORMAT}\0${buildId}\0${root}\0`);
+  const parts: string[] = [`${FORMAT}\0${buildId}\0${root}\0`];
+  const h = { update: (s: string): void => void parts.push(s) };
   let newestNs = 0n;
   let count = 0;
   const seen = new Set<string>();
@@ -122,7 +124,7 @@ export function fingerprint(root: string, buildId: string): Fingerprint | undefi
   } catch {
     return undefined;
   }
-  return { hash: h.digest('hex'), newestNs };
+  return { hash: parts.join(''), newestNs };
 }
 
 /** True when every credentials configuration value is a {{ … }} reference (nothing secret to store). */
@@ -159,8 +161,11 @@ interface CacheFile {
   extensions: Extension[];
 }
 
+/** FNV-1a (64 bits) of the folder's path: a file name; the file itself records the path it is for. */
 function cacheFile(dir: string, root: string): string {
-  return join(dir, `${createHash('sha256').update(root).digest('hex').slice(0, 32)}.json`);
+  let x = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(root)) x = BigInt.asUintN(64, (x ^ BigInt(byte)) * 0x100000001b3n);
+  return join(dir, `${x.toString(16).padStart(16, '0')}.json`);
 }
 
 function read(file: string, root: string, hash: string): Extension[] | undefined {

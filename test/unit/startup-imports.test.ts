@@ -54,7 +54,7 @@ describe('CLI start-up stays cheap', () => {
     'cli/bin/fuseml-installer.ts',
     'cli/bin/fuseml.ts',
     'cli/bin/fuseml-registry.ts',
-    // What the bins import at start (after turning source maps on, see cli/verbose.ts).
+    // What the bins import at start (after turning source maps on, see cli/startup.ts).
     'cli/run.ts',
     'cli/programs/installer.ts',
     'cli/programs/fuseml.ts',
