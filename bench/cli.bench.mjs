@@ -39,27 +39,33 @@ const tmp = await mkdtemp(join(tmpdir(), 'fuseml-cli-bench-'));
 const cacheHome = join(tmp, 'cache');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const figures = [{ name: 'machine load average (1 min) at start', value: Number(loadavg()[0].toFixed(2)) }];
-let baseline;
 try {
-  for (const c of commands) {
-    const rssFile = join(tmp, `${figures.length}.rss`);
-    const env = { XDG_CACHE_HOME: cacheHome, ...c.env };
-    await run(process.execPath, c.args, { env, timeoutMs: 60_000 }); // warm-up: page cache, repository cache
-    await writeFile(rssFile, '');
-    const times = [];
-    for (let i = 0; i < RUNS; i++) {
+  // Round-robin: one run of each command per round, so a change in the machine's load during
+  // the bench weighs on the baseline and the commands alike.
+  const state = commands.map((c, i) => ({ c, env: { XDG_CACHE_HOME: cacheHome, ...c.env }, rssFile: join(tmp, `${i}.rss`), times: [] }));
+  for (const s of state) {
+    await run(process.execPath, s.c.args, { env: s.env, timeoutMs: 60_000 }); // warm-up: page cache, repository cache
+    await writeFile(s.rssFile, '');
+  }
+  for (let i = 0; i < RUNS; i++) {
+    for (const s of state) {
       const t0 = process.hrtime.bigint();
-      await run(process.execPath, ['--import', hook, ...c.args], { env: { ...env, BENCH_RSS_FILE: rssFile }, timeoutMs: 60_000 });
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      await run(process.execPath, ['--import', hook, ...s.c.args], { env: { ...s.env, BENCH_RSS_FILE: s.rssFile }, timeoutMs: 60_000 });
+      s.times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
-    const rss = (await readFile(rssFile, 'utf8')).trim().split('\n').map(Number);
+  }
+  let baseline;
+  for (const { c, rssFile, times } of state) {
+    const lines = (await readFile(rssFile, 'utf8')).trim().split('\n').map((l) => l.split(' ').map(Number));
     const ms = median(times);
-    const mib = median(rss) / 1024;
-    baseline ??= ms;
-    const ratio = ms / baseline;
-    console.log(`${c.name}: ${ms.toFixed(0)} ms (${ratio.toFixed(2)}× node -e 0${c.ratio ? `, target ≤ ${c.ratio}×` : ''}), ${mib.toFixed(1)} MiB`);
+    const mib = median(lines.map((l) => l[0])) / 1024;
+    const cpu = median(lines.map((l) => l[1])) / 1000;
+    baseline ??= { ms, cpu };
+    const ratio = ms / baseline.ms;
+    console.log(`${c.name}: ${ms.toFixed(0)} ms (${ratio.toFixed(2)}× node -e 0${c.ratio ? `, target ≤ ${c.ratio}×` : ''}), CPU ${cpu.toFixed(0)} ms (${(cpu / baseline.cpu).toFixed(2)}×), ${mib.toFixed(1)} MiB`);
     figures.push({ name: `${c.name}: wall time (median of ${RUNS})`, value: Number(ms.toFixed(1)), unit: 'ms' });
     if (c.ratio) figures.push({ name: `${c.name}: wall time / node -e 0`, value: Number(ratio.toFixed(2)), unit: '×', target: { max: c.ratio } });
+    figures.push({ name: `${c.name}: CPU time (user+system, median) / node -e 0`, value: Number((cpu / baseline.cpu).toFixed(2)), unit: '×' });
     figures.push({ name: `${c.name}: peak RSS (median)`, value: Number(mib.toFixed(1)), unit: 'MiB', ...(c.ratio ? { target: { max: MIB } } : {}) });
   }
   figures.push({ name: 'machine load average (1 min) at end', value: Number(loadavg()[0].toFixed(2)) });
@@ -74,7 +80,7 @@ await writeFile(
     description: 'Start-up cost of the commands that must stay cheap, as shipped: each bin bundled with esbuild (scripts/bundle.mjs; the Kubernetes client, got, listr2, execa, fastify and SQLite stay in lazy chunks / node_modules, loaded only by the commands that use them: test/unit/startup-imports.test.ts and test/integration/bundle.test.ts guard the graph), and a warm validated-repository cache for the extensions commands.',
     figures,
     notes: [
-      'Times include spawning node itself (see the baseline); run through src/exec as a child of the bench process, with a --import hook that records peak RSS (in every run, the baseline\'s too).',
+      'Times include spawning node itself (see the baseline); run through src/exec as a child of the bench process, with a --import hook that records peak RSS and CPU time (in every run, the baseline\'s too). Runs are interleaved (one of each command per round). CPU time is less sensitive to the machine\'s load than wall time and is given beside it.',
       `Node ${process.version}: V8's compile cache (module.enableCompileCache) needs Node 22.1 or later; the bins turn it on where it exists, so on Node 20 these figures are without it.`,
     ],
   }),
