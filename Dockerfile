@@ -16,11 +16,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
-# The build: every dependency, then TypeScript -> dist/ and the compiled schema validators.
+# The build: every dependency, then TypeScript -> dist/, the compiled schema validators and the bundled bins.
 FROM deps AS build
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/compile-schemas.mjs ./scripts/
+COPY scripts/compile-schemas.mjs scripts/bundle.mjs ./scripts/
 COPY schemas ./schemas
 COPY src ./src
 RUN npm run build

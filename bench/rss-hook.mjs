@@ -1,8 +1,9 @@
 // Loaded with `node --import` by cli.bench.mjs: at exit, appends this process's
-// peak RSS (KiB) to the file named by BENCH_RSS_FILE.
+// peak RSS (KiB) and CPU time (user + system, µs) to the file named by BENCH_RSS_FILE.
 import { appendFileSync } from 'node:fs';
 
 process.on('exit', () => {
   const file = process.env.BENCH_RSS_FILE;
-  if (file) appendFileSync(file, `${process.resourceUsage().maxRSS}\n`);
+  const u = process.resourceUsage();
+  if (file) appendFileSync(file, `${u.maxRSS} ${u.userCPUTime + u.systemCPUTime}\n`);
 });

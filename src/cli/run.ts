@@ -6,11 +6,10 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES, FusemlError, ValidationError, formatIssue } from '../core/errors.js';
 import { EXAMPLES } from './examples.js';
+import { isVerbose } from './startup.js';
 import { addStandardCommands, commandPath, configureUsageErrors, packageVersion, withExamples } from './standard.js';
 
-export function isVerbose(argv: readonly string[]): boolean {
-  return argv.includes('--verbose') || process.env.FUSEML_VERBOSE === '1';
-}
+export { isVerbose };
 
 export function renderError(err: unknown, verbose: boolean): { text: string; exitCode: number } {
   const lines: string[] = [];

@@ -1,7 +1,8 @@
 /** Checks on files an extension refers to: they exist and stay inside its folder. */
 import { constants } from 'node:fs';
 import { access, readdir, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isRemoteLocation, type DescriptorFormat, type Extension } from '../core/extension.js';
 
 export type FileKind = 'file' | 'directory' | 'any';
 
@@ -55,3 +56,39 @@ export async function manifestFiles(path: string): Promise<string[]> {
 }
 
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+export const DESCRIPTOR_FILES: readonly DescriptorFormat[] = ['extension.yaml', 'description.yaml'];
+
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The descriptor file of a folder (or the file itself), undefined when there is none. */
+export async function findDescriptor(path: string): Promise<{ dir: string; file: string; format: DescriptorFormat } | undefined> {
+  const abs = resolve(path);
+  const name = basename(abs) as DescriptorFormat;
+  if (DESCRIPTOR_FILES.includes(name) && (await exists(abs))) return { dir: dirname(abs), file: abs, format: name };
+  for (const f of DESCRIPTOR_FILES) {
+    const file = join(abs, f);
+    if (await exists(file)) return { dir: abs, file, format: f };
+  }
+  return undefined;
+}
+
+/** The remote locations of an extension's steps (`install[0].location` → URL): fetched at install, never by validate. */
+export function remoteLocations(ext: Extension): { where: string; url: string }[] {
+  const out: { where: string; url: string }[] = [];
+  for (const phase of ['install', 'uninstall'] as const) {
+    ext[phase].forEach((s, i) => {
+      const loc = 'location' in s ? s.location : undefined;
+      if (loc && /^(https?|oci):\/\//i.test(loc)) out.push({ where: `${phase}[${i}].location`, url: loc });
+      if (s.type === 'helm' && s.values && isRemoteLocation(s.values)) out.push({ where: `${phase}[${i}].values`, url: s.values });
+    });
+  }
+  return out;
+}

@@ -5,10 +5,9 @@
  * inside the folder) and returns the normalized Extension — or every issue found.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ValidationError, type Issue } from '../core/errors.js';
 import type {
-  DescriptorFormat,
   Extension,
   ExtensionDescriptor,
   ParameterSpec,
@@ -17,12 +16,11 @@ import type {
 } from '../core/extension.js';
 import { isRemoteLocation } from '../core/extension.js';
 import { render, TemplateError } from '../core/template.js';
-import { checkPath, KUSTOMIZATION_FILES, manifestFiles } from './files.js';
+import { checkPath, DESCRIPTOR_FILES, exists, findDescriptor, KUSTOMIZATION_FILES, manifestFiles } from './files.js';
 import { importDescription } from './fuseml.js';
 import { schemaIssues } from './schema.js';
 import { MAX_YAML_BYTES, parseYaml, readYamlFile, toPointer, type YamlFile } from './yaml.js';
 
-export const DESCRIPTOR_FILES: readonly DescriptorFormat[] = ['extension.yaml', 'description.yaml'];
 export const DEFAULT_REGISTRATION_FILE = 'registration.yaml';
 const EXTENSION_FIELDS = ['name', 'namespace', 'product', 'version'] as const;
 
@@ -36,27 +34,6 @@ export function descriptorSource(ext: Extension): YamlFile | undefined {
 export interface LoadResult {
   extension?: Extension | undefined;
   issues: Issue[];
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The descriptor file of a folder (or the file itself), undefined when there is none. */
-export async function findDescriptor(path: string): Promise<{ dir: string; file: string; format: DescriptorFormat } | undefined> {
-  const abs = resolve(path);
-  const name = basename(abs) as DescriptorFormat;
-  if (DESCRIPTOR_FILES.includes(name) && (await exists(abs))) return { dir: dirname(abs), file: abs, format: name };
-  for (const f of DESCRIPTOR_FILES) {
-    const file = join(abs, f);
-    if (await exists(file)) return { dir: abs, file, format: f };
-  }
-  return undefined;
 }
 
 /** Every string in a value with its JSON pointer. */
@@ -326,19 +303,6 @@ export async function checkExtensionDir(path: string): Promise<LoadResult> {
   return { extension, issues: [] };
 }
 
-/** The remote locations of an extension's steps (`install[0].location` → URL): fetched at install, never by validate. */
-export function remoteLocations(ext: Extension): { where: string; url: string }[] {
-  const out: { where: string; url: string }[] = [];
-  for (const phase of ['install', 'uninstall'] as const) {
-    ext[phase].forEach((s, i) => {
-      const loc = 'location' in s ? s.location : undefined;
-      if (loc && /^(https?|oci):\/\//i.test(loc)) out.push({ where: `${phase}[${i}].location`, url: loc });
-      if (s.type === 'helm' && s.values && isRemoteLocation(s.values)) out.push({ where: `${phase}[${i}].values`, url: s.values });
-    });
-  }
-  return out;
-}
-
 /** Loads one extension folder, throwing a ValidationError with every issue. */
 export async function loadExtensionDir(path: string): Promise<Extension> {
   const r = await checkExtensionDir(path);
@@ -355,3 +319,5 @@ export async function loadRegistrationFile(file: string): Promise<{ manifest: Re
 }
 
 export { parseYaml };
+// Light helpers that live in ./files.js (no YAML or schema code), here too for existing importers.
+export { DESCRIPTOR_FILES, findDescriptor, remoteLocations } from './files.js';

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { FusemlError, fileError, ValidationError, type Issue } from '../core/errors.js';
 import type { Extension, ExtensionSource } from '../core/extension.js';
 import { findCycle } from '../core/graph.js';
-import { checkExtensionDir, descriptorSource, findDescriptor } from './load.js';
+import { cachedRepository } from './cache.js';
+import { findDescriptor } from './files.js';
 
 /** The extensions/ folder shipped with the package. */
 export const DEFAULT_REPOSITORY = fileURLToPath(new URL('../../extensions/', import.meta.url));
@@ -58,16 +59,44 @@ export async function loadRepository(dir: string = DEFAULT_REPOSITORY): Promise<
 }
 
 /**
+ * One layer's extensions, names checked unique within it. A repository folder that is valid and unchanged
+ * since an earlier run comes from the cache (./cache.ts); the YAML and schema code loads only when it does not.
+ */
+async function loadLayer(layer: Layer): Promise<{ extensions: Extension[]; issues: Issue[] }> {
+  const scan = async (): Promise<{ extensions: Extension[]; issues: Issue[] }> => {
+    const dirs = await extensionDirs(layer);
+    const { checkExtensionDir } = await import('./load.js');
+    const results = await Promise.all(dirs.map((d) => checkExtensionDir(d)));
+    const issues: Issue[] = [];
+    const extensions: Extension[] = [];
+    const owner = new Map<string, Extension>();
+    for (const r of results) {
+      issues.push(...r.issues);
+      const ext = r.extension;
+      if (!ext) continue;
+      let clash = false;
+      for (const n of [ext.name, ...ext.aliases]) {
+        const other = owner.get(n);
+        if (other) {
+          issues.push({ file: ext.file, pointer: n === ext.name ? '/name' : '/aliases', message: `extension name "${n}" is also used by ${other.file}` });
+          if (n === ext.name) clash = true;
+        }
+      }
+      if (clash) continue;
+      extensions.push(ext);
+      for (const n of [ext.name, ...ext.aliases]) if (!owner.has(n)) owner.set(n, ext);
+    }
+    return { extensions, issues };
+  };
+  return layer.single ? scan() : cachedRepository(resolve(layer.dir), scan);
+}
+
+/**
  * Loads several layers (see Layer): names must be unique within a layer; a later layer's
  * extension replaces an earlier one of the same name or alias (with a notice).
  */
 export async function loadLayers(layers: readonly Layer[]): Promise<Repository> {
-  const perLayer = await Promise.all(
-    layers.map(async (layer) => {
-      const dirs = await extensionDirs(layer);
-      return Promise.all(dirs.map(async (d) => ({ layer, dir: d, ...(await checkExtensionDir(d)) })));
-    }),
-  );
+  const perLayer = await Promise.all(layers.map((layer) => loadLayer(layer)));
   const issues: Issue[] = [];
   const notices: string[] = [];
   const extensions = new Map<string, Extension>();
@@ -78,21 +107,16 @@ export async function loadLayers(layers: readonly Layer[]): Promise<Repository> 
     extensions.delete(ext.name);
     for (const [a, n] of byAlias) if (n === ext.name) byAlias.delete(a);
   };
-  perLayer.forEach((results, li) => {
-    for (const r of results) {
-      issues.push(...r.issues);
-      const ext = r.extension;
-      if (!ext) continue;
-      if (r.layer.source) ext.source = r.layer.source;
+  perLayer.forEach((loaded, li) => {
+    issues.push(...loaded.issues);
+    const layer = layers[li] as Layer;
+    for (const ext of loaded.extensions) {
+      if (layer.source) ext.source = layer.source;
       for (const n of [ext.name, ...ext.aliases]) {
         const other = owner(n);
-        if (!other) continue;
-        if (layerOf.get(other.name) === li) {
-          issues.push({ file: ext.file, pointer: n === ext.name ? '/name' : '/aliases', message: `extension name "${n}" is also used by ${other.file}` });
-        } else {
-          notices.push(`extension "${n}" from ${ext.dir} replaces the one from ${other.dir}`);
-          drop(other);
-        }
+        if (!other || layerOf.get(other.name) === li) continue;
+        notices.push(`extension "${n}" from ${ext.dir} replaces the one from ${other.dir}`);
+        drop(other);
       }
       if (extensions.has(ext.name)) continue;
       extensions.set(ext.name, ext);
@@ -101,13 +125,14 @@ export async function loadLayers(layers: readonly Layer[]): Promise<Repository> 
     }
   });
   const canonical = (n: string): string | undefined => (extensions.has(n) ? n : byAlias.get(n));
-  const issueAt = (ext: Extension, pointer: string, message: string): Issue =>
-    descriptorSource(ext)?.issue(pointer, message) ?? { file: ext.file, pointer, message };
+  // Across layers: an extension may require one of an earlier layer. Positions come from the parsed
+  // descriptor (not there after a cache hit: then the file and pointer).
+  const found: { ext: Extension; pointer: string; message: string }[] = [];
   for (const ext of extensions.values()) {
     ext.requires.forEach((req, i) => {
       if (!canonical(req)) {
         const known = [...extensions.keys()].join(', ') || 'none';
-        issues.push(issueAt(ext, `/requires/${i}`, `requires unknown extension "${req}" (known: ${known})`));
+        found.push({ ext, pointer: `/requires/${i}`, message: `requires unknown extension "${req}" (known: ${known})` });
       }
     });
   }
@@ -120,8 +145,12 @@ export async function loadLayers(layers: readonly Layer[]): Promise<Repository> 
       if (!ext) continue;
       const next = cycle[i + 1] as string;
       const at = ext.requires.findIndex((r) => canonical(r) === next);
-      issues.push(issueAt(ext, `/requires/${at}`, `dependency cycle: ${cycle.join(' -> ')}`));
+      found.push({ ext, pointer: `/requires/${at}`, message: `dependency cycle: ${cycle.join(' -> ')}` });
     }
+  }
+  if (found.length > 0) {
+    const { descriptorSource } = await import('./load.js');
+    for (const f of found) issues.push(descriptorSource(f.ext)?.issue(f.pointer, f.message) ?? { file: f.ext.file, pointer: f.pointer, message: f.message });
   }
   return {
     dir: layers.map((l) => resolve(l.dir)).join(', '),

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { runCli } from '../run.js';
-import { buildRegistryProgram } from '../programs/registry.js';
+import { prepareStart } from '../startup.js';
 
+// Everything else is loaded after this (see ../startup.ts).
+prepareStart();
+const [{ runCli }, { buildRegistryProgram }] = await Promise.all([import('../run.js'), import('../programs/registry.js')]);
 await runCli(buildRegistryProgram());

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { runCli } from '../run.js';
-import { buildFusemlProgram } from '../programs/fuseml.js';
+import { prepareStart } from '../startup.js';
 
+// Everything else is loaded after this (see ../startup.ts).
+prepareStart();
+const [{ runCli }, { buildFusemlProgram }] = await Promise.all([import('../run.js'), import('../programs/fuseml.js')]);
 await runCli(buildFusemlProgram());

@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileError, formatIssue, ValidationError, type Issue } from '../../core/errors.js';
 import { isExternalOnly, type Extension } from '../../core/extension.js';
-import { checkExtensionDir, findDescriptor, remoteLocations } from '../../descriptor/load.js';
+import { findDescriptor, remoteLocations } from '../../descriptor/files.js';
 import { descriptorNearMisses, extensionWarnings } from '../../descriptor/lint.js';
 import { loadLayers, requireExtension, type Repository } from '../../descriptor/repository.js';
 import { repositoryLayers } from '../../descriptor/sources.js';
@@ -166,6 +166,7 @@ export async function validateExtensions(globals: RepositoryOptions, paths: stri
       await checkRepository(root, await loadLayers([...layers, { dir: root }]));
       continue;
     }
+    const { checkExtensionDir } = await import('../../descriptor/load.js');
     const own = await checkExtensionDir(found.dir);
     issues.push(...own.issues);
     if (!own.extension) continue;

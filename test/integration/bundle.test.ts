@@ -1,0 +1,204 @@
+/**
+ * The bundled bins (scripts/bundle.mjs → dist/cli/bin/, what `npm run build` ships and every
+ * test that runs a bin uses): what start-up loads, according to esbuild's own metafile (no heavy
+ * package, no YAML or schema code before a command needs it), every command's --help run
+ * through the real bin, source-mapped stack traces with --verbose, and the repository cache
+ * seen from outside: an edited descriptor shows at once, a corrupt cache changes nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { EXIT_CODES } from '../../src/core/errors.js';
+import { buildFusemlProgram } from '../../src/cli/programs/fuseml.js';
+import { buildInstallerProgram } from '../../src/cli/programs/installer.js';
+import { buildRegistryProgram } from '../../src/cli/programs/registry.js';
+import { finishProgram } from '../../src/cli/run.js';
+import { commandPath } from '../../src/cli/standard.js';
+import { cli, type Bin } from '../helpers/cli.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SHIPPED = join(ROOT, 'extensions');
+const HEAVY = ['@kubernetes/client-node', 'got', 'listr2', 'execa', 'fastify', 'better-sqlite3'];
+
+interface Meta {
+  outputs: Record<string, { entryPoint?: string; imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
+}
+const meta = (): Meta => JSON.parse(readFileSync(join(ROOT, 'dist/bundle-meta.json'), 'utf8')) as Meta;
+
+/** Output files loaded (statically) with `out`, and the external packages they import. */
+function staticClosure(m: Meta, out: string): { files: Set<string>; externals: Set<string>; inputs: Set<string> } {
+  const files = new Set<string>();
+  const externals = new Set<string>();
+  const inputs = new Set<string>();
+  const walk = (f: string): void => {
+    if (files.has(f)) return;
+    files.add(f);
+    const o = m.outputs[f];
+    if (!o) throw new Error(`${f} is not in the metafile`);
+    for (const i of Object.keys(o.inputs)) inputs.add(i);
+    for (const i of o.imports) {
+      if (i.kind !== 'import-statement') continue;
+      if (i.external) externals.add(i.path);
+      else walk(i.path);
+    }
+  };
+  walk(out);
+  return { files, externals, inputs };
+}
+
+const chunkOf = (m: Meta, entry: string): string => {
+  const f = Object.keys(m.outputs).find((k) => m.outputs[k]?.entryPoint === entry);
+  if (!f) throw new Error(`no output for ${entry}`);
+  return f;
+};
+const packagesIn = (inputs: Set<string>): string[] =>
+  [...new Set([...inputs].filter((i) => i.startsWith('node_modules/')).map((i) => i.split('/').slice(1, i.startsWith('node_modules/@') ? 3 : 2).join('/')))].sort();
+const heavy = (externals: Set<string>): string[] => [...externals].filter((e) => HEAVY.some((h) => e === h || e.startsWith(h + '/')));
+
+describe('the bundle', () => {
+  it('exists: one file per bin plus the worker threads and the stand-alone validators', () => {
+    for (const f of ['fuseml.js', 'fuseml-installer.js', 'fuseml-registry.js', 'registry-serve-worker.js', 'parse-worker.js', 'compiled/extension.cjs']) {
+      expect(existsSync(join(ROOT, 'dist/cli/bin', f)), f).toBe(true);
+    }
+  });
+
+  for (const bin of ['fuseml', 'fuseml-installer', 'fuseml-registry'] as const) {
+    it(`${bin}: start-up (the bin and what it imports at start) loads no heavy package, and of node_modules only commander`, () => {
+      const m = meta();
+      const entry = staticClosure(m, `dist/cli/bin/${bin}.js`);
+      // The bin turns source maps on, then imports run.ts and its program builder: both are start-up.
+      const program = { fuseml: 'fuseml', 'fuseml-installer': 'installer', 'fuseml-registry': 'registry' }[bin];
+      const start = [entry, staticClosure(m, chunkOf(m, 'src/cli/run.ts')), staticClosure(m, chunkOf(m, `src/cli/programs/${program}.ts`))];
+      expect(start.flatMap((c) => heavy(c.externals))).toEqual([]);
+      expect([...new Set(start.flatMap((c) => packagesIn(c.inputs)))]).toEqual(['commander']);
+    });
+  }
+
+  it('extensions list|describe|validate load no heavy package, and no YAML or schema code unless the cache misses', () => {
+    const m = meta();
+    const c = staticClosure(m, chunkOf(m, 'src/cli/commands/extensions.ts'));
+    expect(heavy(c.externals)).toEqual([]);
+    expect(packagesIn(c.inputs)).toEqual(['commander']);
+    expect([...c.inputs].filter((i) => /src\/descriptor\/(load|yaml)\.ts$/.test(i))).toEqual([]);
+    // The check can fail: the loader's chunk holds the YAML parser, the server's reaches fastify.
+    expect(packagesIn(staticClosure(m, chunkOf(m, 'src/descriptor/load.ts')).inputs)).toContain('yaml');
+    const serve = Object.keys(m.outputs).filter((f) => staticClosure(m, f).externals.has('fastify'));
+    expect(serve.length).toBeGreaterThan(0);
+  });
+});
+
+const PROGRAMS: Record<Bin, () => Command> = {
+  'fuseml-installer': buildInstallerProgram,
+  fuseml: buildFusemlProgram,
+  'fuseml-registry': buildRegistryProgram,
+};
+
+function paths(cmd: Command): string[][] {
+  const out: string[][] = [];
+  const walk = (c: Command): void => {
+    out.push(commandPath(c).split(' ').slice(1));
+    for (const sub of c.commands) if (sub.name() !== '__complete') walk(sub);
+  };
+  walk(cmd);
+  return out;
+}
+
+describe('every command of the bundled bins', () => {
+  for (const [bin, build] of Object.entries(PROGRAMS) as [Bin, () => Command][]) {
+    it(`${bin}: each command's --help runs from the bundle`, async () => {
+      const all = paths(finishProgram(build()));
+      expect(all.length).toBeGreaterThan(3);
+      const failed: string[] = [];
+      // A few at a time: each is a real process.
+      for (let i = 0; i < all.length; i += 4) {
+        await Promise.all(
+          all.slice(i, i + 4).map(async (p) => {
+            const r = await cli(bin, [...p, '--help']);
+            if (r.exitCode !== 0 || !r.stdout.startsWith(`Usage: ${[bin, ...p].join(' ')}`) || !/^Usage: \S+( [^ |]+(\|\S+)?)* /.test(r.stdout)) failed.push(`${[bin, ...p].join(' ')}: exit ${r.exitCode} ${r.stderr.slice(0, 200)}`);
+          }),
+        );
+      }
+      expect(failed).toEqual([]);
+    }, 240_000);
+  }
+
+  it('--verbose stack traces point into src/ through the source maps (and only with --verbose)', async () => {
+    const args = ['extensions', 'list', '--extensions-repository', join(tmpdir(), 'fuseml-no-such-repository')];
+    const verbose = await cli('fuseml-installer', [...args, '--verbose']);
+    expect(verbose.exitCode).toBe(EXIT_CODES.NOT_FOUND);
+    expect(verbose.stderr).toMatch(/at .*src\/descriptor\/repository\.ts:\d+:\d+/);
+    const quiet = await cli('fuseml-installer', args);
+    expect(quiet.stderr).not.toMatch(/ at /);
+  });
+});
+
+describe('the repository cache, through the bundled bin', () => {
+  let tmp: string;
+  let repo: string;
+  let env: Record<string, string>;
+  const cacheDir = (): string => join(tmp, 'cache/fuseml-installer/repositories');
+  const list = async (): Promise<{ name: string; version: string; description: string }[]> => {
+    const r = await cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'list', '-o', 'json'], { env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as { name: string; version: string; description: string }[];
+  };
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'fuseml-bundle-cache-'));
+    repo = join(tmp, 'repo');
+    env = { XDG_CACHE_HOME: join(tmp, 'cache') };
+    await cp(SHIPPED, repo, { recursive: true, verbatimSymlinks: true });
+    // Files changed in the last 2 s are too fresh to cache (timestamp granularity): let the copy settle.
+    await new Promise((r) => setTimeout(r, 2100));
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('a run stores the validated repository; the next run answers from it', async () => {
+    const first = await list();
+    const files = (await readdir(cacheDir())).filter((f) => f.endsWith('.json'));
+    expect(files).toHaveLength(1);
+    // Prove the next run reads the cache: change what it holds (not the repository).
+    const path = join(cacheDir(), files[0] as string);
+    const stored = JSON.parse(await readFile(path, 'utf8')) as { extensions: { name: string; description: string }[] };
+    for (const e of stored.extensions) if (e.name === 'kserve') e.description = 'answered from the cache';
+    await writeFile(path, JSON.stringify(stored));
+    const second = await list();
+    expect(second.find((e) => e.name === 'kserve')?.description).toBe('answered from the cache');
+    expect(second.map((e) => e.name)).toEqual(first.map((e) => e.name));
+  });
+
+  it('an edited descriptor shows at once (describe and list)', async () => {
+    const file = join(repo, 's3/extension.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace(/^version: .*$/m, 'version: 7.7.7'));
+    expect((await list()).find((e) => e.name === 's3')?.version).toBe('7.7.7');
+    const d = await cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'describe', 's3', '-o', 'json'], { env });
+    expect((JSON.parse(d.stdout) as { version: string }).version).toBe('7.7.7');
+    // The edit also dropped the doctored cache entry: the real description is back.
+    expect((await list()).find((e) => e.name === 'kserve')?.description).not.toBe('answered from the cache');
+  });
+
+  it('a broken descriptor is reported even though the repository was cached (validate exits 3)', async () => {
+    const file = join(repo, 'kserve/extension.yaml');
+    const good = await readFile(file, 'utf8');
+    await writeFile(file, good.replace(/^name: .*$/m, 'name: Not_A_Label'));
+    const v = await cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'validate'], { env });
+    expect(v.exitCode).toBe(EXIT_CODES.VALIDATION);
+    expect(v.stderr).toContain('kserve/extension.yaml');
+    await writeFile(file, good);
+  });
+
+  it('a corrupt cache file changes nothing: the full load answers', async () => {
+    const expected = await list();
+    for (const f of (await readdir(cacheDir())).filter((n) => n.endsWith('.json'))) await writeFile(join(cacheDir(), f), '{"format":1,"extensions":[tru');
+    expect(await list()).toEqual(expected);
+    await rm(cacheDir(), { recursive: true, force: true });
+    await writeFile(join(tmp, 'cache/fuseml-installer/repositories'), 'a file where the folder should be');
+    expect(await list()).toEqual(expected);
+  });
+});
