@@ -495,6 +495,16 @@ export class SqliteStore implements Store {
     this.#stmt('RELEASE write').run();
   }
 
+  /** SQLite's data_version: changes when another connection (another process) committed (see Store). */
+  dataVersion(): number {
+    let s = this.#statements.get('PRAGMA data_version');
+    if (!s) {
+      s = this.#db.prepare('PRAGMA data_version').pluck();
+      this.#statements.set('PRAGMA data_version', s);
+    }
+    return s.get() as number;
+  }
+
   async count(): Promise<number> {
     return (this.#stmt('SELECT count(*) AS n FROM extensions').get() as { n: number }).n;
   }
