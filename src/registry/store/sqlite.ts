@@ -379,8 +379,13 @@ export class SqliteStore implements Store {
     add('s.id', filter.service_id, svc);
     add('s.resource', filter.service_resource, svc);
     add('s.category', filter.service_category, svc);
-    // IN (subquery) lets SQLite drive the query from the services index (EXISTS would scan every extension).
-    if (svc.length > 0) where.push(`e.id IN (SELECT s.extension_id FROM services s WHERE ${svc.join(' AND ')})`);
+    // Without a selective extension filter, IN (subquery) lets SQLite drive the query from the services index
+    // (EXISTS would scan every extension). With the id or the product given, EXISTS checks the few extensions
+    // they select (IN would first list every service matching, e.g. all 10 000 services with id "api").
+    if (svc.length > 0) {
+      if (filter.extension_id !== undefined || filter.product !== undefined) where.push(`EXISTS (SELECT 1 FROM services s WHERE s.extension_id = e.id AND ${svc.join(' AND ')})`);
+      else where.push(`e.id IN (SELECT s.extension_id FROM services s WHERE ${svc.join(' AND ')})`);
+    }
     return { where: where.length ? ` WHERE ${where.join(' AND ')}` : '', params };
   }
 
