@@ -12,32 +12,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { startServer } from './serve.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const KILLS = Number(process.env.BENCH_KILLS ?? 5);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 24);
-const { run } = await import(join(ROOT, 'dist/exec/index.js'));
 const dir = await mkdtemp(join(tmpdir(), 'fuseml-durability-bench-'));
 const token = randomBytes(24).toString('hex');
 
-async function start() {
-  let listening;
-  const ready = new Promise((r) => (listening = r));
-  const abort = new AbortController();
-  const done = run(process.execPath, [join(ROOT, 'dist/cli/bin/fuseml-registry.js'), 'serve', '--port', '0', '--db', join(dir, 'registry.db'), '--key-file', join(dir, 'registry.key'), '--max-concurrent', '64'], {
-    secretEnv: { FUSEML_REGISTRY_ADMIN_TOKEN: token },
-    timeoutMs: 30 * 60 * 1000,
-    signal: abort.signal,
-    allowFailure: true,
-    onLine: (line) => {
-      const m = /listening on (http:\/\/\S+) \(pid (\d+)/.exec(line);
-      if (m) listening({ url: m[1], pid: Number(m[2]) });
-    },
-  }).catch(() => undefined);
-  const where = await Promise.race([ready, new Promise((_, rej) => setTimeout(() => rej(new Error('server did not start')), 30_000).unref())]);
-  return { ...where, done, abort };
+/** The server on the bench's directory (same database and key after every restart). */
+function start() {
+  return startServer(['--max-concurrent', '64'], { dir, token, startTimeoutMs: 30_000 });
 }
 
 function call(url, method, path, body) {
@@ -76,19 +61,21 @@ try {
         }
       }
     });
-    await new Promise((r) => setTimeout(r, 1500 + Math.random() * 1500));
+    // Kill at a random moment once this round's writes are flowing (at least 50 acknowledged).
+    const before = acked.size;
+    const until = Date.now() + 1500 + Math.random() * 1500;
+    while (Date.now() < until || (acked.size - before < 50 && Date.now() < until + 120_000)) await new Promise((r) => setTimeout(r, 20));
     process.kill(srv.pid, 'SIGKILL');
     stop = true;
     await Promise.all(writers);
-    await srv.done;
+    await srv.stop(); // the process is gone: only reaps it
     console.log(`kill ${round + 1}: ${acked.size} acknowledged so far`);
   }
   const srv = await start();
   const all = JSON.parse((await call(srv.url, 'GET', '/extensions?reveal=true')).text);
   const stored = new Map(all.map((e) => [e.id, e.services[0]?.credentials[0]?.configuration.K]));
   const lost = [...acked].filter(([id, value]) => stored.get(id) !== value).length;
-  process.kill(srv.pid, 'SIGTERM');
-  await srv.done;
+  await srv.stop();
   console.log(`${KILLS} SIGKILLs, ${acked.size} acknowledged creates, ${lost} lost, ${unanswered} unanswered at a kill`);
   const result = {
     name: 'registry-durability',
