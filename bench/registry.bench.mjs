@@ -334,6 +334,7 @@ async function main() {
     {
       let line;
       const load = loadavg()[0];
+      const cpu0 = await cpuSeconds(pid);
       await run(process.execPath, [fileURLToPath(import.meta.url), '--load'], {
         env: { BENCH_GENERATOR: 'paced', BENCH_URL: url, BENCH_SCENARIO: 'resolve', BENCH_RESOLVE_RATE: String(RESOLVE_RATE), BENCH_DURATION: String(DURATION), BENCH_EXTENSIONS: String(N) },
         secretEnv: { BENCH_TOKEN: token },
@@ -348,6 +349,7 @@ async function main() {
       figures.push({ name: `resolve at ${RESOLVE_RATE} req/s: throughput`, value: r.rps, unit: 'req/s', target: { min: RESOLVE_RATE * 0.95 } });
       figures.push({ name: `resolve at ${RESOLVE_RATE} req/s: p50 latency`, value: r.p50, unit: 'ms' });
       figures.push({ name: `resolve at ${RESOLVE_RATE} req/s: p99 latency`, value: r.p99, unit: 'ms', target: { max: 10 } });
+      figures.push({ name: `resolve at ${RESOLVE_RATE} req/s: server CPU per request`, value: (((await cpuSeconds(pid)) - cpu0) / r.total) * 1e6, unit: 'µs' });
       figures.push({ name: `resolve at ${RESOLVE_RATE} req/s: non-2xx + errors`, value: r.non2xx + r.errors + r.timeouts, target: { max: 0 } });
     }
 
