@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 /**
- * Registry benchmark: the real server (built dist) on a temp SQLite file,
- * 10 000 extensions loaded over HTTP, then autocannon — in a separate process —
- * at a fixed 500 requests/s querying by product and by service_resource.
- * Records throughput, p50/p99 latency and the server's RSS.
- * Targets: p99 < 10 ms at 500 req/s, server RSS < 150 MB.
+ * Registry benchmark: the real server (built dist) on a temp SQLite file (synchronous=FULL, group commit).
+ * Figures, each beside its target (issue 16), with the machine's load average:
+ *   - load 10 000 extensions over HTTP, 8 in flight (≤ 3 s);
+ *   - create+delete cycles at 10 connections (≥ 3 500 req/s), autocannon in a separate process;
+ *   - get by id at 10 connections (≥ 6 000 req/s);
+ *   - response bytes of a list (5 records) against fuseml-core's form of the same records (≤), identity and gzip;
+ *   - POST /workflows/resolve, a 5-step workflow over the 10 000 extensions, paced at 200 req/s (p99 < 10 ms);
+ *   - queries by product and by service_resource at a fixed 500 req/s (p99 < 10 ms), server RSS < 150 MB.
+ * Lost acknowledged writes under SIGKILL are counted by bench/registry-durability.bench.mjs.
  *
  * Run through `npm run bench` (or `node bench/run.mjs registry`); alone it prints its figures.
- * Knobs (env): BENCH_EXTENSIONS (10000), BENCH_RATE (500), BENCH_DURATION (15 s), BENCH_CONNECTIONS (10).
+ * Knobs (env): BENCH_EXTENSIONS (10000), BENCH_RATE (500), BENCH_DURATION (15 s), BENCH_CONNECTIONS (10),
+ * BENCH_MAX_DURATION (10 s: the max-throughput runs), BENCH_RESOLVE_RATE (200).
  */
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -26,6 +31,9 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const PRODUCTS = Math.max(1, Math.floor(N / 5)); // 5 extensions per product
 const RESOURCES = Math.max(1, Math.floor(N / 4)); // each resource on 4 extensions
+const MAX_DURATION = Number(process.env.BENCH_MAX_DURATION ?? 10);
+const RESOLVE_RATE = Number(process.env.BENCH_RESOLVE_RATE ?? 200);
+const LOAD_IN_FLIGHT = 8;
 
 if (process.argv[2] === '--load') {
   await loadGenerator();
@@ -44,6 +52,14 @@ if (process.argv[2] === '--load') {
 async function loadGenerator() {
   const { BENCH_URL: url, BENCH_TOKEN: token, BENCH_SCENARIO: scenario } = process.env;
   const pick = (n) => Math.floor(Math.random() * n);
+  if (scenario === 'create_delete' || scenario === 'get_by_id') {
+    process.stdout.write('RESULT ' + JSON.stringify(await maxThroughput(url, token, scenario)) + '\n');
+    return;
+  }
+  if (scenario === 'resolve') {
+    process.stdout.write('RESULT ' + JSON.stringify(await paced(url, token, () => '/workflows/resolve', resolveBody, RESOLVE_RATE)) + '\n');
+    return;
+  }
   const path = {
     product: () => `/extensions?product=product-${pick(PRODUCTS)}`,
     service_resource: () => `/extensions?service_resource=resource-${pick(RESOURCES)}`,
@@ -81,17 +97,66 @@ async function loadGenerator() {
   );
 }
 
-async function paced(url, token, path) {
+/**
+ * A 5-step workflow over the loaded records, each requirement matching exactly one service (so it resolves,
+ * 200): by extension id and service, or by product + exact version (the 5 extensions of a product have
+ * distinct versions) and service.
+ */
+function resolveBody() {
+  const pick = (n) => Math.floor(Math.random() * n);
+  const steps = Array.from({ length: 5 }, (_, s) => {
+    const i = pick(N);
+    const r = record(i);
+    const req = s % 2 === 0 ? { name: `store${s}`, extension_id: r.id, service_id: 'store' } : { name: `serving${s}`, product: r.product, version: r.version, service_id: 'api' };
+    return { name: `step-${s}`, image: 'busybox', extensions: [req] };
+  });
+  return JSON.stringify({ project: 'bench', workflow: { name: 'bench-5-steps', steps } });
+}
+
+/** autocannon at full speed, `CONNECTIONS` connections, MAX_DURATION s. */
+async function maxThroughput(url, token, scenario) {
+  const { default: autocannon } = await import('autocannon');
+  const auth = { authorization: `Bearer ${token}` };
+  let n = 0;
+  const requests =
+    scenario === 'create_delete'
+      ? [
+          {
+            method: 'POST',
+            path: '/extensions',
+            headers: { ...auth, 'content-type': 'application/json' },
+            setupRequest: (req, ctx) => {
+              ctx.id = `cd-${process.pid}-${n++}`;
+              return { ...req, body: JSON.stringify(record(N + n, ctx.id)) };
+            },
+          },
+          { method: 'DELETE', setupRequest: (req, ctx) => ({ ...req, path: `/extensions/${ctx.id}`, headers: auth, body: undefined }) },
+        ]
+      : [{ method: 'GET', headers: auth, setupRequest: (req) => ({ ...req, path: `/extensions/ext-${Math.floor(Math.random() * N)}` }) }];
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: MAX_DURATION, requests });
+  return {
+    rps: result.requests.average,
+    total: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+  };
+}
+
+async function paced(url, token, path, body, rate = RATE) {
   const http = await import('node:http');
   const { hostname, port } = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const headers = { authorization: `Bearer ${token}` };
-  const interval = 1000 / RATE;
+  const headers = { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) };
+  const interval = 1000 / rate;
   const latencies = [];
   let non2xx = 0;
   let errors = 0;
   let i = 0;
-  const total = Math.round(RATE * DURATION);
+  const total = Math.round(rate * DURATION);
   const start = performance.now() + 50;
   await new Promise((resolve) => {
     let finished = 0;
@@ -103,7 +168,7 @@ async function paced(url, token, path) {
       while (i < total && start + i * interval <= now) {
         const scheduled = start + i * interval;
         i++;
-        const req = http.get({ agent, hostname, port, path: path(), headers }, (res) => {
+        const req = http.request({ agent, hostname, port, path: path(), headers, method: body ? 'POST' : 'GET' }, (res) => {
           res.resume();
           res.on('end', () => {
             latencies.push(performance.now() - scheduled);
@@ -115,6 +180,7 @@ async function paced(url, token, path) {
           errors++;
           done();
         });
+        req.end(body?.());
       }
       if (i < total) setTimeout(tick, Math.max(0, start + i * interval - performance.now()));
     };
@@ -128,9 +194,9 @@ async function paced(url, token, path) {
   return { rps: round(latencies.length / elapsed), total: latencies.length, p50: round(q(50)), p90: round(q(90)), p99: round(q(99)), max: round(latencies.at(-1) ?? NaN), non2xx, errors, timeouts: 0 };
 }
 
-function record(i) {
+function record(i, id = `ext-${i}`) {
   return {
-    id: `ext-${i}`,
+    id,
     product: `product-${i % PRODUCTS}`,
     version: `1.${i % 10}.${i % 7}`,
     description: `benchmark extension ${i}`,
@@ -153,6 +219,37 @@ function record(i) {
   };
 }
 
+/** The raw body bytes of a GET (no decompression). */
+async function fetchBytes(url, path, token, headers) {
+  const http = await import('node:http');
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    http
+      .get({ hostname, port, path, headers: { authorization: `Bearer ${token}`, ...headers } }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+      })
+      .on('error', reject);
+  });
+}
+
+/**
+ * A record as fuseml-core (design/extension.go, goa) would send it: its declared fields only (no revision,
+ * created, updated), empty optional fields left out; the status times and every other value the same.
+ */
+function fusemlCoreForm(rec) {
+  const pick = (o, keys) => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+  return {
+    ...pick(rec, ['id', 'product', 'version', 'description', 'zone', 'configuration', 'status']),
+    services: (rec.services ?? []).map((s) => ({
+      ...pick(s, ['id', 'extension_id', 'resource', 'category', 'auth_required', 'description', 'configuration', 'status']),
+      endpoints: (s.endpoints ?? []).map((e) => pick(e, ['url', 'extension_id', 'service_id', 'type', 'configuration', 'status'])),
+      credentials: (s.credentials ?? []).map((c) => pick(c, ['id', 'extension_id', 'service_id', 'default', 'scope', 'projects', 'users', 'configuration', 'status'])),
+    })),
+  };
+}
+
 async function main() {
   const { run } = await import(join(ROOT, 'dist/exec/index.js'));
   const srv = await startServer();
@@ -163,26 +260,98 @@ async function main() {
     console.log(`server ${url} pid ${pid}; rss at start ${(await rssMiB(pid)).toFixed(1)} MiB`);
     figures.push({ name: 'machine load average (1 min) at start', value: loadavg()[0] });
     figures.push({ name: 'server RSS at start', value: await rssMiB(pid), unit: 'MiB' });
-    // Load N extensions over HTTP, 16 in flight.
-    const t0 = Date.now();
+    // Load N extensions over HTTP, 8 in flight (keep-alive node:http client: light on the shared CPU).
+    const http = await import('node:http');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: LOAD_IN_FLIGHT });
+    const { hostname, port } = new URL(url);
+    const post = (body) =>
+      new Promise((resolve, reject) => {
+        const req = http.request({ agent, hostname, port, path: '/extensions', method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const bodies = Array.from({ length: N }, (_, i) => JSON.stringify(record(i)));
+    figures.push({ name: 'machine load average (1 min) before the load', value: loadavg()[0] });
+    const t0 = performance.now();
     let next = 0;
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     await Promise.all(
-      Array.from({ length: 16 }, async () => {
+      Array.from({ length: LOAD_IN_FLIGHT }, async () => {
         while (next < N) {
           const i = next++;
-          const r = await fetch(`${url}/extensions`, { method: 'POST', headers, body: JSON.stringify(record(i)) });
-          if (r.status !== 201) throw new Error(`load ${i}: HTTP ${r.status} ${await r.text()}`);
-          await r.arrayBuffer().catch(() => undefined);
+          const r = await post(bodies[i]);
+          if (r.status !== 201) throw new Error(`load ${i}: HTTP ${r.status} ${r.text}`);
         }
       }),
     );
-    const loadS = (Date.now() - t0) / 1000;
-    console.log(`loaded ${N} extensions in ${loadS.toFixed(1)} s`);
-    figures.push({ name: `load ${N} extensions (POST, 16 in flight)`, value: loadS, unit: 's' });
+    const loadS = (performance.now() - t0) / 1000;
+    agent.destroy();
+    console.log(`loaded ${N} extensions in ${loadS.toFixed(2)} s`);
+    figures.push({ name: `load ${N} extensions (POST, ${LOAD_IN_FLIGHT} in flight)`, value: loadS, unit: 's', target: { max: 3 } });
     figures.push({ name: 'load throughput', value: N / loadS, unit: 'req/s' });
     figures.push({ name: 'server RSS after load', value: await rssMiB(pid), unit: 'MiB', target: { max: 150 } });
 
+    // Max throughput: create+delete cycles, then get by id, each at CONNECTIONS connections from a separate process.
+    for (const [scenario, label, target] of [
+      ['create_delete', 'create+delete cycles', 3500],
+      ['get_by_id', 'get by id', 6000],
+    ]) {
+      let line;
+      const load = loadavg()[0];
+      const cpu0 = await cpuSeconds(pid);
+      await run(process.execPath, [fileURLToPath(import.meta.url), '--load'], {
+        env: { BENCH_URL: url, BENCH_SCENARIO: scenario, BENCH_CONNECTIONS: String(CONNECTIONS), BENCH_EXTENSIONS: String(N), BENCH_MAX_DURATION: String(MAX_DURATION) },
+        secretEnv: { BENCH_TOKEN: token },
+        timeoutMs: (MAX_DURATION + 60) * 1000,
+        onLine: (l) => {
+          if (l.startsWith('RESULT ')) line = l.slice(7);
+        },
+      });
+      const r = JSON.parse(line);
+      const cpuPerReq = ((await cpuSeconds(pid)) - cpu0) / r.total;
+      console.log(`${label}: ${JSON.stringify(r)} server CPU ${(cpuPerReq * 1e6).toFixed(0)} µs/request, load average ${load.toFixed(2)}`);
+      figures.push({ name: `${label}, ${CONNECTIONS} connections: machine load average (1 min) at start`, value: load });
+      figures.push({ name: `${label}, ${CONNECTIONS} connections: throughput`, value: r.rps, unit: 'req/s', target: { min: target } });
+      figures.push({ name: `${label}: p99 latency`, value: r.p99, unit: 'ms' });
+      figures.push({ name: `${label}: server CPU per request`, value: cpuPerReq * 1e6, unit: 'µs' });
+      figures.push({ name: `${label}: non-2xx + errors`, value: r.non2xx + r.errors + r.timeouts, target: { max: 0 } });
+    }
+
+    // Response bytes of one list (a product: 5 records) against fuseml-core's form of the same records.
+    const listPath = `/extensions?product=product-1`;
+    const ours = await fetchBytes(url, listPath, token, {});
+    const oursGzip = await fetchBytes(url, listPath, token, { 'accept-encoding': 'gzip' });
+    const records = JSON.parse(ours.toString('utf8'));
+    const core = Buffer.byteLength(JSON.stringify(records.map(fusemlCoreForm)));
+    figures.push({ name: 'list of 5 records: fuseml-core form, bytes (no compression: goa sends identity)', value: core, unit: 'B' });
+    figures.push({ name: 'list of 5 records: ours, identity, bytes', value: ours.length, unit: 'B', target: { max: core } });
+    figures.push({ name: 'list of 5 records: ours, gzip (Accept-Encoding: gzip, as Go clients send), bytes', value: oursGzip.length, unit: 'B', target: { max: core } });
+
+    // POST /workflows/resolve: a 5-step workflow over all N extensions, paced at RESOLVE_RATE.
+    {
+      let line;
+      const load = loadavg()[0];
+      const cpu0 = await cpuSeconds(pid);
+      await run(process.execPath, [fileURLToPath(import.meta.url), '--load'], {
+        env: { BENCH_GENERATOR: 'paced', BENCH_URL: url, BENCH_SCENARIO: 'resolve', BENCH_RESOLVE_RATE: String(RESOLVE_RATE), BENCH_DURATION: String(DURATION), BENCH_EXTENSIONS: String(N) },
+        secretEnv: { BENCH_TOKEN: token },
+        timeoutMs: (DURATION + 60) * 1000,
+        onLine: (l) => {
+          if (l.startsWith('RESULT ')) line = l.slice(7);
+        },
+      });
+      const r = JSON.parse(line);
+      console.log(`resolve: ${JSON.stringify(r)} load average ${load.toFixed(2)}`);
+      figures.push({ name: `resolve (5 steps, ${N} extensions) at ${RESOLVE_RATE} req/s: machine load average (1 min) at start`, value: load });
+      figures.push({ name: `resolve at ${RESOLVE_RATE} req/s: throughput`, value: r.rps, unit: 'req/s', target: { min: RESOLVE_RATE * 0.95 } });
+      figures.push({ name: `resolve at ${RESOLVE_RATE} req/s: p50 latency`, value: r.p50, unit: 'ms' });
+      figures.push({ name: `resolve at ${RESOLVE_RATE} req/s: p99 latency`, value: r.p99, unit: 'ms', target: { max: 10 } });
+      figures.push({ name: `resolve at ${RESOLVE_RATE} req/s: server CPU per request`, value: (((await cpuSeconds(pid)) - cpu0) / r.total) * 1e6, unit: 'µs' });
+      figures.push({ name: `resolve at ${RESOLVE_RATE} req/s: non-2xx + errors`, value: r.non2xx + r.errors + r.timeouts, target: { max: 0 } });
+    }
 
     // Warm-up (not recorded): lets the server's JIT settle before the measured runs.
     await run(process.execPath, [fileURLToPath(import.meta.url), '--load'], {
@@ -223,10 +392,12 @@ async function main() {
 
     // Not part of the target: one unfiltered list of everything (a 10 000-record response).
     const t1 = performance.now();
-    const all = await (await fetch(`${url}/extensions`, { headers })).json();
+    const all = await (await fetch(`${url}/extensions`, { headers: { authorization: `Bearer ${token}` } })).json();
     figures.push({ name: `one unfiltered list of all ${all.length} extensions`, value: performance.now() - t1, unit: 'ms' });
     figures.push({ name: 'server RSS after the unfiltered list', value: await rssMiB(pid), unit: 'MiB' });
     notes.push(
+      `Max-throughput runs (create+delete, get by id): autocannon in a separate process, ${CONNECTIONS} connections, ${MAX_DURATION} s each, on the same 2 cores as the server; a create+delete cycle is a POST of a 2-service record with credentials, then its DELETE, each answered after its commit (fsync). Response bytes: fuseml-core's form is our record without the fields fuseml-core does not have (revision, created, updated) — what its goa server would send for the same records, uncompressed.`,
+      `Resolve: a 5-step workflow, one requirement per step, each matching one service (by extension id, or product + exact version), paced open-loop at ${RESOLVE_RATE} req/s for ${DURATION} s.`,
       `${N} extensions, 2 services each (one with credentials), ${PRODUCTS} products (5 extensions each), ${RESOURCES} service resources (4 extensions each): a query returns 4-5 records.`,
       `Load from a separate process, ${RATE} req/s, ${DURATION} s per scenario, random product / resource per request: "paced" = open-loop generator, one request every ${(1000 / RATE).toFixed(1)} ms, latency from the scheduled send time (0.01 ms resolution); "autocannon" = autocannon overallRate with ${CONNECTIONS} connections (bursty: each connection sends its per-second quota back to back at the start of every second, so queueing inside the burst is counted).`,
       'The machine (2 cores) is shared with other work: see the load averages; p99 grows with them (runs at load average 3-6 gave p99 of 10-90 ms).',
@@ -235,7 +406,12 @@ async function main() {
   } finally {
     await srv.stop();
   }
-  const result = { name: 'registry', description: 'fuseml-registry (SQLite, 10 000 extensions): query by product and by service_resource at a fixed rate', figures, notes };
+  const result = {
+    name: 'registry',
+    description: 'fuseml-registry (SQLite, synchronous=FULL, group commit; 10 000 extensions): load, create+delete and get-by-id throughput, response bytes, resolve and queries at a fixed rate',
+    figures,
+    notes,
+  };
   if (process.env.BENCH_RESULT_FILE) await writeFile(process.env.BENCH_RESULT_FILE, JSON.stringify(result, null, 2));
   else console.log(JSON.stringify(result, null, 2));
 }

@@ -1,7 +1,8 @@
 /**
  * Starts the real `fuseml-registry serve` (built dist) on a free port, for the benches: by default on a temp SQLite
  * file with a random admin token. `options.token` shares one token between servers; `options.store: false` leaves
- * the store to `args` (e.g. --store kubernetes). Resolves { url, pid, token, stop() }: the token goes through the
+ * the store to `args` (e.g. --store kubernetes); `options.dir` keeps the database (and key) in that directory, which
+ * stop() leaves in place (restarts on the same data). Resolves { url, pid, token, stop() }: the token goes through the
  * environment; stop() sends SIGTERM, waits for the exit and removes the temp directory.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,9 +15,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function startServer(args = [], options = {}) {
   const { run } = await import(join(ROOT, 'dist/exec/index.js'));
-  const dir = await mkdtemp(join(tmpdir(), 'fuseml-registry-bench-'));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'fuseml-registry-bench-')));
   const token = options.token ?? randomBytes(24).toString('hex');
-  const store = options.store === false ? [] : ['--db', join(dir, 'registry.db')];
+  const store = options.store === false ? [] : ['--db', join(dir, 'registry.db'), ...(options.dir ? ['--key-file', join(dir, 'registry.key')] : [])];
   const abort = new AbortController();
   let listening;
   const ready = new Promise((r) => (listening = r));
@@ -43,7 +44,7 @@ export async function startServer(args = [], options = {}) {
       }
       await server;
       abort.abort();
-      await rm(dir, { recursive: true, force: true });
+      if (!options.dir) await rm(dir, { recursive: true, force: true });
     },
   };
 }

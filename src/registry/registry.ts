@@ -22,6 +22,7 @@ import { keepHandSetFields } from '../core/merge.js';
 import { admitsNobody, describeScope, grantAllows, sameScope } from '../core/scope.js';
 import { versionMatcher } from '../core/version.js';
 import { PreconditionFailedError } from './errors.js';
+import { ReadCache } from './read-cache.js';
 import { type CredentialScopeFilter, type ReadOptions, type Store, type StoreFilter } from './store/types.js';
 import { PATCHABLE, checkDefaults, validateRecord } from './validate.js';
 
@@ -347,6 +348,8 @@ export interface ReadOverlay {
   annotate(record: ExtensionRecord): ExtensionRecord;
   /** False when annotate would change nothing (stored JSON may then be served as it is). */
   active(): boolean;
+  /** Calls back with each extension whose annotation changed (the read cache then drops its bodies). */
+  onChange?(listener: (extensionId: string) => void): () => void;
 }
 
 export interface UpsertResult {
@@ -356,6 +359,12 @@ export interface UpsertResult {
 }
 
 export class Registry {
+  /**
+   * Serialized masked representations by extension id and revision (./read-cache.ts): kept in step with every
+   * write below; undefined when the store cannot tell about other writers (no `dataVersion`).
+   */
+  readonly readCache: ReadCache | undefined;
+
   constructor(
     readonly store: Store,
     private readonly clock: () => string = () => new Date().toISOString(),
@@ -363,7 +372,30 @@ export class Registry {
     private readonly audit?: (event: AuditEvent) => void,
     /** Endpoint probe statuses shown on reads (`fuseml-registry serve --probe-interval`). */
     private readonly overlay?: ReadOverlay,
-  ) {}
+  ) {
+    const version = store.dataVersion?.bind(store);
+    this.readCache = version ? new ReadCache(version) : undefined;
+    // Cached bodies carry the probe statuses of their time: a new status drops them.
+    overlay?.onChange?.((id) => this.readCache?.invalidate(id));
+  }
+
+  /** The store's put; the read cache forgets the extension once the write settled (before it is answered). */
+  async #put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
+    try {
+      return await this.store.put(record, expectedRevision);
+    } finally {
+      this.readCache?.invalidate(record.id);
+    }
+  }
+
+  /** The store's delete, with the same cache invalidation as #put. */
+  async #delete(id: string, expectedRevision?: number): Promise<void> {
+    try {
+      await this.store.delete(id, expectedRevision);
+    } finally {
+      this.readCache?.invalidate(id);
+    }
+  }
 
   #annotate(records: ExtensionRecord[]): ExtensionRecord[] {
     const o = this.overlay;
@@ -487,7 +519,7 @@ export class Registry {
       if (!change(next, s)) return this.#masked(doc);
       touch(next, s);
       try {
-        const stored = this.#masked(await this.store.put(next, doc.revision ?? 1));
+        const stored = this.#masked(await this.#put(next, doc.revision ?? 1));
         this.#emit(s);
         return stored;
       } catch (err) {
@@ -514,7 +546,7 @@ export class Registry {
     const input = this.#withNestedIds(this.#withId(body, (b) => generateId(typeof b.product === 'string' ? b.product : undefined)));
     validateRecord('extension', input);
     const rec = this.#build(input as ExtensionRecord, undefined, SYSTEM).record;
-    const stored = await this.#serialized(rec.id, async () => this.#masked(await this.store.put(rec, null)));
+    const stored = await this.#serialized(rec.id, async () => this.#masked(await this.#put(rec, null)));
     await this.#clearOtherDefaults(stored);
     return stored;
   }
@@ -587,7 +619,7 @@ export class Registry {
       const { record, changed, stamp: s } = this.#build(keepHandSetFields(prev ?? undefined, input), prev ?? undefined, actor);
       if (prev && !changed) return { record: this.#masked(prev), created: false, changed: false };
       try {
-        const stored = await this.store.put(record, prev ? (prev.revision ?? 1) : null);
+        const stored = await this.#put(record, prev ? (prev.revision ?? 1) : null);
         this.#emit(s);
         return { record: this.#masked(stored), created: !prev, changed: true };
       } catch (err) {
@@ -615,7 +647,7 @@ export class Registry {
   }
 
   async deleteExtension(id: string, ifMatch?: number): Promise<void> {
-    await this.#serialized(id, () => this.store.delete(id, ifMatch));
+    await this.#serialized(id, () => this.#delete(id, ifMatch));
   }
 
   /**

@@ -33,6 +33,7 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RegistryClient, RegistryError } from '../../src/registry/client.js';
 import { randomToken, runFuseml, startRegistry, type RegistryProcess } from '../helpers/registry.js';
@@ -81,7 +82,15 @@ function goRequest(base: string, method: string, path: string, body?: unknown, t
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
+        // Go's transport asked for gzip itself, so it decodes a gzip body transparently (and only gzip: it
+        // cannot decode any other coding, and the registry must not send one it did not ask for).
+        const encoding = res.headers['content-encoding'];
+        if (encoding !== undefined && encoding !== 'gzip') {
+          reject(new Error(`content-encoding ${encoding} sent to a client that accepts gzip only`));
+          return;
+        }
+        const raw = Buffer.concat(chunks);
+        const text = (encoding === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
         let json: unknown;
         try {
           json = text === '' ? undefined : JSON.parse(text);

@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { authenticate, type AuthConfig } from '../auth.js';
 import { Registry, type AuditEvent, type ReadOverlay } from '../registry.js';
 import type { Store } from '../store/types.js';
-import { bodyKind, decodeBody, renderError, sendError } from './http.js';
+import { bodyKind, decodeBody, encodeBody, encodingFor, renderError, sendError } from './http.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 import { ParsePool } from './parse-pool.js';
 import { metaRoutes } from './routes/meta.js';
@@ -169,6 +169,17 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
       if (left <= 0) inFlight.delete(key);
       else inFlight.set(key, left);
     });
+  });
+
+  // Response compression (gzip or br when the client's Accept-Encoding allows it; identity otherwise, and for
+  // small bodies): every text body a route or error handler sends. Bodies that already carry a
+  // Content-Encoding (e.g. the read cache's pre-compressed ones) pass as they are.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (typeof payload !== 'string' || reply.hasHeader('content-encoding') || reply.statusCode === 204 || reply.statusCode === 304) return payload;
+    const encoding = encodingFor(req, reply, payload.length);
+    if (encoding === 'identity') return payload;
+    reply.header('content-encoding', encoding);
+    return encodeBody(payload, encoding);
   });
 
   app.setErrorHandler((err, req, reply) => {

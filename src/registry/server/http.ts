@@ -4,6 +4,7 @@
  * error rendering (`{"error":{"code","message"}}`, unknown errors → 500 without
  * details), auth helpers.
  */
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { stringify as stringifyYaml } from 'yaml';
 import { FusemlError, type ErrorCode } from '../../core/errors.js';
@@ -98,6 +99,63 @@ export async function readGetBody(req: FastifyRequest): Promise<unknown> {
 export function wantsYaml(req: FastifyRequest): boolean {
   const accept = (req.headers.accept ?? '').toLowerCase();
   return /yaml/.test(accept) && !/application\/json/.test(accept);
+}
+
+/** A content coding the registry sends (identity: none). */
+export type Encoding = 'br' | 'gzip' | 'identity';
+
+/** Bodies smaller than this go uncompressed whatever the client accepts (nothing to gain). */
+export const COMPRESS_MIN_BYTES = 1024;
+
+/**
+ * The content coding for a response, from Accept-Encoding (RFC 9110 §12.5.3): br, else gzip, when the client
+ * accepts it with a non-zero q (`*` counts for both); identity otherwise (no header, or neither accepted).
+ */
+export function negotiateEncoding(header: string | string[] | undefined): Encoding {
+  const h = Array.isArray(header) ? header.join(',') : header;
+  if (!h) return 'identity';
+  const q = new Map<string, number>();
+  for (const part of h.toLowerCase().split(',')) {
+    const [name, ...params] = part.split(';').map((x) => x.trim());
+    if (!name) continue;
+    let weight = 1;
+    for (const p of params) {
+      const m = /^q=([0-9.]+)$/.exec(p);
+      if (m) weight = Number(m[1]);
+    }
+    q.set(name, Number.isFinite(weight) ? weight : 0);
+  }
+  const accepts = (coding: string): boolean => (q.get(coding) ?? q.get('*') ?? 0) > 0;
+  if (accepts('br')) return 'br';
+  if (accepts('gzip')) return 'gzip';
+  return 'identity';
+}
+
+/** `body` in content coding `encoding` (brotli at quality 5: near gzip's speed, smaller output). */
+export function encodeBody(body: string | Buffer, encoding: Encoding): string | Buffer {
+  if (encoding === 'br') return brotliCompressSync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5 } });
+  if (encoding === 'gzip') return gzipSync(body);
+  return body;
+}
+
+/**
+ * The content coding for this response body: identity for small bodies, else what the client accepts.
+ * Sets `Vary: Accept-Encoding` (responses with a body may differ by it).
+ */
+export function encodingFor(req: FastifyRequest, reply: FastifyReply, byteLength: number): Encoding {
+  reply.header('vary', 'Accept-Encoding');
+  if (byteLength < COMPRESS_MIN_BYTES) return 'identity';
+  return negotiateEncoding(req.headers['accept-encoding']);
+}
+
+/**
+ * Sends a body already serialized (`json` or `yaml`), compressed when the client accepts it. Compressed bodies
+ * get a Content-Encoding header, which tells the app's onSend hook to leave them as they are.
+ */
+export function sendSerialized(reply: FastifyReply, format: 'json' | 'yaml', body: string | Buffer, encoding: Encoding): FastifyReply {
+  reply.type(format === 'yaml' ? 'application/yaml; charset=utf-8' : 'application/json; charset=utf-8');
+  if (encoding !== 'identity') reply.header('content-encoding', encoding);
+  return reply.send(body);
 }
 
 export async function send(req: FastifyRequest, reply: FastifyReply, status: number, data?: unknown, revision?: number): Promise<FastifyReply> {

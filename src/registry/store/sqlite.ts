@@ -6,6 +6,15 @@
  * services.resource/category). Credential values are sealed with AES-256-GCM
  * before they reach the document; their keys stay readable so masked reads
  * never decrypt.
+ *
+ * Writes are group-committed (docs/registry.md, "Write path"): `put` and `delete` queue their work; the queue
+ * is run at the end of the current turn of the event loop (setImmediate) as ONE transaction with one commit
+ * (one fsync of the WAL, synchronous=FULL), each write inside its own savepoint. A write that fails (CONFLICT,
+ * NOT_FOUND, a stale revision, a bad value) is rolled back to its savepoint and rejected alone; the others of
+ * its group commit. Every promise settles only after the COMMIT returned (a resolved write is on disk); a
+ * failed COMMIT rejects every write of the group. Writes run in the order they were queued. While a commit
+ * runs (synchronously, fsync included) new requests wait in the sockets; the next turn queues them all, so
+ * the group grows with the load by itself. Reads go straight to the database and see committed data only.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -85,6 +94,12 @@ export interface SqliteStoreOptions {
   key: Buffer;
 }
 
+interface QueuedWrite {
+  run(): void;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 export class SqliteStore implements Store {
   readonly path: string;
   readonly #db: Database.Database;
@@ -93,6 +108,11 @@ export class SqliteStore implements Store {
   /** The key check row as this process found it: a write refuses when another process re-keyed the database. */
   #keyCheck = '';
   readonly #statements = new Map<string, Database.Statement>();
+  /** Writes waiting for the next group commit (see the file comment). */
+  #queue: QueuedWrite[] = [];
+  #flushScheduled = false;
+  /** Group commits done and writes in them, since the store was opened (benchmarks, tests). */
+  readonly groupStats = { groups: 0, writes: 0, largest: 0 };
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
@@ -359,8 +379,13 @@ export class SqliteStore implements Store {
     add('s.id', filter.service_id, svc);
     add('s.resource', filter.service_resource, svc);
     add('s.category', filter.service_category, svc);
-    // IN (subquery) lets SQLite drive the query from the services index (EXISTS would scan every extension).
-    if (svc.length > 0) where.push(`e.id IN (SELECT s.extension_id FROM services s WHERE ${svc.join(' AND ')})`);
+    // Without a selective extension filter, IN (subquery) lets SQLite drive the query from the services index
+    // (EXISTS would scan every extension). With the id or the product given, EXISTS checks the few extensions
+    // they select (IN would first list every service matching, e.g. all 10 000 services with id "api").
+    if (svc.length > 0) {
+      if (filter.extension_id !== undefined || filter.product !== undefined) where.push(`EXISTS (SELECT 1 FROM services s WHERE s.extension_id = e.id AND ${svc.join(' AND ')})`);
+      else where.push(`e.id IN (SELECT s.extension_id FROM services s WHERE ${svc.join(' AND ')})`);
+    }
     return { where: where.length ? ` WHERE ${where.join(' AND ')}` : '', params };
   }
 
@@ -369,41 +394,120 @@ export class SqliteStore implements Store {
   }
 
   async put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
-    this.#db.transaction(() => {
-      this.#assertKeyCurrent();
-      const current = this.#stmt('SELECT revision, doc FROM extensions WHERE id = ?').get(record.id) as { revision: number; doc: string } | undefined;
-      const doc = this.#seal(record, current?.doc);
-      const masked = JSON.stringify(this.#unseal(doc, false));
-      if (expectedRevision === null) {
-        if (current) throw new FusemlError('CONFLICT', `extension ${record.id} already exists`);
-        this.#stmt('INSERT INTO extensions (id, product, version, zone, revision, doc, masked) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-          record.id, record.product ?? null, record.version ?? null, record.zone ?? null, record.revision ?? 1, doc, masked,
-        );
-      } else {
-        if (!current) throw new FusemlError('NOT_FOUND', `extension ${record.id} not found`);
-        if (current.revision !== expectedRevision) {
-          throw new PreconditionFailedError(`extension ${record.id} is at revision ${current.revision}, not ${expectedRevision}`);
-        }
-        this.#stmt('UPDATE extensions SET product = ?, version = ?, zone = ?, revision = ?, doc = ?, masked = ? WHERE id = ?').run(
-          record.product ?? null, record.version ?? null, record.zone ?? null, record.revision ?? expectedRevision + 1, doc, masked, record.id,
-        );
-        this.#stmt('DELETE FROM services WHERE extension_id = ?').run(record.id);
+    const result = structuredClone(record);
+    await this.#enqueue(() => this.#putNow(record, expectedRevision));
+    return result;
+  }
+
+  /** One put, inside the group transaction (its own savepoint). */
+  #putNow(record: ExtensionRecord, expectedRevision: number | null): void {
+    const current = this.#stmt('SELECT revision, doc FROM extensions WHERE id = ?').get(record.id) as { revision: number; doc: string } | undefined;
+    if (expectedRevision === null) {
+      if (current) throw new FusemlError('CONFLICT', `extension ${record.id} already exists`);
+    } else {
+      if (!current) throw new FusemlError('NOT_FOUND', `extension ${record.id} not found`);
+      if (current.revision !== expectedRevision) {
+        throw new PreconditionFailedError(`extension ${record.id} is at revision ${current.revision}, not ${expectedRevision}`);
       }
-      const insert = this.#stmt('INSERT INTO services (extension_id, id, resource, category) VALUES (?, ?, ?, ?)');
-      for (const s of record.services ?? []) insert.run(record.id, s.id, s.resource ?? null, s.category ?? null);
-    })();
-    return structuredClone(record);
+    }
+    const doc = this.#seal(record, current?.doc);
+    const masked = JSON.stringify(this.#unseal(doc, false));
+    if (expectedRevision === null) {
+      this.#stmt('INSERT INTO extensions (id, product, version, zone, revision, doc, masked) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+        record.id, record.product ?? null, record.version ?? null, record.zone ?? null, record.revision ?? 1, doc, masked,
+      );
+    } else {
+      this.#stmt('UPDATE extensions SET product = ?, version = ?, zone = ?, revision = ?, doc = ?, masked = ? WHERE id = ?').run(
+        record.product ?? null, record.version ?? null, record.zone ?? null, record.revision ?? (expectedRevision as number) + 1, doc, masked, record.id,
+      );
+      this.#stmt('DELETE FROM services WHERE extension_id = ?').run(record.id);
+    }
+    const insert = this.#stmt('INSERT INTO services (extension_id, id, resource, category) VALUES (?, ?, ?, ?)');
+    for (const s of record.services ?? []) insert.run(record.id, s.id, s.resource ?? null, s.category ?? null);
   }
 
   async delete(id: string, expectedRevision?: number): Promise<void> {
-    this.#db.transaction(() => {
+    await this.#enqueue(() => {
       const current = this.#stmt('SELECT revision FROM extensions WHERE id = ?').get(id) as { revision: number } | undefined;
       if (!current) throw new FusemlError('NOT_FOUND', `extension ${id} not found`);
       if (expectedRevision !== undefined && current.revision !== expectedRevision) {
         throw new PreconditionFailedError(`extension ${id} is at revision ${current.revision}, not ${expectedRevision}`);
       }
       this.#stmt('DELETE FROM extensions WHERE id = ?').run(id);
-    })();
+    });
+  }
+
+  /** Queues a write for the next group commit; settles after that commit (or with the write's own error). */
+  #enqueue(run: () => void): Promise<void> {
+    if (!this.#db.open) return Promise.reject(new FusemlError('REGISTRY', `the registry database ${this.path} is closed`));
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ run, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /**
+   * Runs every queued write in one transaction, each in a savepoint (better-sqlite3 nests a transaction
+   * function inside another as SAVEPOINT / ROLLBACK TO / RELEASE), then commits once.
+   */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const group = this.#queue;
+    this.#queue = [];
+    if (group.length === 0) return;
+    const failed = new Map<QueuedWrite, unknown>();
+    try {
+      this.#stmt('BEGIN IMMEDIATE').run();
+      try {
+        this.#assertKeyCurrent();
+        for (const w of group) {
+          try {
+            this.#savepoint(w.run);
+          } catch (err) {
+            failed.set(w, err);
+          }
+        }
+        this.#stmt('COMMIT').run();
+      } catch (err) {
+        if (this.#db.inTransaction) this.#stmt('ROLLBACK').run();
+        throw err;
+      }
+    } catch (err) {
+      for (const w of group) w.reject(err);
+      return;
+    }
+    this.groupStats.groups++;
+    this.groupStats.writes += group.length;
+    this.groupStats.largest = Math.max(this.groupStats.largest, group.length);
+    for (const w of group) {
+      if (failed.has(w)) w.reject(failed.get(w));
+      else w.resolve();
+    }
+  }
+
+  #savepoint(run: () => void): void {
+    this.#stmt('SAVEPOINT write').run();
+    try {
+      run();
+    } catch (err) {
+      this.#stmt('ROLLBACK TO write').run();
+      this.#stmt('RELEASE write').run();
+      throw err;
+    }
+    this.#stmt('RELEASE write').run();
+  }
+
+  /** SQLite's data_version: changes when another connection (another process) committed (see Store). */
+  dataVersion(): number {
+    let s = this.#statements.get('PRAGMA data_version');
+    if (!s) {
+      s = this.#db.prepare('PRAGMA data_version').pluck();
+      this.#statements.set('PRAGMA data_version', s);
+    }
+    return s.get() as number;
   }
 
   async count(): Promise<number> {
@@ -411,6 +515,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.#queue.length > 0) this.#flush();
     if (this.#db.open) {
       this.#db.pragma('wal_checkpoint(TRUNCATE)');
       this.#db.close();

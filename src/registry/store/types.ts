@@ -76,6 +76,12 @@ export interface Store {
    * answer). Absent: /healthz counts the extensions instead.
    */
   health?(): StoreHealth;
+  /**
+   * Optional: a value that changes whenever ANOTHER process (or another store object) committed a change to the
+   * stored data; this object's own writes need not change it. Offered only by stores that can tell cheaply
+   * (SQLite: `PRAGMA data_version`); the registry's read cache (../read-cache.ts) is used only with such stores.
+   */
+  dataVersion?(): number;
   close(): Promise<void>;
 }
 

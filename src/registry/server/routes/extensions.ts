@@ -11,7 +11,8 @@ import { FusemlError } from '../../../core/errors.js';
 import { actorOf } from '../../auth.js';
 import { QUERY_FIELDS, type RegistryQuery } from '../../registry.js';
 import { checkId } from '../../validate.js';
-import { checkQuery, ifMatch, readGetBody, requireWrite, revealFor, send, wantsYaml } from '../http.js';
+import { stringify as stringifyYaml } from 'yaml';
+import { checkQuery, encodeBody, encodingFor, ifMatch, negotiateEncoding, readGetBody, requireWrite, revealFor, send, sendSerialized, wantsYaml } from '../http.js';
 import type { RouteModule } from './types.js';
 
 type IdParams = { id: string };
@@ -60,8 +61,29 @@ export const extensionRoutes: RouteModule = {
 
     app.get<{ Params: IdParams }>('/extensions/:id', async (req, reply) => {
       checkQuery(req, ['reveal']);
-      const rec = await registry.getExtension(checkId(req.params.id, 'extension id'), revealFor(req));
-      return send(req, reply, 200, rec, rec.revision);
+      const id = checkId(req.params.id, 'extension id');
+      const reveal = revealFor(req);
+      const cache = registry.readCache;
+      if (reveal.kind !== 'none' || !cache) {
+        const rec = await registry.getExtension(id, reveal);
+        return send(req, reply, 200, rec, rec.revision);
+      }
+      // Masked reads from the read cache (../../read-cache.ts): serialized and compressed once per revision.
+      const format = wantsYaml(req) ? 'yaml' : 'json';
+      const accepted = negotiateEncoding(req.headers['accept-encoding']);
+      const hit = cache.get(id, `${format}+${accepted}`);
+      if (hit) {
+        reply.code(200).header('vary', 'Accept-Encoding').header('etag', `"${hit.revision}"`);
+        return sendSerialized(reply, format, hit.body, typeof hit.body === 'string' ? 'identity' : accepted);
+      }
+      const generation = cache.begin();
+      const rec = await registry.getExtension(id);
+      const text = format === 'yaml' ? stringifyYaml(rec) : JSON.stringify(rec);
+      const encoding = encodingFor(req, reply, Buffer.byteLength(text));
+      const body = encodeBody(text, encoding);
+      cache.put(id, rec.revision ?? 1, `${format}+${accepted}`, body, generation);
+      reply.code(200).header('etag', `"${rec.revision}"`);
+      return sendSerialized(reply, format, body, encoding);
     });
 
     app.put<{ Params: IdParams }>('/extensions/:id', async (req, reply) => {

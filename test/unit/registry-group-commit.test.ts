@@ -1,0 +1,196 @@
+/**
+ * The SQLite store's group commit (docs/registry.md, "Write path") and the registry's read cache, on a real
+ * SQLite file: writes queued together share one commit, each succeeds or fails alone, in order, and settles
+ * only once committed; the read cache never serves a representation older than an acknowledged write, also
+ * when another process (another store object on the same file) wrote.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import type { ExtensionRecord } from '../../src/core/records.js';
+import { PreconditionFailedError } from '../../src/registry/errors.js';
+import { ReadCache } from '../../src/registry/read-cache.js';
+import { Registry } from '../../src/registry/registry.js';
+import { SqliteStore } from '../../src/registry/store/sqlite.js';
+
+let dir: string;
+let path: string;
+const key = randomBytes(32);
+const open: SqliteStore[] = [];
+function store(): SqliteStore {
+  const s = new SqliteStore({ path, key });
+  open.push(s);
+  return s;
+}
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'registry-group-'));
+  path = join(dir, 'r.db');
+});
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const rec = (id: string, revision = 1, value = 'v'): ExtensionRecord => ({
+  id,
+  product: 'p',
+  revision,
+  services: [{ id: 's', resource: 'r', credentials: [{ id: 'c', scope: 'global', configuration: { K: value } }] }],
+});
+
+/** What another connection (as another process would) reads from the file: id → revision. */
+function onDisk(): Map<string, number> {
+  const db = new Database(path, { readonly: true });
+  try {
+    return new Map((db.prepare('SELECT id, revision FROM extensions').all() as { id: string; revision: number }[]).map((r) => [r.id, r.revision]));
+  } finally {
+    db.close();
+  }
+}
+
+describe('group commit', () => {
+  test('writes queued together share one commit; a failing write fails alone, the others are committed', async () => {
+    const s = store();
+    await s.put(rec('taken'), null);
+    const before = { ...s.groupStats };
+    const results = await Promise.allSettled([
+      s.put(rec('a'), null),
+      s.put(rec('taken'), null), // CONFLICT: exists
+      s.put(rec('b'), null),
+      s.put(rec('missing', 2), 1), // NOT_FOUND
+      s.put(rec('taken', 3), 2), // stale revision: 412
+      s.delete('nobody'), // NOT_FOUND
+      s.put(rec('c'), null),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/already exists/) });
+    expect((results[3] as PromiseRejectedResult).reason).toMatchObject({ code: 'NOT_FOUND' });
+    expect((results[4] as PromiseRejectedResult).reason).toBeInstanceOf(PreconditionFailedError);
+    expect((results[5] as PromiseRejectedResult).reason).toMatchObject({ code: 'NOT_FOUND' });
+    // One group, one commit, for all seven.
+    expect(s.groupStats.groups - before.groups).toBe(1);
+    expect(s.groupStats.writes - before.writes).toBe(7);
+    // Settled means committed: another connection sees exactly the successful writes.
+    expect(onDisk()).toEqual(new Map([['taken', 1], ['a', 1], ['b', 1], ['c', 1]]));
+    // The failed write left nothing half-done: its services index rows are those of the stored record only.
+    expect((await s.list({ service_resource: 'r' })).map((r) => r.id)).toEqual(['a', 'b', 'c', 'taken']);
+  });
+
+  test('writes in one group run in the order they were queued', async () => {
+    const s = store();
+    const results = await Promise.allSettled([
+      s.put(rec('x', 1, 'first'), null),
+      s.put(rec('x', 2, 'second'), 1),
+      s.delete('x', 2),
+      s.put(rec('x', 1, 'third'), null),
+      s.put(rec('x', 2, 'fourth'), 1),
+    ]);
+    expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+    expect(s.groupStats.groups).toBe(1);
+    const x = await s.get('x', { reveal: true });
+    expect(x?.revision).toBe(2);
+    expect(x?.services?.[0]?.credentials?.[0]?.configuration).toEqual({ K: 'fourth' });
+  });
+
+  test('compare-and-swap writes of one revision in one group: exactly one winner', async () => {
+    const s = store();
+    await s.put(rec('cas'), null);
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => s.put(rec('cas', 2, `writer-${i}`), 1)));
+    const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+    expect(won).toEqual([0]);
+    for (const r of results.slice(1)) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(PreconditionFailedError);
+    expect((await s.get('cas', { reveal: true }))?.services?.[0]?.credentials?.[0]?.configuration).toEqual({ K: 'writer-0' });
+  });
+
+  test('a group whose commit cannot happen fails every write in it, and nothing of it is stored', async () => {
+    const s = store();
+    await s.put(rec('kept'), null);
+    // Another process re-keys the database (as rotate-key would): this process must not write any more.
+    const db = new Database(path);
+    db.prepare("UPDATE meta SET value = 'other' WHERE key = 'key_check'").run();
+    db.close();
+    const results = await Promise.allSettled([s.put(rec('a'), null), s.put(rec('b'), null), s.delete('kept')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/re-encrypted/) });
+    expect(onDisk()).toEqual(new Map([['kept', 1]]));
+  });
+
+  test('close() commits what is queued before closing', async () => {
+    const s = store();
+    const pending = s.put(rec('late'), null);
+    await s.close();
+    await pending;
+    expect(onDisk()).toEqual(new Map([['late', 1]]));
+    await expect(s.put(rec('after'), null)).rejects.toThrow(/closed/);
+  });
+
+  test('through the registry: concurrent creates, updates and a duplicate, grouped', async () => {
+    const s = store();
+    const registry = new Registry(s);
+    await registry.createExtension(rec('dup'));
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 10 }, (_, i) => registry.createExtension(rec(`e${i}`))),
+      registry.createExtension(rec('dup')),
+      registry.updateExtension('dup', { description: 'changed' }),
+    ]);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['CONFLICT']);
+    expect(s.groupStats.largest).toBeGreaterThanOrEqual(10);
+    expect(onDisk().size).toBe(11);
+    expect((await registry.getExtension('dup')).description).toBe('changed');
+  });
+});
+
+describe('read cache', () => {
+  test('filled by reads, dropped by writes: a read after a write returns the new revision', async () => {
+    const registry = new Registry(store());
+    const cache = registry.readCache as ReadCache;
+    expect(cache).toBeDefined();
+    await registry.createExtension(rec('r'));
+    const g = cache.begin();
+    const first = await registry.getExtension('r');
+    cache.put('r', first.revision ?? 1, 'json', JSON.stringify(first), g);
+    expect(cache.get('r', 'json')?.revision).toBe(1);
+    await registry.updateExtension('r', { description: 'new' });
+    expect(cache.get('r', 'json')).toBeUndefined();
+    await registry.deleteExtension('r');
+    expect(cache.size).toBe(0);
+  });
+
+  test('a read that raced a write cannot put back what it read before the write', async () => {
+    const registry = new Registry(store());
+    const cache = registry.readCache as ReadCache;
+    await registry.createExtension(rec('race'));
+    const g = cache.begin();
+    const stale = await registry.getExtension('race');
+    await registry.updateExtension('race', { description: 'after' }); // committed (and invalidated) meanwhile
+    cache.put('race', stale.revision ?? 1, 'json', JSON.stringify(stale), g);
+    expect(cache.get('race', 'json')).toBeUndefined();
+  });
+
+  test('a write by another process (another connection) clears the cache', async () => {
+    const mine = new Registry(store());
+    const theirs = new Registry(store());
+    await mine.createExtension(rec('shared'));
+    const cache = mine.readCache as ReadCache;
+    cache.put('shared', 1, 'json', '{}', cache.begin());
+    expect(cache.get('shared', 'json')).toBeDefined();
+    await theirs.updateExtension('shared', { description: 'by the other process' });
+    expect(cache.get('shared', 'json')).toBeUndefined();
+    expect((await mine.getExtension('shared')).revision).toBe(2);
+  });
+
+  test('bounded: the oldest entries go first; clear() drops all', () => {
+    const cache = new ReadCache(() => 0, 10_000);
+    for (let i = 0; i < 20; i++) cache.put(`e${i}`, 1, 'json', 'x'.repeat(500), cache.begin()); // 1000 bytes each
+    expect(cache.size).toBeLessThanOrEqual(10);
+    expect(cache.get('e19', 'json')).toBeDefined();
+    expect(cache.get('e0', 'json')).toBeUndefined();
+    cache.invalidate('e19');
+    expect(cache.get('e19', 'json')).toBeUndefined();
+    cache.clear();
+    expect(cache.size).toBe(0);
+  });
+});
