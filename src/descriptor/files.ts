@@ -92,3 +92,14 @@ export function remoteLocations(ext: Extension): { where: string; url: string }[
   }
   return out;
 }
+
+/** The largest YAML file read (descriptors, manifests, values). */
+export const MAX_YAML_BYTES = 1024 * 1024;
+
+/** The registration manifest of an extension.yaml folder, unless the descriptor names another. */
+export const DEFAULT_REGISTRATION_FILE = 'registration.yaml';
+
+/** A JSON pointer from path segments (`~` and `/` escaped). */
+export function toPointer(segments: readonly (string | number)[]): string {
+  return segments.map((s) => '/' + String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+}

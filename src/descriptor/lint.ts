@@ -10,9 +10,7 @@ import type { Issue } from '../core/errors.js';
 import type { Extension } from '../core/extension.js';
 import { isRemoteLocation } from '../core/extension.js';
 import { suggest } from '../core/suggest.js';
-import { manifestFiles } from './files.js';
-import { DEFAULT_REGISTRATION_FILE, DESCRIPTOR_FILES, descriptorSource } from './load.js';
-import { MAX_YAML_BYTES, toPointer } from './yaml.js';
+import { DEFAULT_REGISTRATION_FILE, DESCRIPTOR_FILES, manifestFiles, MAX_YAML_BYTES, toPointer } from './files.js';
 
 async function filesOf(dir: string): Promise<string[]> {
   try {
@@ -64,8 +62,8 @@ async function templateTexts(ext: Extension): Promise<string[]> {
 /** Warnings for one loaded extension. */
 export async function extensionWarnings(ext: Extension): Promise<Issue[]> {
   const out: Issue[] = [];
-  const doc = descriptorSource(ext);
-  const at = (pointer: string, message: string): Issue => doc?.issue(pointer, message) ?? { file: ext.file, pointer, message };
+  // Positioned at the end (below): an extension from the repository cache has no parsed source.
+  const at = (pointer: string, message: string): Issue => ({ file: ext.file, pointer, message });
   const files = await filesOf(ext.dir);
 
   // Near-miss file names next to the descriptor.
@@ -104,5 +102,18 @@ export async function extensionWarnings(ext: Extension): Promise<Issue[]> {
     const chart = s.repo && s.chart ? `"${s.chart}" from ${s.repo}` : s.location?.startsWith('oci://') ? s.location : undefined;
     if (chart) out.push(at(`/install/${i}`, `chart ${chart} has no version: each install may get a different chart (pin it with "version:")`));
   });
-  return out;
+  return positioned(ext, out);
+}
+
+/** Line and column for warnings on the descriptor: from its parsed source, re-read when it came from the cache. */
+async function positioned(ext: Extension, warnings: Issue[]): Promise<Issue[]> {
+  if (!warnings.some((w) => w.file === ext.file && w.pointer !== '')) return warnings;
+  // The YAML code only now: a repository answered by the cache has not loaded it.
+  const { checkExtensionDir, descriptorSource } = await import('./load.js');
+  let doc = descriptorSource(ext);
+  if (!doc) {
+    const fresh = (await checkExtensionDir(ext.dir)).extension;
+    doc = fresh ? descriptorSource(fresh) : undefined;
+  }
+  return warnings.map((w) => (doc && w.file === ext.file && w.pointer !== '' ? doc.issue(w.pointer, w.message) : w));
 }

@@ -16,12 +16,11 @@ import type {
 } from '../core/extension.js';
 import { isRemoteLocation } from '../core/extension.js';
 import { render, TemplateError } from '../core/template.js';
-import { checkPath, DESCRIPTOR_FILES, exists, findDescriptor, KUSTOMIZATION_FILES, manifestFiles } from './files.js';
+import { checkPath, DEFAULT_REGISTRATION_FILE, DESCRIPTOR_FILES, exists, findDescriptor, KUSTOMIZATION_FILES, manifestFiles, MAX_YAML_BYTES, toPointer } from './files.js';
 import { importDescription } from './fuseml.js';
 import { schemaIssues } from './schema.js';
-import { MAX_YAML_BYTES, parseYaml, readYamlFile, toPointer, type YamlFile } from './yaml.js';
+import { parseYaml, readYamlFile, type YamlFile } from './yaml.js';
 
-export const DEFAULT_REGISTRATION_FILE = 'registration.yaml';
 const EXTENSION_FIELDS = ['name', 'namespace', 'product', 'version'] as const;
 
 const sources = new WeakMap<Extension, YamlFile>();
@@ -320,4 +319,4 @@ export async function loadRegistrationFile(file: string): Promise<{ manifest: Re
 
 export { parseYaml };
 // Light helpers that live in ./files.js (no YAML or schema code), here too for existing importers.
-export { DESCRIPTOR_FILES, findDescriptor, remoteLocations } from './files.js';
+export { DEFAULT_REGISTRATION_FILE, DESCRIPTOR_FILES, findDescriptor, remoteLocations } from './files.js';

@@ -6,8 +6,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { FusemlError, ValidationError, fileError, type Issue } from '../core/errors.js';
+import { MAX_YAML_BYTES, toPointer } from './files.js';
 
-export const MAX_YAML_BYTES = 1024 * 1024;
+export { MAX_YAML_BYTES, toPointer };
+
 export const MAX_ALIAS_COUNT = 100;
 
 export interface Position {
@@ -31,9 +33,6 @@ export function pointerSegments(pointer: string): string[] {
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-export function toPointer(segments: readonly (string | number)[]): string {
-  return segments.map((s) => '/' + String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
-}
 
 function child(node: unknown, seg: string): { value: unknown; keyNode?: unknown } | undefined {
   if (isMap(node)) {

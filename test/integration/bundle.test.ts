@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { EXIT_CODES } from '../../src/core/errors.js';
@@ -161,11 +161,15 @@ describe('the repository cache, through the bundled bin', () => {
 
   it('a run stores the validated repository; the next run answers from it', async () => {
     const first = await list();
+    // One entry per repository folder: the shipped one and --extensions-repository's (added on top of it).
     const files = (await readdir(cacheDir())).filter((f) => f.endsWith('.json'));
-    expect(files).toHaveLength(1);
+    expect(files).toHaveLength(2);
+    const entries = await Promise.all(files.map(async (f) => ({ path: join(cacheDir(), f), data: JSON.parse(await readFile(join(cacheDir(), f), 'utf8')) as { root: string; extensions: { name: string; description: string }[] } })));
+    const mine = entries.find((e) => e.data.root === resolve(repo));
+    expect(mine, 'a cache entry for the --extensions-repository folder').toBeDefined();
     // Prove the next run reads the cache: change what it holds (not the repository).
-    const path = join(cacheDir(), files[0] as string);
-    const stored = JSON.parse(await readFile(path, 'utf8')) as { extensions: { name: string; description: string }[] };
+    const path = (mine as (typeof entries)[number]).path;
+    const stored = (mine as (typeof entries)[number]).data;
     for (const e of stored.extensions) if (e.name === 'kserve') e.description = 'answered from the cache';
     await writeFile(path, JSON.stringify(stored));
     const second = await list();

@@ -25,13 +25,13 @@ describe('fuseml-installer extensions (real process)', () => {
     expect(json.exitCode).toBe(0);
     const rows = JSON.parse(json.stdout) as Array<{ name: string; requires: string[]; description: string }>;
     // Added to the shipped set; the folder's mlflow and seldon-core replace the shipped ones, with a notice.
-    expect(rows.map((r) => r.name)).toEqual(['combo', 'fuseml-registry', 'kserve', 'mlflow', 's3', 'seldon-core']);
+    expect(rows.map((r) => r.name)).toEqual(['combo', 'fuseml-registry', 'gcs', 'kserve', 'mlflow', 's3', 'seldon-core']);
     expect(rows[0]?.requires).toEqual(['mlflow', 'seldon-core']);
     expect(json.stderr).toContain(`notice: extension "mlflow" from ${join(FIX, 'fuseml/mlflow')} replaces the one from ${join(SHIPPED, 'mlflow')}`);
     expect(json.stderr).toContain(`notice: extension "seldon-core" from ${join(FIX, 'fuseml/seldon')} replaces the one from ${join(SHIPPED, 'seldon-core')}`);
 
     const yaml = await cli('fuseml-installer', [...repo('valid'), 'extensions', 'list', '-o', 'yaml']);
-    expect((parse(yaml.stdout) as Array<{ name: string }>).map((r) => r.name)).toEqual(['alpha', 'beta', 'fuseml-registry', 'gamma', 'kserve', 'mlflow', 's3', 'seldon-core']);
+    expect((parse(yaml.stdout) as Array<{ name: string }>).map((r) => r.name)).toEqual(['alpha', 'beta', 'fuseml-registry', 'gamma', 'gcs', 'kserve', 'mlflow', 's3', 'seldon-core']);
     expect(yaml.stderr).toBe('');
   });
 
@@ -48,7 +48,7 @@ describe('fuseml-installer extensions (real process)', () => {
 
     const missing = await cli('fuseml-installer', [...repo('valid'), 'extensions', 'describe', 'nosuch']);
     expect(missing.exitCode).toBe(EXIT_CODES.NOT_FOUND);
-    expect(missing.stderr).toBe(`Error: unknown extension "nosuch"\nHint: available in ${SHIPPED.replace(/\/$/, '')}, ${join(FIX, 'valid')}: alpha, beta, fuseml-registry, gamma, kserve, mlflow, s3, seldon-core\n`);
+    expect(missing.stderr).toBe(`Error: unknown extension "nosuch"\nHint: available in ${SHIPPED.replace(/\/$/, '')}, ${join(FIX, 'valid')}: alpha, beta, fuseml-registry, gamma, gcs, kserve, mlflow, s3, seldon-core\n`);
   });
 
   it('validate: every shipped fixture folder passes', async () => {

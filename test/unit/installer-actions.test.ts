@@ -34,6 +34,8 @@ afterAll(async () => {
 });
 beforeEach(() => {
   cluster = new MemoryCluster();
+  // the Service the fixture chart creates (a named port; the cluster gives its number)
+  cluster.services.set('fx-echo/echo', [{ name: 'http', port: 8080 }]);
 });
 
 function env(): ActionEnv {

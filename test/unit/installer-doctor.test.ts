@@ -49,6 +49,9 @@ beforeEach(async () => {
   cluster.values.set('greeting', 'hello');
   cluster.values.set('greeting_path', 'hello');
   cluster.values.set('public_url', 'http://charlie.fx-charlie.example.test');
+  // the Services the fixture charts create (named ports; the cluster gives their numbers)
+  cluster.services.set('fx-alpha/alpha', [{ name: 'http', port: 8080 }]);
+  cluster.services.set('fx-bravo/bravo', [{ name: 'http', port: 8080 }]);
   registry = new FakeRegistry();
   releases = new Map();
 });
