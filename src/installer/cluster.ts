@@ -1,6 +1,6 @@
 /**
  * What the installer needs from the cluster, as an interface: the real one
- * lives in src/kube/installer-cluster.ts (@kubernetes/client-node, loaded
+ * lives in src/installer/kube-cluster.ts (@kubernetes/client-node, loaded
  * lazily); tests and the benchmark use an in-memory one.
  */
 import type { OutputSpec, Scalar } from '../core/extension.js';

@@ -21,11 +21,11 @@ import {
   type Lock,
   type LockOptions,
   type OutputContext,
-} from '../installer/cluster.js';
-import type { PlannedWait } from '../installer/plan.js';
-import { httpStatus, kubeError as mapKubeError } from './errors.js';
-import { childKubeAccess, type KubeTarget } from './target.js';
-import { daemonSetReadiness, deploymentReadiness, statefulSetReadiness, type Readiness } from './ready.js';
+} from './cluster.js';
+import type { PlannedWait } from './plan.js';
+import { httpStatus, kubeError as mapKubeError } from '../kube/errors.js';
+import { childKubeAccess, type KubeTarget } from '../kube/target.js';
+import { daemonSetReadiness, deploymentReadiness, statefulSetReadiness, type Readiness } from '../kube/ready.js';
 
 type K8s = typeof import('@kubernetes/client-node');
 
@@ -97,7 +97,7 @@ export class KubeInstallerCluster implements ClusterBackend {
 
   #api() {
     this.#apis ??= (async () => {
-      const { KubeClient } = await import('./client.js');
+      const { KubeClient } = await import('../kube/client.js');
       const client = await KubeClient.connect({ target: this.#o.target });
       const { k8s, config: kc } = client;
       return {

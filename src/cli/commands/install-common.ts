@@ -113,7 +113,7 @@ export async function checkRegistry(sink: RegistrySink | undefined): Promise<voi
 export async function clusterFrom(flags: ClusterFlags, kubectl: string) {
   const { resolveKubeTarget, childKubeAccess, describeTarget } = await import('../../kube/target.js');
   const target = resolveKubeTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
-  const { KubeInstallerCluster, lockHolder } = await import('../../kube/installer-cluster.js');
+  const { KubeInstallerCluster, lockHolder } = await import('../../installer/kube-cluster.js');
   const cluster = new KubeInstallerCluster({ target, installerNamespace: flags.installerNamespace, kubectl, onInfo: (m) => void process.stderr.write(`${m}\n`) });
   return {
     cluster,

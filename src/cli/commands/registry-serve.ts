@@ -163,7 +163,7 @@ export async function serveInProcess(opts: ServeOptions, hooks: ServeHooks): Pro
   let store: import('../../registry/store/types.js').Store;
   let where: string;
   if (storeKind === 'kubernetes') {
-    const { KubernetesStore } = await import('../../registry/store/kubernetes.js');
+    const { KubernetesStore } = await import('../../registry/store/kubernetes/store.js');
     const k = await KubernetesStore.open({ kubeconfig: opts.kubeconfig, namespace: opts.storeNamespace, key: key.key, installCrd: opts.installCrd === true });
     store = k;
     where = `store kubernetes ${k.api.server} namespace ${k.api.namespace}`;

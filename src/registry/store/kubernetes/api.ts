@@ -5,10 +5,10 @@
  * never sees a @kubernetes/client-node type. Writes carry a resourceVersion
  * (compare-and-swap); failures are StoreApiErrors carrying the HTTP status.
  */
-import { FusemlError } from '../core/errors.js';
-import { KubeClient, type ConnectOptions } from './client.js';
-import { KubeApiError, KubeApiError as StoreApiError, httpStatus, kubeError } from './errors.js';
-import { FUSEML_EXTENSION_CRD, FUSEML_EXTENSION_GROUP, FUSEML_EXTENSION_PLURAL, FUSEML_EXTENSION_VERSION } from './registry-store-crd.js';
+import { FusemlError } from '../../../core/errors.js';
+import { KubeClient, type ConnectOptions } from '../../../kube/client.js';
+import { KubeApiError, KubeApiError as StoreApiError, httpStatus, kubeError } from '../../../kube/errors.js';
+import { FUSEML_EXTENSION_CRD, FUSEML_EXTENSION_GROUP, FUSEML_EXTENSION_PLURAL, FUSEML_EXTENSION_VERSION } from './crd.js';
 
 /** A FusemlExtension object as the store sees it. */
 export interface StoredObject {

@@ -17,9 +17,9 @@
  *   resourceVersions are compared as numbers: the API server documents them as opaque, but on etcd they are
  *   its revisions, one counter for every object kind (an assumption stated in the ADR).
  */
-import type { Listing, StoreApiError, StoredObject, StoredSecret, WatchEvent, WatchHandle, WatchHandlers } from '../../kube/registry-store-api.js';
-import type { ExtensionRecord } from '../../core/records.js';
-import type { StoreFilter } from './types.js';
+import type { Listing, StoreApiError, StoredObject, StoredSecret, WatchEvent, WatchHandle, WatchHandlers } from './api.js';
+import type { ExtensionRecord } from '../../../core/records.js';
+import type { StoreFilter } from '../types.js';
 
 /** What the cache needs from src/kube/registry-store-api.ts (a fake in unit tests). */
 export interface CacheApi {
