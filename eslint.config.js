@@ -31,8 +31,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: KUBE_IMPORT, message: KUBE_ONLY }] }] },
   },
   {
-    // Moved out of src/kube; they stop using the library in the next commits (this exemption goes with them).
-    files: ['src/kube/**', 'src/installer/kube-cluster.ts', 'src/registry/store/kubernetes/api.ts'],
+    files: ['src/kube/**'],
     rules: { 'no-restricted-imports': ['error', { paths: EXEC_ONLY }], 'no-restricted-syntax': 'off' },
   },
 );

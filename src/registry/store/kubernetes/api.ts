@@ -1,13 +1,14 @@
 /**
  * The Kubernetes calls behind the registry's Kubernetes store
- * (src/registry/store/kubernetes.ts): FusemlExtension custom objects, Secrets
- * and the CustomResourceDefinition, with plain types in and out so the store
- * never sees a @kubernetes/client-node type. Writes carry a resourceVersion
- * (compare-and-swap); failures are StoreApiErrors carrying the HTTP status.
+ * (./store.ts): FusemlExtension custom objects, Secrets and the
+ * CustomResourceDefinition, through src/kube's generic resource client (plain
+ * JSON, straight to the API server: the registry never loads
+ * @kubernetes/client-node). Writes carry a resourceVersion (compare-and-swap);
+ * failures are StoreApiErrors carrying the HTTP status.
  */
 import { FusemlError } from '../../../core/errors.js';
-import { KubeClient, type ConnectOptions } from '../../../kube/client.js';
-import { KubeApiError, KubeApiError as StoreApiError, httpStatus, kubeError } from '../../../kube/errors.js';
+import { KubeApiError, KubeApiError as StoreApiError, httpStatus } from '../../../kube/errors.js';
+import { ResourceClient, groupResource, type KubeObject, type ResourceClientOptions, type Watch } from '../../../kube/resources.js';
 import { FUSEML_EXTENSION_CRD, FUSEML_EXTENSION_GROUP, FUSEML_EXTENSION_PLURAL, FUSEML_EXTENSION_VERSION } from './crd.js';
 
 /** A FusemlExtension object as the store sees it. */
@@ -62,12 +63,6 @@ export interface ObjectMeta {
 /** A failed call: `status` is the HTTP status (409 conflict or exists, 404, …), `reason` the API's reason. */
 export { KubeApiError as StoreApiError };
 
-/** A failure as a KubeApiError (the one mapping in ./errors.ts), so callers can read its status. */
-function apiError(e: unknown, what: string): StoreApiError {
-  const k = kubeError(e, what);
-  return k instanceof StoreApiError ? k : new StoreApiError(k.code, k.message, undefined, '', k);
-}
-
 /** How long a call waits out 429s: the API server answers 429 "storage is (re)initializing" for a while after a CRD changes. */
 const BUSY_RETRY_MS = 10_000;
 
@@ -84,30 +79,15 @@ async function busyRetry<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await busyRetry(fn);
-  } catch (e) {
-    throw apiError(e, what);
-  }
-}
-
-async function find<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await busyRetry(fn);
-  } catch (e) {
-    if (httpStatus(e) === 404) return undefined;
-    throw apiError(e, what);
-  }
-}
-
-interface RawObject {
-  metadata?: { name?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+interface RawObject extends KubeObject {
   spec?: Record<string, unknown>;
 }
 
-interface RawCrd {
-  metadata?: { name?: string; resourceVersion?: string };
+interface RawSecret extends KubeObject {
+  data?: Record<string, string>;
+}
+
+interface RawCrd extends KubeObject {
   status?: { conditions?: { type?: string; status?: string }[] };
 }
 
@@ -121,7 +101,7 @@ function toObject(o: RawObject): StoredObject {
   };
 }
 
-function toSecret(s: import('@kubernetes/client-node').V1Secret): StoredSecret {
+function toSecret(s: RawSecret): StoredSecret {
   const data: Record<string, string> = {};
   for (const [k, v] of Object.entries(s.data ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8');
   return {
@@ -137,124 +117,92 @@ function encode(data: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
 }
 
+const EXTENSIONS = groupResource(FUSEML_EXTENSION_GROUP, FUSEML_EXTENSION_VERSION, FUSEML_EXTENSION_PLURAL);
+const SECRETS = groupResource('', 'v1', 'secrets');
+const CRDS = groupResource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', false);
+const API_VERSION = `${FUSEML_EXTENSION_GROUP}/${FUSEML_EXTENSION_VERSION}`;
+const KIND = FUSEML_EXTENSION_CRD.spec.names.kind;
+
 export class RegistryStoreApi {
   readonly namespace: string;
   readonly server: string;
-  readonly #objects: import('@kubernetes/client-node').CustomObjectsApi;
-  readonly #core: import('@kubernetes/client-node').CoreV1Api;
-  readonly #client: KubeClient;
+  readonly #client: ResourceClient;
 
-  private constructor(client: KubeClient, namespace: string) {
+  private constructor(client: ResourceClient, namespace: string) {
     this.namespace = namespace;
     this.server = client.server;
     this.#client = client;
-    this.#objects = client.config.makeApiClient(client.k8s.CustomObjectsApi);
-    this.#core = client.core;
   }
 
-  /** Loads the kubeconfig; the namespace defaults to the context's, then `default`. */
-  static async connect(options: ConnectOptions & { namespace?: string | undefined }): Promise<RegistryStoreApi> {
-    const client = await KubeClient.connect(options);
-    const namespace = options.namespace ?? client.config.getContextObject(client.config.getCurrentContext())?.namespace ?? 'default';
-    return new RegistryStoreApi(client, namespace);
+  /** Resolves the kubeconfig; the namespace defaults to the context's, then `default`. */
+  static async connect(options: ResourceClientOptions & { namespace?: string | undefined }): Promise<RegistryStoreApi> {
+    const client = await ResourceClient.connect(options);
+    return new RegistryStoreApi(client, options.namespace ?? client.namespace);
   }
 
-  #ref() {
-    return { group: FUSEML_EXTENSION_GROUP, version: FUSEML_EXTENSION_VERSION, namespace: this.namespace, plural: FUSEML_EXTENSION_PLURAL };
-  }
-
-  #named(name: string) {
-    return { ...this.#ref(), name };
-  }
-
-  #what(name: string): string {
-    return `${FUSEML_EXTENSION_PLURAL} ${this.namespace}/${name}`;
+  #meta(meta: ObjectMeta, resourceVersion?: string) {
+    return { ...meta, namespace: this.namespace, ...(resourceVersion === undefined ? {} : { resourceVersion }) };
   }
 
   async getObject(name: string): Promise<StoredObject | undefined> {
-    const o = await find(`get ${this.#what(name)}`, () => this.#objects.getNamespacedCustomObject(this.#named(name)) as Promise<RawObject>);
+    const o = await busyRetry(() => this.#client.get<RawObject>(EXTENSIONS, name, this.namespace));
     return o ? toObject(o) : undefined;
   }
 
   async listObjects(labelSelector: string | undefined): Promise<StoredObject[]> {
-    const list = (await call(`list ${FUSEML_EXTENSION_PLURAL} in ${this.namespace}`, () =>
-      this.#objects.listNamespacedCustomObject({ ...this.#ref(), labelSelector }),
-    )) as { items?: RawObject[] };
-    return (list.items ?? []).map(toObject);
+    return (await this.listObjectsAt(labelSelector ?? '')).items;
   }
 
   /** Creates the object; an existing one fails with status 409 (reason AlreadyExists). */
   async createObject(meta: ObjectMeta, spec: Record<string, unknown>): Promise<StoredObject> {
-    const body = { apiVersion: `${FUSEML_EXTENSION_GROUP}/${FUSEML_EXTENSION_VERSION}`, kind: FUSEML_EXTENSION_CRD.spec.names.kind, metadata: meta, spec };
-    return toObject((await call(`create ${this.#what(meta.name)}`, () => this.#objects.createNamespacedCustomObject({ ...this.#ref(), body }))) as RawObject);
+    const body = { apiVersion: API_VERSION, kind: KIND, metadata: this.#meta(meta), spec };
+    return toObject(await busyRetry(() => this.#client.create<RawObject>(EXTENSIONS, body)));
   }
 
   /** Replaces the object if it is still at `resourceVersion` (409 otherwise). */
   async replaceObject(meta: ObjectMeta, resourceVersion: string, spec: Record<string, unknown>): Promise<StoredObject> {
-    const body = {
-      apiVersion: `${FUSEML_EXTENSION_GROUP}/${FUSEML_EXTENSION_VERSION}`,
-      kind: FUSEML_EXTENSION_CRD.spec.names.kind,
-      metadata: { ...meta, resourceVersion },
-      spec,
-    };
-    return toObject((await call(`replace ${this.#what(meta.name)}`, () => this.#objects.replaceNamespacedCustomObject({ ...this.#named(meta.name), body }))) as RawObject);
+    const body = { apiVersion: API_VERSION, kind: KIND, metadata: this.#meta(meta, resourceVersion), spec };
+    return toObject(await busyRetry(() => this.#client.replace<RawObject>(EXTENSIONS, body)));
   }
 
   /** Deletes the object if it is still at `resourceVersion` (409 otherwise, 404 when absent). */
   async deleteObject(name: string, resourceVersion: string): Promise<void> {
-    await call(`delete ${this.#what(name)}`, () =>
-      this.#objects.deleteNamespacedCustomObject({ ...this.#named(name), body: { preconditions: { resourceVersion } } }),
-    );
+    await this.#deleteOrFail(EXTENSIONS, name, resourceVersion);
+  }
+
+  async #deleteOrFail(type: typeof SECRETS, name: string, resourceVersion: string): Promise<void> {
+    const existed = await busyRetry(() => this.#client.delete(type, name, this.namespace, { resourceVersion }));
+    if (!existed) throw new StoreApiError('NOT_FOUND', `delete ${type.plural} ${this.namespace}/${name}: HTTP 404: not found`, 404, 'NotFound', undefined);
   }
 
   async getSecret(name: string): Promise<StoredSecret | undefined> {
-    const s = await find(`get secret ${this.namespace}/${name}`, () => this.#core.readNamespacedSecret({ namespace: this.namespace, name }));
+    const s = await busyRetry(() => this.#client.get<RawSecret>(SECRETS, name, this.namespace));
     return s ? toSecret(s) : undefined;
   }
 
   async listSecrets(labelSelector: string): Promise<StoredSecret[]> {
-    const list = await call(`list secrets in ${this.namespace}`, () => this.#core.listNamespacedSecret({ namespace: this.namespace, labelSelector }));
-    return list.items.map(toSecret);
+    return (await this.listSecretsAt(labelSelector)).items;
   }
 
   /** Creates an Opaque Secret; an existing one fails with status 409. */
   async createSecret(meta: ObjectMeta, data: Record<string, string>): Promise<StoredSecret> {
-    return toSecret(
-      await call(`create secret ${this.namespace}/${meta.name}`, () =>
-        this.#core.createNamespacedSecret({ namespace: this.namespace, body: { metadata: meta, type: 'Opaque', data: encode(data) } }),
-      ),
-    );
+    const body = { apiVersion: 'v1', kind: 'Secret', metadata: this.#meta(meta), type: 'Opaque', data: encode(data) };
+    return toSecret(await busyRetry(() => this.#client.create<RawSecret>(SECRETS, body)));
   }
 
   /** Replaces a Secret's data wholesale if it is still at `resourceVersion` (409 otherwise). */
   async replaceSecret(meta: ObjectMeta, resourceVersion: string, data: Record<string, string>): Promise<StoredSecret> {
-    return toSecret(
-      await call(`replace secret ${this.namespace}/${meta.name}`, () =>
-        this.#core.replaceNamespacedSecret({
-          namespace: this.namespace,
-          name: meta.name,
-          body: { metadata: { ...meta, resourceVersion }, type: 'Opaque', data: encode(data) },
-        }),
-      ),
-    );
+    const body = { apiVersion: 'v1', kind: 'Secret', metadata: this.#meta(meta, resourceVersion), type: 'Opaque', data: encode(data) };
+    return toSecret(await busyRetry(() => this.#client.replace<RawSecret>(SECRETS, body)));
   }
 
   /** Deletes a Secret if it is still at `resourceVersion` (409 otherwise, 404 when absent). */
   async deleteSecret(name: string, resourceVersion: string): Promise<void> {
-    await call(`delete secret ${this.namespace}/${name}`, () =>
-      this.#core.deleteNamespacedSecret({ namespace: this.namespace, name, body: { preconditions: { resourceVersion } } }),
-    );
-  }
-
-  // The CRD goes through the generic custom-object calls, as plain JSON: the typed CustomResourceDefinition
-  // model of client-node would drop the schema's x-kubernetes-* keys it does not know in that spelling.
-  #crd(name?: string) {
-    return { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', ...(name === undefined ? {} : { name }) };
+    await this.#deleteOrFail(SECRETS, name, resourceVersion);
   }
 
   async #readCrd(): Promise<RawCrd | undefined> {
-    const name = FUSEML_EXTENSION_CRD.metadata.name;
-    return (await find(`get crd ${name}`, () => this.#objects.getClusterCustomObject({ ...this.#crd(), name }))) as RawCrd | undefined;
+    return busyRetry(() => this.#client.get<RawCrd>(CRDS, FUSEML_EXTENSION_CRD.metadata.name));
   }
 
   /** True when the FusemlExtension CRD is installed and established. */
@@ -266,17 +214,16 @@ export class RegistryStoreApi {
   /** Creates or updates the FusemlExtension CRD, then waits (≤ timeoutMs) until it is established. */
   async installCrd(timeoutMs = 30_000): Promise<'created' | 'updated'> {
     const name = FUSEML_EXTENSION_CRD.metadata.name;
-    const body = structuredClone(FUSEML_EXTENSION_CRD) as unknown as RawCrd;
+    const body = structuredClone(FUSEML_EXTENSION_CRD) as unknown as KubeObject;
     let outcome: 'created' | 'updated' = 'created';
     for (let attempt = 0; ; attempt++) {
       const existing = await this.#readCrd();
       try {
         if (!existing) {
-          await call(`create crd ${name}`, () => this.#objects.createClusterCustomObject({ ...this.#crd(), body }));
+          await busyRetry(() => this.#client.create(CRDS, body));
         } else {
           outcome = 'updated';
-          const replacement = { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion } };
-          await call(`replace crd ${name}`, () => this.#objects.replaceClusterCustomObject({ ...this.#crd(), name, body: replacement }));
+          await busyRetry(() => this.#client.replace(CRDS, { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion } }));
         }
         break;
       } catch (e) {
@@ -292,32 +239,28 @@ export class RegistryStoreApi {
     return outcome;
   }
 
-  // ---- listing with a resourceVersion, and watches (the store's cache, src/registry/store/kubernetes-cache.ts)
+  // ---- listing with a resourceVersion, and watches (the store's cache, ./cache.ts)
 
   /** The objects matching `labelSelector` and the resourceVersion of the listing (to watch from). */
   async listObjectsAt(labelSelector: string): Promise<Listing<StoredObject>> {
-    const list = (await call(`list ${FUSEML_EXTENSION_PLURAL} in ${this.namespace}`, () =>
-      this.#objects.listNamespacedCustomObject({ ...this.#ref(), labelSelector }),
-    )) as { items?: RawObject[]; metadata?: { resourceVersion?: string } };
-    return { items: (list.items ?? []).map(toObject), resourceVersion: list.metadata?.resourceVersion ?? '' };
+    const list = await busyRetry(() => this.#client.list<RawObject>(EXTENSIONS, { namespace: this.namespace, labelSelector }));
+    return { items: list.items.map(toObject), resourceVersion: list.resourceVersion };
   }
 
   /** The Secrets matching `labelSelector` and the resourceVersion of the listing. */
   async listSecretsAt(labelSelector: string): Promise<Listing<StoredSecret>> {
-    const list = await call(`list secrets in ${this.namespace}`, () => this.#core.listNamespacedSecret({ namespace: this.namespace, labelSelector }));
-    return { items: list.items.map(toSecret), resourceVersion: list.metadata?.resourceVersion ?? '' };
+    const list = await busyRetry(() => this.#client.list<RawSecret>(SECRETS, { namespace: this.namespace, labelSelector }));
+    return { items: list.items.map(toSecret), resourceVersion: list.resourceVersion };
   }
 
-  /** Watches FusemlExtension objects from `resourceVersion` (see watch()). */
+  /** Watches FusemlExtension objects from `resourceVersion` (see #watch()). */
   watchObjects(labelSelector: string, resourceVersion: string, handlers: WatchHandlers<StoredObject>): Promise<WatchHandle> {
-    const path = `/apis/${FUSEML_EXTENSION_GROUP}/${FUSEML_EXTENSION_VERSION}/namespaces/${encodeURIComponent(this.namespace)}/${FUSEML_EXTENSION_PLURAL}`;
-    return this.#watch(path, labelSelector, resourceVersion, (o) => toObject(o as RawObject), handlers);
+    return this.#watch(EXTENSIONS, labelSelector, resourceVersion, (o) => toObject(o as RawObject), handlers);
   }
 
-  /** Watches Secrets from `resourceVersion` (see watch()). */
+  /** Watches Secrets from `resourceVersion` (see #watch()). */
   watchSecrets(labelSelector: string, resourceVersion: string, handlers: WatchHandlers<StoredSecret>): Promise<WatchHandle> {
-    const path = `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/secrets`;
-    return this.#watch(path, labelSelector, resourceVersion, (o) => toSecret(o as import('@kubernetes/client-node').V1Secret), handlers);
+    return this.#watch(SECRETS, labelSelector, resourceVersion, (o) => toSecret(o as RawSecret), handlers);
   }
 
   /**
@@ -326,10 +269,10 @@ export class RegistryStoreApi {
    * when the server closed the stream normally (its timeoutSeconds), with `gone` true when the resourceVersion
    * is too old (410: list again), else with the error. Events are handed over in the order the server sent them.
    */
-  async #watch<T>(path: string, labelSelector: string, resourceVersion: string, convert: (o: unknown) => T, handlers: WatchHandlers<T>): Promise<WatchHandle> {
-    const watch = new this.#client.k8s.Watch(this.#client.config);
+  async #watch<T>(type: typeof SECRETS, labelSelector: string, resourceVersion: string, convert: (o: KubeObject) => T, handlers: WatchHandlers<T>): Promise<WatchHandle> {
+    const path = this.#client.path(type, this.namespace);
     let ended = false;
-    const held: { controller?: AbortController } = {};
+    let watch: Watch | undefined;
     // The server ends every watch after WATCH_TIMEOUT_S: one still open well past that is a connection to an API
     // server that stopped answering (hung, or a network partition without a reset) — end it as an error.
     const silent = setTimeout(
@@ -341,34 +284,34 @@ export class RegistryStoreApi {
       if (ended) return;
       ended = true;
       clearTimeout(silent);
-      held.controller?.abort();
+      watch?.stop();
       handlers.ended(err, gone);
     };
-    const query = { labelSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_S };
-    const controller = await watch.watch(
-      path,
-      query,
-      (type: string, obj: unknown) => {
+    const asError = (e: unknown): StoreApiError =>
+      e instanceof StoreApiError ? e : new StoreApiError('CLUSTER', `watch ${path}: ${(e as Error).message}`, undefined, '', e);
+    const gone = (e: StoreApiError): boolean => e.status === 410 || e.reason === 'Expired' || e.reason === 'Gone';
+    try {
+      watch = await this.#client.watch<KubeObject>(type, { namespace: this.namespace, labelSelector, resourceVersion, timeoutSeconds: WATCH_TIMEOUT_S }, (kind, obj) => {
         if (ended) return;
-        if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') handlers.event({ type, item: convert(obj) });
-        else if (type === 'BOOKMARK') {
-          const rv = (obj as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
-          if (rv) handlers.event({ type, resourceVersion: rv });
-        } else if (type === 'ERROR') {
-          const status = obj as { code?: number; reason?: string; message?: string } | null;
-          const gone = status?.code === 410 || status?.reason === 'Expired' || status?.reason === 'Gone';
-          end(new StoreApiError('CLUSTER', `watch ${path}: ${status?.message ?? 'error'}`, status?.code, status?.reason ?? '', status), gone);
+        if (kind === 'ADDED' || kind === 'MODIFIED' || kind === 'DELETED') handlers.event({ type: kind, item: convert(obj) });
+        else if (kind === 'BOOKMARK') {
+          const rv = obj?.metadata?.resourceVersion;
+          if (rv) handlers.event({ type: kind, resourceVersion: rv });
         }
-      },
-      (err: unknown) => {
-        if (!err) return end(undefined, false);
-        const status = (err as { statusCode?: unknown }).statusCode;
-        const e = apiError(typeof status === 'number' ? Object.assign(err as object, { code: status }) : err, `watch ${path}`);
-        end(e, e.status === 410);
+      });
+    } catch (e) {
+      const err = asError(e);
+      end(err, gone(err));
+      return { stop: () => undefined };
+    }
+    watch.done.then(
+      () => end(undefined, false),
+      (e: unknown) => {
+        const err = asError(e);
+        end(err, gone(err));
       },
     );
-    held.controller = controller;
-    if (ended) controller.abort();
+    if (ended) watch.stop();
     else handlers.connected();
     return { stop: () => end(undefined, false) };
   }
