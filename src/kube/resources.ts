@@ -289,8 +289,9 @@ export class ResourceClient {
   }
 
   #what(verb: string, type: ResourceType, namespace?: string, name?: string): string {
-    const where = type.namespaced ? `${namespace ?? this.namespace}/` : '';
-    return `${verb} ${type.plural} ${name === undefined ? `in ${where || 'the cluster'}` : `${where}${name}`}`.replace(/\/$/, '');
+    const ns = namespace ?? this.namespace;
+    if (name !== undefined) return `${verb} ${type.plural} ${type.namespaced ? `${ns}/` : ''}${name}`;
+    return type.namespaced ? `${verb} ${type.plural} in ${ns}` : `${verb} ${type.plural}`;
   }
 
   /** Opens a request; resolves with the response once its headers came. */

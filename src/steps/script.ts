@@ -11,7 +11,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { run } from '../exec/index.js';
 import { FusemlError } from '../core/errors.js';
-import type { PlannedScript } from '../installer/plan.js';
+import type { PlannedScript } from './planned.js';
 import { fetchRemote } from './remote.js';
 import { withPrivateDir } from './tempfile.js';
 import type { StepContext, StepRunner, Tools } from './types.js';

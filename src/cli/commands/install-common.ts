@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { EXIT_CODES, FusemlError, TERMINATED_EXIT_CODE, fileError, type Issue } from '../../core/errors.js';
 import type { Reporter } from '../../installer/events.js';
 import { plainReporter } from '../../installer/events.js';
-import { parseDuration } from '../../installer/duration.js';
+import { parseDuration } from '../../core/duration.js';
 import { Journal } from '../../installer/journal.js';
 import { parseSetFlags, valuesAssignments, type Assignment } from '../../installer/params.js';
 import { registrySink, type RegistrySink } from '../../installer/registry-sink.js';
