@@ -1,7 +1,8 @@
 /**
  * A small, general Kubernetes client over @kubernetes/client-node: load a
  * kubeconfig (a path, or the default: $KUBECONFIG, ~/.kube/config, in-cluster)
- * and typed reads/writes the tests and the installer need. The library costs
+ * and typed reads/writes (workflow commands, server-side apply, tests; the installer
+ * and the registry use the lighter generic client, ./resources.ts). The library costs
  * ~400 ms to import, so it is loaded lazily, on the first connect.
  */
 import { FusemlError } from '../core/errors.js';

@@ -109,7 +109,7 @@ interface Observed {
 export interface KubernetesStoreOptions {
   api: RegistryStoreApi;
   key: Buffer;
-  /** The watch-fed cache reads are served from (./kubernetes-cache.ts); without one every read asks the API server. */
+  /** The watch-fed cache reads are served from (./cache.ts); without one every read asks the API server. */
   cache?: StoreCache | undefined;
 }
 
