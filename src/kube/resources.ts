@@ -67,6 +67,12 @@ export interface ListOptions {
   namespace?: string | undefined;
   labelSelector?: string | undefined;
   fieldSelector?: string | undefined;
+  /**
+   * Read the collection in pages of this many objects (limit/continue), concatenated: one consistent snapshot, and
+   * no single huge response held in memory at once. A continue token that expired meanwhile is a 410 error.
+   */
+  pageSize?: number | undefined;
+  /** At most this many objects, one request (no paging). */
   limit?: number | undefined;
 }
 
@@ -350,10 +356,18 @@ export class ResourceClient {
   }
 
   async list<T = KubeObject>(type: ResourceType, options: ListOptions = {}): Promise<Listed<T>> {
-    const list = await this.request<{ items?: T[]; metadata?: { resourceVersion?: string } }>('GET', this.path(type, options.namespace), this.#what('list', type, options.namespace), {
-      query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, limit: options.limit },
-    });
-    return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '' };
+    const items: T[] = [];
+    let resourceVersion = '';
+    let next: string | undefined;
+    do {
+      const page = await this.request<{ items?: T[]; metadata?: { resourceVersion?: string; continue?: string } }>('GET', this.path(type, options.namespace), this.#what('list', type, options.namespace), {
+        query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, limit: options.pageSize ?? options.limit, continue: next },
+      });
+      for (const item of page.items ?? []) items.push(item);
+      resourceVersion = page.metadata?.resourceVersion || resourceVersion;
+      next = options.pageSize ? page.metadata?.continue || undefined : undefined;
+    } while (next);
+    return { items, resourceVersion };
   }
 
   /** Creates the object (namespace: its metadata.namespace, else the default); 409 AlreadyExists when it exists. */

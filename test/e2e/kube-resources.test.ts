@@ -80,6 +80,12 @@ describe('generic resource client on the API server', () => {
     const listed = await client.list<ConfigMap>(CONFIG_MAPS, { namespace: ns.name, labelSelector: 'set=a' });
     expect(listed.items.map((i) => i.metadata?.name)).toEqual(['one']);
     expect(Number(listed.resourceVersion)).toBeGreaterThanOrEqual(Number(patched.metadata?.resourceVersion));
+    // In pages of one: the same snapshot, every object once.
+    const paged = await client.list<ConfigMap>(CONFIG_MAPS, { namespace: ns.name, pageSize: 1 });
+    const whole = await client.list<ConfigMap>(CONFIG_MAPS, { namespace: ns.name });
+    expect(paged.items.map((i) => i.metadata?.name).sort()).toEqual(whole.items.map((i) => i.metadata?.name).sort());
+    expect(paged.items.length).toBeGreaterThanOrEqual(3); // one, two, and the namespace's kube-root-ca.crt
+    expect((await client.list(CONFIG_MAPS, { namespace: ns.name, limit: 1 })).items).toHaveLength(1);
 
     const precondition = await client.delete(CONFIG_MAPS, 'one', ns.name, { resourceVersion: replaced.metadata?.resourceVersion }).catch((e: unknown) => e);
     expect(precondition).toMatchObject({ code: 'CONFLICT', status: 409 });

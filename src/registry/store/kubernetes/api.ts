@@ -120,6 +120,8 @@ function encode(data: Record<string, string>): Record<string, string> {
 const EXTENSIONS = groupResource(FUSEML_EXTENSION_GROUP, FUSEML_EXTENSION_VERSION, FUSEML_EXTENSION_PLURAL);
 const SECRETS = groupResource('', 'v1', 'secrets');
 const CRDS = groupResource('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', false);
+/** Listings are read in pages: a registry starting on 10 000 extensions never holds one 20 MB response at once. */
+const PAGE_SIZE = 500;
 const API_VERSION = `${FUSEML_EXTENSION_GROUP}/${FUSEML_EXTENSION_VERSION}`;
 const KIND = FUSEML_EXTENSION_CRD.spec.names.kind;
 
@@ -243,13 +245,13 @@ export class RegistryStoreApi {
 
   /** The objects matching `labelSelector` and the resourceVersion of the listing (to watch from). */
   async listObjectsAt(labelSelector: string): Promise<Listing<StoredObject>> {
-    const list = await busyRetry(() => this.#client.list<RawObject>(EXTENSIONS, { namespace: this.namespace, labelSelector }));
+    const list = await busyRetry(() => this.#client.list<RawObject>(EXTENSIONS, { namespace: this.namespace, labelSelector, pageSize: PAGE_SIZE }));
     return { items: list.items.map(toObject), resourceVersion: list.resourceVersion };
   }
 
   /** The Secrets matching `labelSelector` and the resourceVersion of the listing. */
   async listSecretsAt(labelSelector: string): Promise<Listing<StoredSecret>> {
-    const list = await busyRetry(() => this.#client.list<RawSecret>(SECRETS, { namespace: this.namespace, labelSelector }));
+    const list = await busyRetry(() => this.#client.list<RawSecret>(SECRETS, { namespace: this.namespace, labelSelector, pageSize: PAGE_SIZE }));
     return { items: list.items.map(toSecret), resourceVersion: list.resourceVersion };
   }
 
