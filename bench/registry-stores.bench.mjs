@@ -4,7 +4,7 @@
  * kubernetes` (a fresh namespace of the local control plane, scripts/cluster.sh — started or reused; honours
  * FUSEML_CLUSTER_DIR / FUSEML_CLUSTER_PORT). Per store: BENCH_STORES_EXTENSIONS (10 000, issue 18's size) registrations:
  * the first BENCH_STORES_MEASURED (1000) with BENCH_STORES_WRITERS (8) in flight give the register rate, the rest
- * are loaded through the same API with BENCH_STORES_LOAD_WRITERS (32) in flight (its rate reported apart: the
+ * are loaded through the same API with BENCH_STORES_LOAD_WRITERS (16, the registry's per-token limit) in flight (its rate reported apart: the
  * Kubernetes store's writes are bounded by the API server, ~30/s with 8 writers), then closed-loop reads with BENCH_STORES_READERS (10) in flight, get by id
  * and list by product, in 1 s windows alternating between the stores (BENCH_STORES_SECONDS, 10, windows each). Figures: rates per store, the Kubernetes/SQLite
  * ratio (target ≥ 0.7 for the reads, issue 18), the write rate with the CPU share of kube-apiserver + etcd during
@@ -27,7 +27,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.BENCH_STORES_EXTENSIONS ?? 10_000);
 const MEASURED = Math.min(N, Number(process.env.BENCH_STORES_MEASURED ?? 1000));
 const WRITERS = Number(process.env.BENCH_STORES_WRITERS ?? 8);
-const LOAD_WRITERS = Number(process.env.BENCH_STORES_LOAD_WRITERS ?? 32);
+// 16: the registry's limit of requests in flight per token (src/registry/server/limits.ts).
+const LOAD_WRITERS = Number(process.env.BENCH_STORES_LOAD_WRITERS ?? 16);
 const READERS = Number(process.env.BENCH_STORES_READERS ?? 10);
 const SECONDS = Number(process.env.BENCH_STORES_SECONDS ?? 10);
 const PRODUCTS = Math.max(1, Math.floor(N / 5));

@@ -6,6 +6,7 @@
  * ~400 ms to import, so it is loaded lazily, on the first connect.
  */
 import { FusemlError } from '../core/errors.js';
+import { sleep } from '../core/sleep.js';
 import { httpStatus, kubeError } from './errors.js';
 
 type K8s = typeof import('@kubernetes/client-node');
@@ -57,17 +58,6 @@ async function find<T>(what: string, fn: () => Promise<T>): Promise<T | undefine
     if (httpStatus(e) === 404) return undefined;
     throw kubeError(e, what);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new FusemlError('CANCELLED', 'cancelled'));
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(new FusemlError('CANCELLED', 'cancelled'));
-    }, { once: true });
-  });
 }
 
 export class KubeClient {
