@@ -38,6 +38,7 @@ export interface ResourceType {
 /** The plural (URL) name of a kind, guessed as the API server's own naming does (and kubectl without discovery). */
 export function pluralOf(kind: string): string {
   const k = kind.toLowerCase();
+  if (k === 'endpoints') return k; // the one built-in kind already plural
   if (k.endsWith('s') || k.endsWith('x') || k.endsWith('z') || k.endsWith('ch') || k.endsWith('sh')) return `${k}es`;
   if (k.endsWith('y') && !/[aeiou]y$/.test(k)) return `${k.slice(0, -1)}ies`;
   return `${k}s`;
