@@ -67,8 +67,8 @@ export const YOUNG_GENERATION_MB = 4;
 export async function serve(opts: ServeOptions): Promise<void> {
   // V8 sizes a heap for speed by default: under a write load it lets the old generation grow to several times what
   // is live before collecting. The registry favours a small, steady footprint: with 10 000 extensions the Kubernetes
-  // store's peak RSS went from 251 to 133 MiB, SQLite's from 136 to 99 MiB (docs/registry.md "Performance"; reads
-  // kept their rates). Set before the worker's isolate is created, so the worker's heap is sized with it.
+  // store's peak RSS went from 251 to 133 MiB, SQLite's from 136 to 99 MiB (docs/registry.md "Performance"; the
+  // read rates of the same bench were not lower). Set before the worker's isolate is created, so the worker's heap is sized with it.
   (await import('node:v8')).setFlagsFromString('--optimize-for-size');
   if (process.env.FUSEML_REGISTRY_IN_PROCESS === '1') return serveInProcess(opts, signalHooks());
   const { Worker } = await import('node:worker_threads');
