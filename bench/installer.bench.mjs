@@ -33,7 +33,8 @@ async function driver(repoDir, count, helm) {
   const { loadRepository } = await import(join(dist, 'descriptor/repository.js'));
   const { createPlan } = await import(join(dist, 'installer/plan.js'));
   const { InstallerEngine } = await import(join(dist, 'installer/engine.js'));
-  const { MemoryCluster } = await import(join(dist, 'installer/memory-cluster.js'));
+  // test/helpers/memory-cluster.ts, bundled by setup() (test-only code is not in dist/).
+  const { MemoryCluster } = await import(join(repoDir, '..', 'memory-cluster.mjs'));
   const { RegistrySink } = await import(join(dist, 'installer/registry-sink.js'));
   const { Journal } = await import(join(dist, 'installer/journal.js'));
   const imported = performance.now();
@@ -67,6 +68,8 @@ async function setup() {
     ].join('\n'));
     await writeFile(join(ext, 'registration.yaml'), `services:\n  - id: api\n    endpoints: [{ url: "{{ outputs.url }}", type: internal }]\n`);
   }
+  const { build } = await import('esbuild');
+  await build({ entryPoints: [join(here, '..', 'test', 'helpers', 'memory-cluster.ts')], bundle: true, format: 'esm', platform: 'node', outfile: join(dir, 'memory-cluster.mjs'), logLevel: 'error' });
   const helm = join(dir, 'helm');
   await writeFile(helm, `#!/bin/sh\nexec sleep ${SLEEP_S}\n`);
   await chmod(helm, 0o755);

@@ -2,8 +2,10 @@
 /**
  * The same load on both registry stores, side by side: `serve --store sqlite` (a temp file) and `serve --store
  * kubernetes` (a fresh namespace of the local control plane, scripts/cluster.sh — started or reused; honours
- * FUSEML_CLUSTER_DIR / FUSEML_CLUSTER_PORT). Per store: BENCH_STORES_EXTENSIONS (1000) registrations with
- * BENCH_STORES_WRITERS (8) in flight, then closed-loop reads with BENCH_STORES_READERS (10) in flight, get by id
+ * FUSEML_CLUSTER_DIR / FUSEML_CLUSTER_PORT). Per store: BENCH_STORES_EXTENSIONS (10 000, issue 18's size) registrations:
+ * the first BENCH_STORES_MEASURED (1000) with BENCH_STORES_WRITERS (8) in flight give the register rate, the rest
+ * are loaded through the same API with BENCH_STORES_LOAD_WRITERS (16, the registry's per-token limit) in flight (its rate reported apart: the
+ * Kubernetes store's writes are bounded by the API server, ~30/s with 8 writers), then closed-loop reads with BENCH_STORES_READERS (10) in flight, get by id
  * and list by product, in 1 s windows alternating between the stores (BENCH_STORES_SECONDS, 10, windows each). Figures: rates per store, the Kubernetes/SQLite
  * ratio (target ≥ 0.7 for the reads, issue 18), the write rate with the CPU share of kube-apiserver + etcd during
  * the writes, each server's peak RSS (VmHWM), and with a second Kubernetes replica the delay until it serves a
@@ -22,8 +24,11 @@ import { cpuSeconds, rssMiB } from './proc.mjs';
 import { startServer } from './serve.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const N = Number(process.env.BENCH_STORES_EXTENSIONS ?? 1000);
+const N = Number(process.env.BENCH_STORES_EXTENSIONS ?? 10_000);
+const MEASURED = Math.min(N, Number(process.env.BENCH_STORES_MEASURED ?? 1000));
 const WRITERS = Number(process.env.BENCH_STORES_WRITERS ?? 8);
+// 16: the registry's limit of requests in flight per token (src/registry/server/limits.ts).
+const LOAD_WRITERS = Number(process.env.BENCH_STORES_LOAD_WRITERS ?? 16);
 const READERS = Number(process.env.BENCH_STORES_READERS ?? 10);
 const SECONDS = Number(process.env.BENCH_STORES_SECONDS ?? 10);
 const PRODUCTS = Math.max(1, Math.floor(N / 5));
@@ -59,9 +64,9 @@ function serve(dir, token, storeArgs) {
   return startServer(['--key-file', join(dir, 'registry.key'), ...storeArgs], { token, store: false, startTimeoutMs: 120_000 });
 }
 
-/** `count` tasks by `concurrency` workers; returns seconds elapsed. */
-async function pool(count, concurrency, task) {
-  let next = 0;
+/** Tasks `from`..`count`-1 by `concurrency` workers; returns seconds elapsed. */
+async function pool(count, concurrency, task, from = 0) {
+  let next = from;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -96,14 +101,20 @@ function client(server, token) {
   };
 }
 
-/** Registers the N extensions through `server`; rate and CPU (cores) of the server and of the `extra` pids. */
+/**
+ * Registers the N extensions through `server`: the first MEASURED with WRITERS in flight (the register rate, and
+ * the CPU (cores) of the server and of the `extra` pids meanwhile), the rest with LOAD_WRITERS (the load rate).
+ */
 async function register(name, server, token, extra) {
   const call = client(server, token);
   const cpu0 = await Promise.all([server.pid, ...extra].map(cpuSeconds));
-  const writeS = await pool(N, WRITERS, (i) => call('POST', '/extensions', record(i)));
+  const writeS = await pool(MEASURED, WRITERS, (i) => call('POST', '/extensions', record(i)));
   const cpu1 = await Promise.all([server.pid, ...extra].map(cpuSeconds));
+  const loadS = N > MEASURED ? await pool(N, LOAD_WRITERS, (i) => call('POST', '/extensions', record(i)), MEASURED) : 0;
   const out = {
-    register: N / writeS,
+    register: MEASURED / writeS,
+    load: N > MEASURED ? (N - MEASURED) / loadS : undefined,
+    loadMinutes: (writeS + loadS) / 60,
     registryCpuShare: (cpu1[0] - cpu0[0]) / writeS,
     controlPlaneCpuShare: extra.length ? cpu1.slice(1).reduce((a, v, i) => a + v - cpu0[i + 1], 0) / writeS : undefined,
   };
@@ -185,6 +196,8 @@ async function main() {
     stop.push(sqlite);
     const kube = await serve(dir, token, ['--store', 'kubernetes', '--kubeconfig', kubeconfig, '--store-namespace', namespace, '--install-crd']);
     stop.push(kube);
+    const idle = { sqlite: await rssMiB(sqlite.pid), kubernetes: await rssMiB(kube.pid) };
+    console.log(`idle RSS (MiB): ${JSON.stringify(idle)}`);
     const s = await register('sqlite', sqlite, token, []);
     load.push(loadavg());
     const k = await register('kubernetes', kube, token, extra);
@@ -198,11 +211,20 @@ async function main() {
     const other = await serve(dir, token, ['--store', 'kubernetes', '--kubeconfig', kubeconfig, '--store-namespace', namespace]);
     stop.push(other);
     const convergence = await converge(kube, other, token);
+    // The second replica started on the N extensions already stored: its start-up listing (in pages) is its peak.
+    const otherPeak = await rssMiB(other.pid, 'VmHWM');
 
     const ratio = (a, b) => Math.round((a / b) * 100) / 100;
     figures.push(
       { name: 'sqlite: register', value: s.register, unit: '/s' },
       { name: 'kubernetes: register', value: k.register, unit: '/s' },
+      ...(N > MEASURED
+        ? [
+            { name: `sqlite: load of the other ${N - MEASURED} (${LOAD_WRITERS} writers)`, value: s.load, unit: '/s' },
+            { name: `kubernetes: load of the other ${N - MEASURED} (${LOAD_WRITERS} writers)`, value: k.load, unit: '/s' },
+          ]
+        : []),
+      { name: `kubernetes: time to register all ${N}`, value: k.loadMinutes, unit: 'min' },
       { name: 'kubernetes: CPU of kube-apiserver + etcd during the registrations (cores)', value: k.controlPlaneCpuShare, unit: 'cores' },
       { name: 'kubernetes: CPU of the registry during the registrations (cores)', value: k.registryCpuShare, unit: 'cores' },
       { name: 'sqlite: get by id', value: s.getById, unit: '/s' },
@@ -214,11 +236,15 @@ async function main() {
       { name: 'kubernetes: other replica serves a write after, p50', value: convergence.p50, unit: 'ms' },
       { name: 'kubernetes: other replica serves a write after, p95', value: convergence.p95, unit: 'ms' },
       { name: 'kubernetes: other replica serves a write after, max', value: convergence.max, unit: 'ms' },
-      { name: 'sqlite: registry peak RSS', value: s.peakRssMiB, unit: 'MiB' },
-      { name: 'kubernetes: registry peak RSS', value: k.peakRssMiB, unit: 'MiB' },
+      { name: 'sqlite: registry RSS idle (started, empty)', value: idle.sqlite, unit: 'MiB' },
+      { name: 'kubernetes: registry RSS idle (started, empty)', value: idle.kubernetes, unit: 'MiB' },
+      { name: `sqlite: registry peak RSS (${N} extensions)`, value: s.peakRssMiB, unit: 'MiB' },
+      { name: `kubernetes: registry peak RSS (${N} extensions)`, value: k.peakRssMiB, unit: 'MiB' },
+      { name: `kubernetes: peak RSS of a second replica started on the ${N} extensions`, value: otherPeak, unit: 'MiB' },
+      { name: 'peak RSS: kubernetes / sqlite', value: ratio(k.peakRssMiB, s.peakRssMiB), target: { max: 1.5 } },
     );
     notes.push(
-      `${N} extensions, ${WRITERS} writers / ${READERS} readers in flight; reads in alternating 1 s windows, ${SECONDS} per store and figure; the client, both registries and the control plane on the same ${cpus().length} cores.`,
+      `${N} extensions (register rate over the first ${MEASURED} with ${WRITERS} writers, the rest loaded with ${LOAD_WRITERS}), ${READERS} readers in flight; reads in alternating 1 s windows, ${SECONDS} per store and figure; the client, both registries and the control plane on the same ${cpus().length} cores.`,
       `Load average (1/5/15 min) before, after the SQLite registrations, after the Kubernetes ones, after the reads: ${load.map((l) => l.map((v) => v.toFixed(2)).join('/')).join(' · ')}. ${load[0][0] > cpus().length ? 'A loaded machine (other work running): compare the columns with each other, not with other runs.' : ''}`,
       'Writes on the Kubernetes store go through the API server (compare-and-swap on resourceVersion; a Secret write and an object write per registration): their rate is bounded by kube-apiserver + etcd, whose CPU during the registrations is the "cores" figure.',
     );

@@ -1,7 +1,7 @@
 /**
  * What the installer needs from the cluster, as an interface: the real one
- * lives in src/kube/installer-cluster.ts (@kubernetes/client-node, loaded
- * lazily); tests and the benchmark use an in-memory one.
+ * lives in src/installer/kube-cluster.ts (over src/kube's generic resource
+ * client); tests and the benchmark use an in-memory one (test/helpers/memory-cluster.ts).
  */
 import type { ExtensionSource, OutputSpec, Scalar } from '../core/extension.js';
 import type { PlannedWait } from './plan.js';

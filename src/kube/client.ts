@@ -1,10 +1,12 @@
 /**
  * A small, general Kubernetes client over @kubernetes/client-node: load a
  * kubeconfig (a path, or the default: $KUBECONFIG, ~/.kube/config, in-cluster)
- * and typed reads/writes the tests and the installer need. The library costs
+ * and typed reads/writes (workflow commands, server-side apply, tests; the installer
+ * and the registry use the lighter generic client, ./resources.ts). The library costs
  * ~400 ms to import, so it is loaded lazily, on the first connect.
  */
 import { FusemlError } from '../core/errors.js';
+import { sleep } from '../core/sleep.js';
 import { httpStatus, kubeError } from './errors.js';
 
 type K8s = typeof import('@kubernetes/client-node');
@@ -56,17 +58,6 @@ async function find<T>(what: string, fn: () => Promise<T>): Promise<T | undefine
     if (httpStatus(e) === 404) return undefined;
     throw kubeError(e, what);
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new FusemlError('CANCELLED', 'cancelled'));
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(new FusemlError('CANCELLED', 'cancelled'));
-    }, { once: true });
-  });
 }
 
 export class KubeClient {

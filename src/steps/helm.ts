@@ -6,8 +6,8 @@
 import { stringify } from 'yaml';
 import { FusemlError } from '../core/errors.js';
 import { run } from '../exec/index.js';
-import { formatDuration } from '../installer/duration.js';
-import type { PlannedHelm } from '../installer/plan.js';
+import { formatDuration } from '../core/duration.js';
+import type { PlannedHelm } from './planned.js';
 import { withPrivateFile } from './tempfile.js';
 import type { StepContext, StepRunner, Tools } from './types.js';
 

@@ -1,5 +1,5 @@
 /** The step runners by type. */
-import type { PlannedStep } from '../installer/plan.js';
+import type { PlannedStep } from './planned.js';
 import { helmRunner } from './helm.js';
 import { kustomizeRunner, manifestRunner } from './kubectl.js';
 import { scriptRunner } from './script.js';

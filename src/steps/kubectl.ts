@@ -3,7 +3,7 @@
  * 0600 temp file), and `kubectl delete --ignore-not-found` to undo them.
  */
 import { run } from '../exec/index.js';
-import type { PlannedKustomize, PlannedManifest } from '../installer/plan.js';
+import type { PlannedKustomize, PlannedManifest } from './planned.js';
 import { fetchRemote } from './remote.js';
 import { withPrivateFile } from './tempfile.js';
 import type { StepContext, StepRunner, Tools } from './types.js';

@@ -12,7 +12,7 @@ import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { run } from '../exec/index.js';
 import { IDENTIFIER, splitAssignment } from '../core/assign.js';
 import { FusemlError } from '../core/errors.js';
-import type { PlannedScript } from '../installer/plan.js';
+import type { PlannedScript } from './planned.js';
 import { fetchRemote } from './remote.js';
 import { withPrivateDir } from './tempfile.js';
 import type { StepContext, StepRunner, Tools } from './types.js';

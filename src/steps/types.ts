@@ -1,5 +1,5 @@
 /** One interface for every step type: what it would run (for --dry-run) and running it. */
-import type { PlannedStep } from '../installer/plan.js';
+import type { PlannedStep } from './planned.js';
 
 export interface Tools {
   helm: string;

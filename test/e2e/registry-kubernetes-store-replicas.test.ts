@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { run } from '../../src/exec/index.js';
-import { objectName } from '../../src/registry/store/kubernetes.js';
+import { objectName } from '../../src/registry/store/kubernetes/store.js';
 import { useNamespace } from '../helpers/namespace.js';
 import { ROOT, randomToken, runFuseml, startRegistry, type RegistryProcess } from '../helpers/registry.js';
 

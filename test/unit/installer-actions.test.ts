@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadRepository, type Repository } from '../../src/descriptor/repository.js';
 import { diffAction, historyAction, installAction, rollbackAction, type ActionEnv, type InstallOptions } from '../../src/installer/actions.js';
 import { HISTORY_LIMIT } from '../../src/installer/cluster.js';
-import { MemoryCluster } from '../../src/installer/memory-cluster.js';
+import { MemoryCluster } from '../helpers/memory-cluster.js';
 import { parseSetFlags } from '../../src/installer/params.js';
 import { makeFakes, type Fakes } from './installer-fakes.js';
 

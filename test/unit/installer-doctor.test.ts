@@ -14,7 +14,7 @@ import type { InstallRecord } from '../../src/installer/cluster.js';
 import { applyFixes, checkDrift, type DoctorReport } from '../../src/installer/doctor.js';
 import { InstallerEngine } from '../../src/installer/engine.js';
 import { Journal } from '../../src/installer/journal.js';
-import { MemoryCluster } from '../../src/installer/memory-cluster.js';
+import { MemoryCluster } from '../helpers/memory-cluster.js';
 import { parseSetFlags } from '../../src/installer/params.js';
 import { createPlan, type ExtensionPlan, type PlannedWait } from '../../src/installer/plan.js';
 import { RegistrySink } from '../../src/installer/registry-sink.js';

@@ -6,7 +6,7 @@ import { loadRepository } from '../../src/descriptor/repository.js';
 import { InstallerEngine, installedDependents, schedule } from '../../src/installer/engine.js';
 import type { InstallerEvent } from '../../src/installer/events.js';
 import { Journal } from '../../src/installer/journal.js';
-import { MemoryCluster } from '../../src/installer/memory-cluster.js';
+import { MemoryCluster } from '../helpers/memory-cluster.js';
 import { parseSetFlags } from '../../src/installer/params.js';
 import { createPlan } from '../../src/installer/plan.js';
 import { RegistrySink } from '../../src/installer/registry-sink.js';

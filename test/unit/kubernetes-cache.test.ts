@@ -5,8 +5,8 @@
  * test/e2e/registry-kubernetes-store*.test.ts.
  */
 import { describe, expect, test } from 'vitest';
-import type { Listing, StoreApiError, StoredObject, StoredSecret, WatchHandle, WatchHandlers } from '../../src/kube/registry-store-api.js';
-import { StoreCache, type CacheApi } from '../../src/registry/store/kubernetes-cache.js';
+import type { Listing, StoreApiError, StoredObject, StoredSecret, WatchHandle, WatchHandlers } from '../../src/registry/store/kubernetes/api.js';
+import { StoreCache, type CacheApi } from '../../src/registry/store/kubernetes/cache.js';
 
 function obj(id: string, rv: number, doc: Record<string, unknown> = {}): StoredObject {
   return { name: `ext-${id}`, resourceVersion: String(rv), labels: {}, annotations: {}, spec: { id, revision: 1, document: { id, ...doc } } };

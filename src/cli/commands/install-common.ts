@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { EXIT_CODES, FusemlError, TERMINATED_EXIT_CODE, fileError, type Issue } from '../../core/errors.js';
 import type { Reporter } from '../../installer/events.js';
 import { plainReporter } from '../../installer/events.js';
-import { parseDuration } from '../../installer/duration.js';
+import { parseDuration } from '../../core/duration.js';
 import { parseSetFlags, valuesAssignments, type Assignment } from '../../installer/params.js';
 import { registrySink, type RegistrySink } from '../../installer/registry-sink.js';
 import type { RunSummary } from '../../installer/engine.js';
@@ -98,7 +98,7 @@ export async function registryFrom(flags: RegistryFlags): Promise<RegistrySink |
 export async function clusterFrom(flags: ClusterFlags, kubectl: string): Promise<Connection> {
   const { resolveKubeTarget, childKubeAccess, describeTarget } = await import('../../kube/target.js');
   const target = resolveKubeTarget({ kubeconfig: flags.kubeconfig, context: flags.context });
-  const { KubeInstallerCluster, lockHolder } = await import('../../kube/installer-cluster.js');
+  const { KubeInstallerCluster, lockHolder } = await import('../../installer/kube-cluster.js');
   const cluster = new KubeInstallerCluster({ target, installerNamespace: flags.installerNamespace, kubectl, onInfo: (m) => void process.stderr.write(`${m}\n`) });
   return {
     cluster,

@@ -51,7 +51,7 @@ export async function rollback(revision: string | undefined, flags: RollbackFlag
     rev = Number(revision);
     if (!Number.isInteger(rev) || rev < 1) throw new FusemlError('USAGE', `REVISION must be a positive integer (got "${revision}")`, { hint: `fuseml-installer status -e ${names[0] as string} --history lists the revisions` });
   }
-  const { parseDuration } = await import('../../installer/duration.js');
+  const { parseDuration } = await import('../../core/duration.js');
   const timeoutMs = flags.timeout === undefined ? undefined : parseDuration(flags.timeout, '--timeout');
   const { value: r } = await withInterrupt(async (signal) => rollbackAction(await actionEnv(flags, format, signal), { name: names[0] as string, revision: rev, timeoutMs }));
   if (format !== 'table') {

@@ -54,7 +54,7 @@ export async function doctor(opts: StoreOptions): Promise<void> {
   let where: string;
   let extensions: number;
   if (kind === 'kubernetes') {
-    const [{ loadOrCreateKey }, { KubernetesStore }] = await Promise.all([import('../../registry/crypto.js'), import('../../registry/store/kubernetes.js')]);
+    const [{ loadOrCreateKey }, { KubernetesStore }] = await Promise.all([import('../../registry/crypto.js'), import('../../registry/store/kubernetes/store.js')]);
     const key = await loadOrCreateKey({ keyFile, create: false });
     const store = await KubernetesStore.open({ kubeconfig: opts.kubeconfig, namespace: opts.storeNamespace, key: key.key });
     try {

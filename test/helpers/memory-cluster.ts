@@ -1,11 +1,11 @@
 /**
- * An in-memory ClusterBackend: for unit tests and the orchestration benchmark
- * (no API server; waits succeed at once; outputs from a fixed table).
+ * An in-memory ClusterBackend: for unit tests and the orchestration benchmark (which bundles this file with esbuild;
+ * test-only code, so not under src/ and not in dist/): no API server; waits succeed at once; outputs from a fixed table.
  */
-import { FusemlError } from '../core/errors.js';
-import type { OutputSpec } from '../core/extension.js';
-import { pickServicePort, type ClusterBackend, type InstallRecord, type Lock, type LockOptions, type OutputContext } from './cluster.js';
-import type { PlannedWait } from './plan.js';
+import { FusemlError } from '../../src/core/errors.js';
+import type { OutputSpec } from '../../src/core/extension.js';
+import { pickServicePort, type ClusterBackend, type InstallRecord, type Lock, type LockOptions, type OutputContext } from '../../src/installer/cluster.js';
+import type { PlannedWait } from '../../src/installer/plan.js';
 
 export class MemoryCluster implements ClusterBackend {
   readonly records = new Map<string, InstallRecord>();

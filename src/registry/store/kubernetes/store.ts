@@ -26,14 +26,14 @@
  * two writes are unreferenced and removed by the next write of that extension (after STALE_REF_MS).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { FusemlError } from '../../core/errors.js';
-import { HIDDEN, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../core/records.js';
-import { KubeApiError } from '../../kube/errors.js';
-import type { ObjectMeta, RegistryStoreApi, StoredObject, StoredSecret } from '../../kube/registry-store-api.js';
-import { Cipher } from '../crypto.js';
-import { PreconditionFailedError } from '../errors.js';
-import { StoreCache } from './kubernetes-cache.js';
-import { listInScope, type CredentialScopeFilter, type ReadOptions, type Store, type StoreFilter, type StoreHealth } from './types.js';
+import { FusemlError } from '../../../core/errors.js';
+import { HIDDEN, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../../core/records.js';
+import { KubeApiError } from '../../../kube/errors.js';
+import type { ObjectMeta, RegistryStoreApi, StoredObject, StoredSecret } from './api.js';
+import { Cipher } from '../../crypto.js';
+import { PreconditionFailedError } from '../../errors.js';
+import { StoreCache } from './cache.js';
+import { listInScope, type CredentialScopeFilter, type ReadOptions, type Store, type StoreFilter, type StoreHealth } from '../types.js';
 
 /** Largest document (JSON, credential values hidden): etcd refuses objects over ~1.5 MiB. */
 export const MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -109,7 +109,7 @@ interface Observed {
 export interface KubernetesStoreOptions {
   api: RegistryStoreApi;
   key: Buffer;
-  /** The watch-fed cache reads are served from (./kubernetes-cache.ts); without one every read asks the API server. */
+  /** The watch-fed cache reads are served from (./cache.ts); without one every read asks the API server. */
   cache?: StoreCache | undefined;
 }
 
@@ -188,7 +188,7 @@ export class KubernetesStore implements Store {
     /** false: no cache, every read asks the API server (default: the watch-fed cache). */
     cache?: boolean | { staleAfterMs?: number; writeWaitMs?: number };
   }): Promise<KubernetesStore> {
-    const { RegistryStoreApi } = await import('../../kube/registry-store-api.js');
+    const { RegistryStoreApi } = await import('./api.js');
     const api = await RegistryStoreApi.connect({ kubeconfig: options.kubeconfig, namespace: options.namespace });
     if (options.installCrd) await api.installCrd();
     else if (!(await api.crdEstablished())) {

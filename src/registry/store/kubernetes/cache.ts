@@ -1,5 +1,5 @@
 /**
- * The watch-fed cache of the Kubernetes store (./kubernetes.ts), one per replica: informer-style, it lists the
+ * The watch-fed cache of the Kubernetes store (./store.ts), one per replica: informer-style, it lists the
  * FusemlExtension objects and their credentials Secrets once, then watches both from the listing's
  * resourceVersion, so reads and listings are served from memory instead of the API server. See
  * docs/adr/0002-kubernetes-store.md ("Cache") and docs/registry.md ("Kubernetes store").
@@ -17,11 +17,11 @@
  *   resourceVersions are compared as numbers: the API server documents them as opaque, but on etcd they are
  *   its revisions, one counter for every object kind (an assumption stated in the ADR).
  */
-import type { Listing, StoreApiError, StoredObject, StoredSecret, WatchEvent, WatchHandle, WatchHandlers } from '../../kube/registry-store-api.js';
-import type { ExtensionRecord } from '../../core/records.js';
-import type { StoreFilter } from './types.js';
+import type { Listing, StoreApiError, StoredObject, StoredSecret, WatchEvent, WatchHandle, WatchHandlers } from './api.js';
+import type { ExtensionRecord } from '../../../core/records.js';
+import type { StoreFilter } from '../types.js';
 
-/** What the cache needs from src/kube/registry-store-api.ts (a fake in unit tests). */
+/** What the cache needs from ./api.ts (a fake in unit tests). */
 export interface CacheApi {
   listObjectsAt(labelSelector: string): Promise<Listing<StoredObject>>;
   listSecretsAt(labelSelector: string): Promise<Listing<StoredSecret>>;
