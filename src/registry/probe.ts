@@ -18,7 +18,7 @@
  * overlap (a round that outlasts the interval delays the next one).
  */
 import type { EndpointRecord, ExtensionRecord, ProbeStatus, ServiceRecord } from '../core/records.js';
-import { httpStatus, tcpConnect, unreachableReason, type ReachOptions } from '../registration/probe.js';
+import { httpStatus, tcpConnect, unreachableReason, type ReachOptions } from '../net/reach.js';
 import type { Store } from './store/types.js';
 
 export const PROBE_DEFAULTS = Object.freeze({ timeoutMs: 5_000, concurrency: 8 });
