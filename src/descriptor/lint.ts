@@ -109,11 +109,6 @@ export async function extensionWarnings(ext: Extension): Promise<Issue[]> {
 async function positioned(ext: Extension, warnings: Issue[]): Promise<Issue[]> {
   if (!warnings.some((w) => w.file === ext.file && w.pointer !== '')) return warnings;
   // The YAML code only now: a repository answered by the cache has not loaded it.
-  const { checkExtensionDir, descriptorSource } = await import('./load.js');
-  let doc = descriptorSource(ext);
-  if (!doc) {
-    const fresh = (await checkExtensionDir(ext.dir)).extension;
-    doc = fresh ? descriptorSource(fresh) : undefined;
-  }
-  return warnings.map((w) => (doc && w.file === ext.file && w.pointer !== '' ? doc.issue(w.pointer, w.message) : w));
+  const { descriptorIssue } = await import('./load.js');
+  return Promise.all(warnings.map((w) => (w.file === ext.file && w.pointer !== '' ? descriptorIssue(ext, w.pointer, w.message) : w)));
 }

@@ -30,6 +30,19 @@ export function descriptorSource(ext: Extension): YamlFile | undefined {
   return sources.get(ext);
 }
 
+/**
+ * An issue on `ext`'s descriptor at `pointer`, with line and column: from its parsed source, or — for an extension
+ * answered by the repository cache, which has none — from its descriptor read again.
+ */
+export async function descriptorIssue(ext: Extension, pointer: string, message: string): Promise<Issue> {
+  let doc = descriptorSource(ext);
+  if (!doc) {
+    const fresh = (await checkExtensionDir(ext.dir)).extension;
+    doc = fresh ? descriptorSource(fresh) : undefined;
+  }
+  return doc?.issue(pointer, message) ?? { file: ext.file, pointer, message };
+}
+
 export interface LoadResult {
   extension?: Extension | undefined;
   issues: Issue[];

@@ -125,8 +125,7 @@ export async function loadLayers(layers: readonly Layer[]): Promise<Repository> 
     }
   });
   const canonical = (n: string): string | undefined => (extensions.has(n) ? n : byAlias.get(n));
-  // Across layers: an extension may require one of an earlier layer. Positions come from the parsed
-  // descriptor (not there after a cache hit: then the file and pointer).
+  // Across layers: an extension may require one of an earlier layer.
   const found: { ext: Extension; pointer: string; message: string }[] = [];
   for (const ext of extensions.values()) {
     ext.requires.forEach((req, i) => {
@@ -149,8 +148,8 @@ export async function loadLayers(layers: readonly Layer[]): Promise<Repository> 
     }
   }
   if (found.length > 0) {
-    const { descriptorSource } = await import('./load.js');
-    for (const f of found) issues.push(descriptorSource(f.ext)?.issue(f.pointer, f.message) ?? { file: f.ext.file, pointer: f.pointer, message: f.message });
+    const { descriptorIssue } = await import('./load.js');
+    for (const f of found) issues.push(await descriptorIssue(f.ext, f.pointer, f.message));
   }
   return {
     dir: layers.map((l) => resolve(l.dir)).join(', '),

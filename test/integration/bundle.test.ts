@@ -197,6 +197,18 @@ describe('the repository cache, through the bundled bin', () => {
     await writeFile(file, good);
   });
 
+  it('problems found across folders (a dependency cycle) keep their line and column when the folder came from the cache', async () => {
+    const cyc = join(tmp, 'cycle');
+    await cp(join(ROOT, 'test/fixtures/descriptors/broken/cycle'), cyc, { recursive: true });
+    await new Promise((r) => setTimeout(r, 2100)); // old enough to be cached
+    for (const run of ['first (fills the cache)', 'second (answered from it)']) {
+      const v = await cli('fuseml-installer', ['extensions', 'validate', cyc], { env });
+      expect(v.exitCode, run).toBe(EXIT_CODES.VALIDATION);
+      expect(v.stderr, run).toContain(`${join(cyc, 'one/extension.yaml')}:4:12 /requires/0 dependency cycle`);
+    }
+    expect((await readdir(cacheDir())).length, 'the cycle folder was cached').toBeGreaterThan(0);
+  });
+
   it('a corrupt cache file changes nothing: the full load answers', async () => {
     const expected = await list();
     for (const f of (await readdir(cacheDir())).filter((n) => n.endsWith('.json'))) await writeFile(join(cacheDir(), f), '{"format":1,"extensions":[tru');

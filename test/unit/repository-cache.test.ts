@@ -60,7 +60,7 @@ describe('validated-repository cache', () => {
     expect(c.calls()).toBe(1);
     expect(second.issues).toEqual([]);
     expect(second.extensions).toEqual(JSON.parse(JSON.stringify(first.extensions)));
-    expect(names(second)).toEqual(['fuseml-registry', 'kserve', 'mlflow', 's3', 'seldon-core']);
+    expect(names(second)).toEqual(['fuseml-registry', 'gcs', 'kserve', 'mlflow', 's3', 'seldon-core']);
   });
 
   it('what is read back is what the cache file says (the hit path really reads it)', async () => {
