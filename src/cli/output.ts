@@ -26,12 +26,19 @@ function cell(v: unknown): string {
   return String(v);
 }
 
-/** A plain, aligned text table (kubectl style), no box drawing: easy to grep. */
-export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
+/**
+ * A plain, aligned text table (kubectl style), no box drawing: easy to grep. On a terminal (`width`: its columns)
+ * the last column is cut with "…" so that rows do not wrap; piped output is never cut.
+ */
+export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], width: number | undefined = process.stdout.isTTY ? process.stdout.columns : undefined): string {
   const matrix = [columns.map((c) => c.header.toUpperCase()), ...rows.map((r) => columns.map((c) => cell(c.get(r)).replace(/\s*\n\s*/g, ' ')))];
   const widths = columns.map((_, i) => Math.max(...matrix.map((row) => (row[i] ?? '').length)));
+  const lastAt = widths.slice(0, -1).reduce((sum, w) => sum + w + 3, 0);
+  // Cut only when the last column keeps a useful width; otherwise let the terminal wrap.
+  const room = width !== undefined && width - lastAt >= 20 ? width - lastAt : undefined;
+  const fit = (v: string): string => (room !== undefined && v.length > room ? `${v.slice(0, room - 1)}…` : v);
   return matrix
-    .map((row) => row.map((v, i) => (i === row.length - 1 ? v : v.padEnd(widths[i] ?? 0))).join('   ').trimEnd())
+    .map((row) => row.map((v, i) => (i === row.length - 1 ? fit(v) : v.padEnd(widths[i] ?? 0))).join('   ').trimEnd())
     .join('\n') + '\n';
 }
 
