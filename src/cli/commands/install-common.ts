@@ -46,27 +46,36 @@ export function splitList(values: readonly string[] | undefined): string[] {
 
 export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
+/**
+ * A --values file, parsed: a missing file is exit 4 (fileError); YAML that does not parse is an issue with its
+ * position only — never the text around it, which may hold secrets.
+ */
+export async function readValuesFile(file: string): Promise<{ doc: unknown } | { issue: Issue }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw fileError('--values', file, e);
+  }
+  try {
+    return { doc: parseYaml(text, { uniqueKeys: true, maxAliasCount: 50 }) as unknown };
+  } catch (e) {
+    const pos = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+    return { issue: { file, line: pos?.line, col: pos?.col, pointer: '', message: 'not valid YAML' } };
+  }
+}
+
 /** Parameter assignments from --values files then --set flags (later wins), with every problem. */
 export async function readAssignments(flags: ParamFlags): Promise<{ assignments: Assignment[]; issues: Issue[] }> {
   const assignments: Assignment[] = [];
   const issues: Issue[] = [];
   for (const file of flags.values ?? []) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      throw fileError('--values', file, e);
-    }
-    let doc: unknown;
-    try {
-      doc = parseYaml(text, { uniqueKeys: true, maxAliasCount: 50 });
-    } catch (e) {
-      // The position only: the file may hold secrets.
-      const pos = (e as { linePos?: { line: number; col: number }[] }).linePos?.[0];
-      issues.push({ file, line: pos?.line, col: pos?.col, pointer: '', message: 'not valid YAML' });
+    const read = await readValuesFile(file);
+    if ('issue' in read) {
+      issues.push(read.issue);
       continue;
     }
-    const r = valuesAssignments(doc, file);
+    const r = valuesAssignments(read.doc, file);
     assignments.push(...r.assignments);
     issues.push(...r.issues);
   }

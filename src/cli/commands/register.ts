@@ -5,8 +5,8 @@ import type { Extension } from '../../core/extension.js';
 import type { ExtensionRecord } from '../../core/records.js';
 import { loadRegistrationFile } from '../../descriptor/load.js';
 import { requireExtension } from '../../descriptor/repository.js';
+import { readValuesFile } from './install-common.js';
 import { openRepository } from './repository.js';
-import { parseYaml } from '../../descriptor/yaml.js';
 import { maskRecord } from '../../installer/registration.js';
 import { fileExtension, manualRegistration, parseAssignments, valuesInputs, type Input } from '../../registration/manual.js';
 import { probeRecord, type ProbeResult } from '../../registration/probe.js';
@@ -37,23 +37,12 @@ async function readValues(files: readonly string[]): Promise<{ inputs: Input[]; 
   const inputs: Input[] = [];
   const issues: Issue[] = [];
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      throw fileError('--values', file, e);
+    const read = await readValuesFile(file);
+    if ('issue' in read) {
+      issues.push(read.issue);
+      continue;
     }
-    let doc: unknown;
-    try {
-      doc = parseYaml(text, file).data;
-    } catch (e) {
-      if (e instanceof ValidationError) {
-        issues.push(...e.issues);
-        continue;
-      }
-      throw e;
-    }
-    const r = valuesInputs(doc, file);
+    const r = valuesInputs(read.doc, file);
     inputs.push(...r.inputs);
     issues.push(...r.issues);
   }
