@@ -8,8 +8,9 @@
  * - helm is a wrapper (FUSEML_HELM) that, when CRASH_MODE is set and on its first
  *   `upgrade` / `uninstall`, writes its pid to CRASH_MARK and then
  *   `before`: sleeps (the installer waits on a helm that has not touched anything);
- *   `during`: starts the real helm in the background and marks once helm has
- *   stored its own release as pending (`helm list --pending`), i.e. half-way;
+ *   `during`: starts the real helm in the background and, once helm has stored
+ *   its own release as pending (`helm list --pending`), i.e. half-way, stops it
+ *   (SIGSTOP: it cannot finish before the kill, however loaded the machine) and marks;
  *   `after`: runs the real helm, then marks (the installer is now in its waits).
  *   The test then SIGKILLs the installer AND the wrapper's process group (real
  *   helm included): the worst case, as when the machine or the pod running the
@@ -190,7 +191,7 @@ beforeAll(async () => {
       '  during) rel=; prev=; for a in "$@"; do [ "$prev" = "--install" ] && rel=$a; prev=$a; done',
       '    "$REAL_HELM" "$@" & child=$!',
       '    while kill -0 $child 2>/dev/null; do',
-      '      if [ -n "$("$REAL_HELM" list --all-namespaces --pending -q --filter "^$rel\\$")" ]; then mark pending; break; fi',
+      '      if [ -n "$("$REAL_HELM" list --all-namespaces --pending -q --filter "^$rel\\$")" ]; then kill -STOP $child; mark pending; break; fi',
       '    done',
       '    [ -e "$CRASH_MARK" ] || mark finished',
       '    wait $child; exit $?;;',
@@ -260,7 +261,8 @@ describe('SIGKILL at each point of an mlflow,seldon install and uninstall; the n
     const k2 = await killedRun(installArgs('--force-reinstall'), { CRASH_MODE: 'during', CRASH_MARK: mark }, () => existsSync(mark));
     expect(k2.code, k2.out).not.toBe(0);
     // helm on fake nodes is quick: the wrapper may only see its release already deployed (then the kill lands
-    // right after helm). When it saw it pending, the kill left it pending-upgrade for the re-run to recover.
+    // right after helm). When it saw it pending it stopped helm there, so the kill left it pending-upgrade for the
+    // re-run to recover.
     const saw = readFileSync(mark, 'utf8');
     const states = Object.values(await releases());
     if (/pending/.test(saw)) expect(states).toContain('pending-upgrade');
