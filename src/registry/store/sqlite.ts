@@ -329,7 +329,7 @@ export class SqliteStore implements Store {
       s.credentials = (s.credentials as SealedCredentials[]).map((c) => {
         const { sealed, ...rest } = c;
         if (!sealed) return rest;
-        const shown = typeof reveal === 'function' ? reveal(rest) : reveal === true;
+        const shown = typeof reveal === 'function' ? reveal(rest, s) : reveal === true;
         const hidden = (): Configuration => Object.fromEntries(sealed.keys.map((k) => [k, HIDDEN]));
         if (!shown) return { ...rest, configuration: hidden() };
         try {
