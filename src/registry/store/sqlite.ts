@@ -271,12 +271,13 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The stored form of `record`: credential values sealed. A credential whose configuration still holds
-   * `<hidden>` values is one whose stored values could not be decrypted (the registry substitutes every other
-   * `<hidden>`): its previous ciphertext, from `previous` (the stored document), is kept as it was, so a write
-   * that does not touch it neither fails nor destroys it.
+   * The stored form of `record` (credential values sealed) and its masked form (what `#unseal(doc, false)`
+   * reads back: each credential's values `<hidden>`), built in one pass. A credential whose configuration still
+   * holds `<hidden>` values is one whose stored values could not be decrypted (the registry substitutes every
+   * other `<hidden>`): its previous ciphertext, from `previous` (the stored document), is kept as it was, so a
+   * write that does not touch it neither fails nor destroys it.
    */
-  #seal(record: ExtensionRecord, previous: string | undefined, cipher: Cipher = this.#cipher): string {
+  #seal(record: ExtensionRecord, previous: string | undefined, cipher: Cipher = this.#cipher): { doc: string; masked: string } {
     let kept: Map<string, SealedCredentials['sealed']> | undefined;
     const previousSealed = (serviceId: string, id: string): SealedCredentials['sealed'] => {
       if (!kept) {
@@ -288,33 +289,41 @@ export class SqliteStore implements Store {
       }
       return kept.get(`${serviceId}/${id}`);
     };
-    const doc = {
-      ...record,
-      services: record.services?.map((s) => ({
-        ...s,
-        credentials: s.credentials?.map((c): SealedCredentials => {
+    const hidden = (keys: string[]): Configuration => Object.fromEntries(keys.map((k) => [k, HIDDEN]));
+    const sealedServices: unknown[] | undefined = record.services ? [] : undefined;
+    const maskedServices: unknown[] | undefined = record.services ? [] : undefined;
+    for (const s of record.services ?? []) {
+      let sealedCreds: SealedCredentials[] | undefined;
+      let maskedCreds: CredentialsRecord[] | undefined;
+      if (s.credentials) {
+        sealedCreds = [];
+        maskedCreds = [];
+        for (const c of s.credentials) {
           const { configuration, ...rest } = c;
           if (rest.status?.state !== undefined) {
             const { state: _state, ...status } = rest.status;
             rest.status = status;
           }
-          if (configuration === undefined) return rest;
-          if (Object.values(configuration).includes(HIDDEN)) {
-            const old = previousSealed(s.id, c.id);
-            if (!old) throw new FusemlError('VALIDATION', `credentials ${c.id} of service ${s.id}: a value is "${HIDDEN}" and none is stored`);
-            return { ...rest, sealed: old };
+          if (configuration === undefined) {
+            sealedCreds.push(rest);
+            maskedCreds.push(rest);
+            continue;
           }
-          return {
-            ...rest,
-            sealed: {
-              keys: Object.keys(configuration),
-              value: cipher.encrypt(JSON.stringify(configuration), this.#aad(record.id, s.id, c.id)),
-            },
-          };
-        }),
-      })),
-    };
-    return JSON.stringify(doc);
+          let sealed: SealedCredentials['sealed'];
+          if (Object.values(configuration).includes(HIDDEN)) {
+            sealed = previousSealed(s.id, c.id);
+            if (!sealed) throw new FusemlError('VALIDATION', `credentials ${c.id} of service ${s.id}: a value is "${HIDDEN}" and none is stored`);
+          } else {
+            sealed = { keys: Object.keys(configuration), value: cipher.encrypt(JSON.stringify(configuration), this.#aad(record.id, s.id, c.id)) };
+          }
+          sealedCreds.push({ ...rest, sealed });
+          maskedCreds.push({ ...rest, configuration: hidden(sealed.keys) });
+        }
+      }
+      sealedServices?.push({ ...s, credentials: sealedCreds });
+      maskedServices?.push({ ...s, credentials: maskedCreds });
+    }
+    return { doc: JSON.stringify({ ...record, services: sealedServices }), masked: JSON.stringify({ ...record, services: maskedServices }) };
   }
 
   /**
@@ -393,10 +402,10 @@ export class SqliteStore implements Store {
     return listInScope(this, filter, scope);
   }
 
+  /** Resolves `record` itself once committed: the store keeps no reference to it (the document is stored as JSON). */
   async put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
-    const result = structuredClone(record);
     await this.#enqueue(() => this.#putNow(record, expectedRevision));
-    return result;
+    return record;
   }
 
   /** One put, inside the group transaction (its own savepoint). */
@@ -410,8 +419,7 @@ export class SqliteStore implements Store {
         throw new PreconditionFailedError(`extension ${record.id} is at revision ${current.revision}, not ${expectedRevision}`);
       }
     }
-    const doc = this.#seal(record, current?.doc);
-    const masked = JSON.stringify(this.#unseal(doc, false));
+    const { doc, masked } = this.#seal(record, current?.doc);
     if (expectedRevision === null) {
       this.#stmt('INSERT INTO extensions (id, product, version, zone, revision, doc, masked) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
         record.id, record.product ?? null, record.version ?? null, record.zone ?? null, record.revision ?? 1, doc, masked,
