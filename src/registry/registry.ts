@@ -450,11 +450,9 @@ export class Registry {
    */
   async listForResolution(query: RegistryQuery, scope: CredentialScopeFilter, wanted: (service: Pick<ServiceRecord, 'id' | 'resource' | 'category'>) => boolean = () => true): Promise<ExtensionRecord[]> {
     const { version, ...filter } = query;
-    let records = await this.store.list(filter, { reveal: (c, s) => wanted(s) && grantAllows(c, scope) });
-    if (version !== undefined) {
-      const matches = versionMatcher(version);
-      records = records.filter((r) => matches(r.version));
-    }
+    const matches = version === undefined ? undefined : versionMatcher(version);
+    let records = await this.store.list(filter, { reveal: (c, s) => wanted(s) && grantAllows(c, scope), version: matches });
+    if (matches) records = records.filter((r) => matches(r.version));
     return this.#annotate(records);
   }
 

@@ -133,6 +133,18 @@ describe('masked column', () => {
   });
 });
 
+describe('version hint', () => {
+  test('list with a version matcher returns the records of the wanted versions, whole (same as filtering after)', async () => {
+    const s = new SqliteStore({ path: join(dir, 'r.db'), key: randomBytes(32) });
+    for (const [i, version] of ['1.0.0', '1.1.0', '2.0.0', undefined].entries()) await s.put({ ...rec(), id: `v${i}`, version }, null);
+    const wanted = (v: string | undefined): boolean => v !== undefined && v.startsWith('1.');
+    const hinted = await s.list({ product: 'p' }, { reveal: true, version: wanted });
+    expect(hinted.map((r) => r.id)).toEqual(['v0', 'v1']);
+    expect(hinted).toEqual((await s.list({ product: 'p' }, { reveal: true })).filter((r) => wanted(r.version)));
+    await s.close();
+  });
+});
+
 describe('migrations', () => {
   test('a version-1 database gains the masked column, backfilled; the fast listing equals the parsed one', async () => {
     const path = join(dir, 'r.db');

@@ -363,6 +363,20 @@ export class SqliteStore implements Store {
 
   async list(filter: StoreFilter, options: ReadOptions = {}): Promise<ExtensionRecord[]> {
     const { where, params } = this.#where(filter);
+    const wanted = options.version;
+    if (wanted) {
+      // The version column first (index and row header only), then the documents of the versions wanted:
+      // a requirement `product + version` reads one document of the product's, not all of them.
+      const rows = this.#stmt(`SELECT e.id, e.version FROM extensions e${where} ORDER BY e.id`).all(...params) as { id: string; version: string | null }[];
+      const doc = this.#stmt('SELECT doc FROM extensions WHERE id = ?');
+      const out: ExtensionRecord[] = [];
+      for (const r of rows) {
+        if (!wanted(r.version ?? undefined)) continue;
+        const row = doc.get(r.id) as { doc: string } | undefined;
+        if (row) out.push(this.#unseal(row.doc, options.reveal));
+      }
+      return out;
+    }
     const sql = `SELECT e.doc FROM extensions e${where} ORDER BY e.id`;
     const rows = this.#stmt(sql).all(...params) as { doc: string }[];
     return rows.map((r) => this.#unseal(r.doc, options.reveal));

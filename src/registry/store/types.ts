@@ -29,6 +29,12 @@ export interface ReadOptions {
    * to: its id, resource and category; nothing is decrypted for a credential set it refuses).
    */
   reveal?: boolean | ((credentials: CredentialsRecord, service: Pick<ServiceRecord, 'id' | 'resource' | 'category'>) => boolean);
+  /**
+   * Optional hint, the versions wanted (a version selector's matcher): a store may leave out the records whose
+   * version it refuses without reading their documents. Callers still filter by version themselves (a store
+   * without a cheap version column ignores it).
+   */
+  version?: (version: string | undefined) => boolean;
 }
 
 /** Readiness of a store (GET /healthz): not ready → 503 with `reason`. */

@@ -17,11 +17,11 @@
 import { FusemlError } from '../../../core/errors.js';
 import type { ExtensionRecord, ServiceRecord } from '../../../core/records.js';
 import { checkWorkflow, ResolutionError, resolveWorkflow, serviceSelectorsMatch, type ResolveContext } from '../../../core/resolve.js';
+import { versionSelectorProblem } from '../../../core/version.js';
 import { selectorGiven, type Workflow } from '../../../core/workflow.js';
 import { workflowDataIssues } from '../../../workflow/load.js';
 import type { Principal } from '../../auth.js';
-import type { Registry } from '../../registry.js';
-import type { StoreFilter } from '../../store/types.js';
+import type { Registry, RegistryQuery } from '../../registry.js';
 import { checkQuery, forbidden, send, sendError } from '../http.js';
 import { errorBody } from '../wire.js';
 import type { RouteModule } from './types.js';
@@ -101,22 +101,25 @@ export async function candidatesFor(registry: Registry, ctx: ResolveContext, wor
   return union(filters.map((f) => registry.listForResolution(f, scope, wanted)));
 }
 
-/** The exact-match selectors a store can filter on (version and zone are left to the resolver). */
+/** The exact-match selectors a store can filter on (zone is left to the resolver). */
 const STORE_SELECTORS = ['extension_id', 'product', 'service_id', 'service_resource', 'service_category'] as const;
 
 /**
- * One store query per distinct requirement, by its exact-match selectors: the resolver only looks at records a
- * requirement's selectors match (src/core/resolve.ts, selectorsMatch), so the others need not be read — with
- * 10 000 extensions, a few records per requirement instead of every record (and every credential decrypted).
- * Undefined (read everything) when a requirement has none of those selectors.
+ * One store query per distinct requirement, by its exact-match selectors, and its version selector (a store may
+ * skip the documents of other versions unread): the resolver only looks at records a requirement's selectors
+ * match (src/core/resolve.ts, selectorsMatch, with the same version matcher), so the others need not be read —
+ * with 10 000 extensions, a few records per requirement instead of every record (and every credential
+ * decrypted). Undefined (read everything) when a requirement has none of the exact-match selectors.
  */
-function storeFilters(workflow: Workflow): StoreFilter[] | undefined {
-  const out = new Map<string, StoreFilter>();
+function storeFilters(workflow: Workflow): RegistryQuery[] | undefined {
+  const out = new Map<string, RegistryQuery>();
   for (const step of workflow.steps ?? []) {
     for (const req of step.extensions ?? []) {
-      const f: StoreFilter = {};
+      const f: RegistryQuery = {};
       for (const k of STORE_SELECTORS) if (selectorGiven(req[k])) f[k] = req[k];
       if (Object.keys(f).length === 0) return undefined;
+      // checkWorkflow refused malformed selectors before; one that slipped through would match nothing either way.
+      if (selectorGiven(req.version) && versionSelectorProblem(req.version) === undefined) f.version = req.version;
       out.set(JSON.stringify(f), f);
     }
   }
