@@ -154,6 +154,7 @@ async function paced(url, token, path, body, rate = RATE) {
   const interval = 1000 / rate;
   const latencies = [];
   let non2xx = 0;
+  const statuses = {}; // non-2xx responses by status, so that a failure in the figures can be told apart (429, 422…)
   let errors = 0;
   let i = 0;
   const total = Math.round(rate * DURATION);
@@ -172,7 +173,10 @@ async function paced(url, token, path, body, rate = RATE) {
           res.resume();
           res.on('end', () => {
             latencies.push(performance.now() - scheduled);
-            if (res.statusCode < 200 || res.statusCode >= 300) non2xx++;
+            if (res.statusCode < 200 || res.statusCode >= 300) {
+              non2xx++;
+              statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+            }
             done();
           });
         });
@@ -191,7 +195,7 @@ async function paced(url, token, path, body, rate = RATE) {
   latencies.sort((a, b) => a - b);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
   const round = (v) => Math.round(v * 100) / 100;
-  return { rps: round(latencies.length / elapsed), total: latencies.length, p50: round(q(50)), p90: round(q(90)), p99: round(q(99)), max: round(latencies.at(-1) ?? NaN), non2xx, errors, timeouts: 0 };
+  return { rps: round(latencies.length / elapsed), total: latencies.length, p50: round(q(50)), p90: round(q(90)), p99: round(q(99)), max: round(latencies.at(-1) ?? NaN), non2xx, statuses, errors, timeouts: 0 };
 }
 
 function record(i, id = `ext-${i}`) {

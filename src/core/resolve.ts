@@ -208,6 +208,15 @@ function selectorsMatch(req: ExtensionRequirement, ext: ExtensionRecord, svc: Se
   if (selectorGiven(req.product) && req.product !== ext.product) return false;
   if (selectorGiven(req.version) && !versionMatches(ext.version, req.version)) return false;
   if (selectorGiven(req.zone) && !sameZone(req.zone, ext.zone)) return false;
+  return serviceSelectorsMatch(req, svc);
+}
+
+/**
+ * The service-level part of a requirement's selectors (service_id, service_resource, service_category): a service
+ * failing it is never a candidate for the requirement, whatever its extension. The registry reveals credential
+ * values only for services some requirement passes here (src/registry/server/routes/workflows.ts).
+ */
+export function serviceSelectorsMatch(req: { service_id?: string | undefined; service_resource?: string | undefined; service_category?: string | undefined }, svc: { id: string; resource?: string | undefined; category?: string | undefined }): boolean {
   if (selectorGiven(req.service_id) && req.service_id !== svc.id) return false;
   if (selectorGiven(req.service_resource) && req.service_resource !== svc.resource) return false;
   if (selectorGiven(req.service_category) && req.service_category !== svc.category) return false;

@@ -442,13 +442,18 @@ export class Registry {
     return `[${rows.map((r) => r.json).join(',')}]`;
   }
 
-  /** For the workflow resolver: matching records with only the credentials usable in `scope`, in clear. */
-  async listForResolver(query: RegistryQuery, scope: CredentialScopeFilter): Promise<ExtensionRecord[]> {
+  /**
+   * For the workflow resolver: the records matching `query`, whole. The values of the credentials usable in
+   * `scope` are in clear for the services `wanted` accepts, and only those are decrypted; every other credential
+   * set reads with `<hidden>` values, so the resolver sees that it exists (a service needing credentials the
+   * caller lacks is skipped, not returned bare) and cannot use it.
+   */
+  async listForResolution(query: RegistryQuery, scope: CredentialScopeFilter, wanted: (service: Pick<ServiceRecord, 'id' | 'resource' | 'category'>) => boolean = () => true): Promise<ExtensionRecord[]> {
     const { version, ...filter } = query;
-    const records = this.#annotate(await this.store.listForResolver(filter, scope));
-    if (version === undefined) return records;
-    const matches = versionMatcher(version);
-    return records.filter((r) => matches(r.version));
+    const matches = version === undefined ? undefined : versionMatcher(version);
+    let records = await this.store.list(filter, { reveal: (c, s) => wanted(s) && grantAllows(c, scope), version: matches });
+    if (matches) records = records.filter((r) => matches(r.version));
+    return this.#annotate(records);
   }
 
   async getExtension(id: string, reveal: Reveal = REVEAL_NONE): Promise<ExtensionRecord> {

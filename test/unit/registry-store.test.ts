@@ -96,6 +96,55 @@ describe('SqliteStore', () => {
   });
 });
 
+describe('masked column', () => {
+  test('written in the same pass as the sealed document: byte for byte the serialized masked read', async () => {
+    const s = new SqliteStore({ path: join(dir, 'r.db'), key: randomBytes(32) });
+    const full = {
+      id: 'm',
+      product: 'p',
+      version: '1.0.0',
+      revision: 1,
+      services: [
+        {
+          id: 'a',
+          resource: 'r',
+          endpoints: [{ url: 'https://a.example', type: 'external' as const }],
+          credentials: [
+            { id: 'c1', scope: 'global' as const, default: true, configuration: { K1: SECRET, K2: 'x' }, status: { state: 'undecryptable' as const, created: 't' } },
+            { id: 'c2', scope: 'project' as const, projects: ['A'] },
+          ],
+        },
+        { id: 'b' },
+        { id: 'c', credentials: [] },
+      ],
+    };
+    await s.put(full, null);
+    // Re-put with a <hidden> value: the stored ciphertext is kept, and the masked form shows its keys.
+    const second = { ...full, revision: 2, services: [{ ...full.services[0]!, credentials: [{ id: 'c1', scope: 'global' as const, configuration: { K1: '<hidden>', K2: '<hidden>' } }] }] };
+    for (const [record, expected] of [[full, null], [second, 1]] as const) {
+      if (expected !== null) await s.put(record, expected);
+      const [row] = await s.listMasked({ product: 'p' });
+      const [read] = await s.list({ product: 'p' });
+      expect(row?.json).toBe(JSON.stringify(read));
+      expect(row?.json).not.toContain(SECRET);
+    }
+    expect((await s.get('m', { reveal: true }))?.services?.[0]?.credentials?.[0]?.configuration).toEqual({ K1: SECRET, K2: 'x' });
+    await s.close();
+  });
+});
+
+describe('version hint', () => {
+  test('list with a version matcher returns the records of the wanted versions, whole (same as filtering after)', async () => {
+    const s = new SqliteStore({ path: join(dir, 'r.db'), key: randomBytes(32) });
+    for (const [i, version] of ['1.0.0', '1.1.0', '2.0.0', undefined].entries()) await s.put({ ...rec(), id: `v${i}`, version }, null);
+    const wanted = (v: string | undefined): boolean => v !== undefined && v.startsWith('1.');
+    const hinted = await s.list({ product: 'p' }, { reveal: true, version: wanted });
+    expect(hinted.map((r) => r.id)).toEqual(['v0', 'v1']);
+    expect(hinted).toEqual((await s.list({ product: 'p' }, { reveal: true })).filter((r) => wanted(r.version)));
+    await s.close();
+  });
+});
+
 describe('migrations', () => {
   test('a version-1 database gains the masked column, backfilled; the fast listing equals the parsed one', async () => {
     const path = join(dir, 'r.db');

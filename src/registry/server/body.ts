@@ -48,9 +48,10 @@ function quoteKey(k: string): string {
   return JSON.stringify(k.length > 60 ? `${k.slice(0, 60)}…` : k);
 }
 
-function checkKey(key: string, seen: Set<string>, path: readonly (string | number)[], what: string): void {
-  if (RESERVED_KEYS.includes(key)) throw bad(`${what} body: reserved key ${quoteKey(key)} at ${pointer(path)} is not accepted`);
-  if (seen.has(key)) throw bad(`${what} body: duplicate key ${quoteKey(key)} at ${pointer(path)}`);
+/** `depth`: how much of `path` is the key's (the rest is stale); the pointer is built only for an error. */
+function checkKey(key: string, seen: Set<string>, path: readonly (string | number)[], what: string, depth = path.length): void {
+  if (RESERVED_KEYS.includes(key)) throw bad(`${what} body: reserved key ${quoteKey(key)} at ${pointer(path.slice(0, depth))} is not accepted`);
+  if (seen.has(key)) throw bad(`${what} body: duplicate key ${quoteKey(key)} at ${pointer(path.slice(0, depth))}`);
   seen.add(key);
 }
 
@@ -108,7 +109,7 @@ function scanJson(text: string, limits: ParseLimits): void {
           return; // bad escape: JSON.parse reports it
         }
         path[stack.length - 1] = key;
-        checkKey(key, top.keys, path.slice(0, stack.length), 'JSON');
+        checkKey(key, top.keys, path, 'JSON', stack.length);
         count();
       }
       i = k + 1;

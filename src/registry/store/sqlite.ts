@@ -271,12 +271,13 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The stored form of `record`: credential values sealed. A credential whose configuration still holds
-   * `<hidden>` values is one whose stored values could not be decrypted (the registry substitutes every other
-   * `<hidden>`): its previous ciphertext, from `previous` (the stored document), is kept as it was, so a write
-   * that does not touch it neither fails nor destroys it.
+   * The stored form of `record` (credential values sealed) and its masked form (what `#unseal(doc, false)`
+   * reads back: each credential's values `<hidden>`), built in one pass. A credential whose configuration still
+   * holds `<hidden>` values is one whose stored values could not be decrypted (the registry substitutes every
+   * other `<hidden>`): its previous ciphertext, from `previous` (the stored document), is kept as it was, so a
+   * write that does not touch it neither fails nor destroys it.
    */
-  #seal(record: ExtensionRecord, previous: string | undefined, cipher: Cipher = this.#cipher): string {
+  #seal(record: ExtensionRecord, previous: string | undefined, cipher: Cipher = this.#cipher): { doc: string; masked: string } {
     let kept: Map<string, SealedCredentials['sealed']> | undefined;
     const previousSealed = (serviceId: string, id: string): SealedCredentials['sealed'] => {
       if (!kept) {
@@ -288,33 +289,41 @@ export class SqliteStore implements Store {
       }
       return kept.get(`${serviceId}/${id}`);
     };
-    const doc = {
-      ...record,
-      services: record.services?.map((s) => ({
-        ...s,
-        credentials: s.credentials?.map((c): SealedCredentials => {
+    const hidden = (keys: string[]): Configuration => Object.fromEntries(keys.map((k) => [k, HIDDEN]));
+    const sealedServices: unknown[] | undefined = record.services ? [] : undefined;
+    const maskedServices: unknown[] | undefined = record.services ? [] : undefined;
+    for (const s of record.services ?? []) {
+      let sealedCreds: SealedCredentials[] | undefined;
+      let maskedCreds: CredentialsRecord[] | undefined;
+      if (s.credentials) {
+        sealedCreds = [];
+        maskedCreds = [];
+        for (const c of s.credentials) {
           const { configuration, ...rest } = c;
           if (rest.status?.state !== undefined) {
             const { state: _state, ...status } = rest.status;
             rest.status = status;
           }
-          if (configuration === undefined) return rest;
-          if (Object.values(configuration).includes(HIDDEN)) {
-            const old = previousSealed(s.id, c.id);
-            if (!old) throw new FusemlError('VALIDATION', `credentials ${c.id} of service ${s.id}: a value is "${HIDDEN}" and none is stored`);
-            return { ...rest, sealed: old };
+          if (configuration === undefined) {
+            sealedCreds.push(rest);
+            maskedCreds.push(rest);
+            continue;
           }
-          return {
-            ...rest,
-            sealed: {
-              keys: Object.keys(configuration),
-              value: cipher.encrypt(JSON.stringify(configuration), this.#aad(record.id, s.id, c.id)),
-            },
-          };
-        }),
-      })),
-    };
-    return JSON.stringify(doc);
+          let sealed: SealedCredentials['sealed'];
+          if (Object.values(configuration).includes(HIDDEN)) {
+            sealed = previousSealed(s.id, c.id);
+            if (!sealed) throw new FusemlError('VALIDATION', `credentials ${c.id} of service ${s.id}: a value is "${HIDDEN}" and none is stored`);
+          } else {
+            sealed = { keys: Object.keys(configuration), value: cipher.encrypt(JSON.stringify(configuration), this.#aad(record.id, s.id, c.id)) };
+          }
+          sealedCreds.push({ ...rest, sealed });
+          maskedCreds.push({ ...rest, configuration: hidden(sealed.keys) });
+        }
+      }
+      sealedServices?.push({ ...s, credentials: sealedCreds });
+      maskedServices?.push({ ...s, credentials: maskedCreds });
+    }
+    return { doc: JSON.stringify({ ...record, services: sealedServices }), masked: JSON.stringify({ ...record, services: maskedServices }) };
   }
 
   /**
@@ -329,7 +338,7 @@ export class SqliteStore implements Store {
       s.credentials = (s.credentials as SealedCredentials[]).map((c) => {
         const { sealed, ...rest } = c;
         if (!sealed) return rest;
-        const shown = typeof reveal === 'function' ? reveal(rest) : reveal === true;
+        const shown = typeof reveal === 'function' ? reveal(rest, s) : reveal === true;
         const hidden = (): Configuration => Object.fromEntries(sealed.keys.map((k) => [k, HIDDEN]));
         if (!shown) return { ...rest, configuration: hidden() };
         try {
@@ -354,6 +363,20 @@ export class SqliteStore implements Store {
 
   async list(filter: StoreFilter, options: ReadOptions = {}): Promise<ExtensionRecord[]> {
     const { where, params } = this.#where(filter);
+    const wanted = options.version;
+    if (wanted) {
+      // The version column first (index and row header only), then the documents of the versions wanted:
+      // a requirement `product + version` reads one document of the product's, not all of them.
+      const rows = this.#stmt(`SELECT e.id, e.version FROM extensions e${where} ORDER BY e.id`).all(...params) as { id: string; version: string | null }[];
+      const doc = this.#stmt('SELECT doc FROM extensions WHERE id = ?');
+      const out: ExtensionRecord[] = [];
+      for (const r of rows) {
+        if (!wanted(r.version ?? undefined)) continue;
+        const row = doc.get(r.id) as { doc: string } | undefined;
+        if (row) out.push(this.#unseal(row.doc, options.reveal));
+      }
+      return out;
+    }
     const sql = `SELECT e.doc FROM extensions e${where} ORDER BY e.id`;
     const rows = this.#stmt(sql).all(...params) as { doc: string }[];
     return rows.map((r) => this.#unseal(r.doc, options.reveal));
@@ -393,10 +416,10 @@ export class SqliteStore implements Store {
     return listInScope(this, filter, scope);
   }
 
+  /** Resolves `record` itself once committed: the store keeps no reference to it (the document is stored as JSON). */
   async put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
-    const result = structuredClone(record);
     await this.#enqueue(() => this.#putNow(record, expectedRevision));
-    return result;
+    return record;
   }
 
   /** One put, inside the group transaction (its own savepoint). */
@@ -410,8 +433,7 @@ export class SqliteStore implements Store {
         throw new PreconditionFailedError(`extension ${record.id} is at revision ${current.revision}, not ${expectedRevision}`);
       }
     }
-    const doc = this.#seal(record, current?.doc);
-    const masked = JSON.stringify(this.#unseal(doc, false));
+    const { doc, masked } = this.#seal(record, current?.doc);
     if (expectedRevision === null) {
       this.#stmt('INSERT INTO extensions (id, product, version, zone, revision, doc, masked) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
         record.id, record.product ?? null, record.version ?? null, record.zone ?? null, record.revision ?? 1, doc, masked,

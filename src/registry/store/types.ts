@@ -6,7 +6,7 @@
  * single transaction: nothing half-written on error. Revisions, timestamps and
  * the semantics of fuseml-core's routes live above, in ../registry.ts.
  */
-import type { CredentialsRecord, ExtensionRecord } from '../../core/records.js';
+import type { CredentialsRecord, ExtensionRecord, ServiceRecord } from '../../core/records.js';
 import { grantAllows, type ScopeGrant } from '../../core/scope.js';
 
 /** Exact-match filters a store applies itself (version ranges are applied above). */
@@ -25,9 +25,16 @@ export type CredentialScopeFilter = ScopeGrant;
 export interface ReadOptions {
   /**
    * Which credential values to return in clear. false (default): none, every value reads as `<hidden>` and
-   * nothing is decrypted; true: all; a function: those credentials it accepts.
+   * nothing is decrypted; true: all; a function: those credentials it accepts (given the service they belong
+   * to: its id, resource and category; nothing is decrypted for a credential set it refuses).
    */
-  reveal?: boolean | ((credentials: CredentialsRecord) => boolean);
+  reveal?: boolean | ((credentials: CredentialsRecord, service: Pick<ServiceRecord, 'id' | 'resource' | 'category'>) => boolean);
+  /**
+   * Optional hint, the versions wanted (a version selector's matcher): a store may leave out the records whose
+   * version it refuses without reading their documents. Callers still filter by version themselves (a store
+   * without a cheap version column ignores it).
+   */
+  version?: (version: string | undefined) => boolean;
 }
 
 /** Readiness of a store (GET /healthz): not ready → 503 with `reason`. */

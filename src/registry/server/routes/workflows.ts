@@ -11,17 +11,17 @@
  * 422: the requirements cannot be resolved (error.issues: every problem).
  *
  * The resolver reads credential values only in the requested scope (global,
- * the project, the user) through the store's scoped query; nothing here logs a
- * body or a value.
+ * the project, the user), decrypting only those of services a requirement may
+ * pick; nothing here logs a body or a value.
  */
 import { FusemlError } from '../../../core/errors.js';
-import { HIDDEN, type ExtensionRecord } from '../../../core/records.js';
-import { checkWorkflow, ResolutionError, resolveWorkflow, type ResolveContext } from '../../../core/resolve.js';
+import type { ExtensionRecord, ServiceRecord } from '../../../core/records.js';
+import { checkWorkflow, ResolutionError, resolveWorkflow, serviceSelectorsMatch, type ResolveContext } from '../../../core/resolve.js';
+import { versionSelectorProblem } from '../../../core/version.js';
 import { selectorGiven, type Workflow } from '../../../core/workflow.js';
 import { workflowDataIssues } from '../../../workflow/load.js';
 import type { Principal } from '../../auth.js';
-import type { Registry } from '../../registry.js';
-import type { StoreFilter } from '../../store/types.js';
+import type { Registry, RegistryQuery } from '../../registry.js';
 import { checkQuery, forbidden, send, sendError } from '../http.js';
 import { errorBody } from '../wire.js';
 import type { RouteModule } from './types.js';
@@ -85,47 +85,41 @@ function authorize(p: Principal, ctx: ResolveContext): void {
 }
 
 /**
- * The records as the caller may see them: credentials in scope with their values
- * (scoped store query), plus the other credentials' existence with hidden values,
- * so that a service needing credentials the caller lacks is skipped, not returned bare.
+ * The records as the caller may see them, in one store query per distinct requirement: the credentials in
+ * scope with their values (decrypted only for the services some requirement's service selectors accept: the
+ * resolver never looks at the others), every other credential set with hidden values, so that a service needing
+ * credentials the caller lacks is skipped, not returned bare. The resolver uses only sets whose scope admits the
+ * caller and whose values are in clear (src/core/resolve.ts, credentialsUsable), so it picks what it would pick
+ * with every value decrypted.
  */
 export async function candidatesFor(registry: Registry, ctx: ResolveContext, workflow?: Workflow): Promise<ExtensionRecord[]> {
   const scope = { projects: [ctx.project], users: ctx.user === undefined ? [] : [ctx.user] };
   const filters = (workflow && storeFilters(workflow)) ?? [{}];
-  const [visible, masked] = await Promise.all([
-    union(filters.map((f) => registry.listForResolver(f, scope))),
-    union(filters.map((f) => registry.store.list(f))),
-  ]);
-  const maskedById = new Map(masked.map((e) => [e.id, e]));
-  for (const ext of visible) {
-    for (const svc of ext.services ?? []) {
-      const seen = new Set((svc.credentials ?? []).map((c) => c.id));
-      const all = maskedById.get(ext.id)?.services?.find((s) => s.id === svc.id)?.credentials ?? [];
-      const others = all
-        .filter((c) => !seen.has(c.id))
-        .map((c) => ({ ...c, configuration: Object.fromEntries(Object.keys(c.configuration ?? {}).map((k) => [k, HIDDEN])) }));
-      if (others.length > 0) svc.credentials = [...(svc.credentials ?? []), ...others];
-    }
-  }
-  return visible;
+  const requirements = (workflow?.steps ?? []).flatMap((s) => s.extensions ?? []);
+  const wanted = (svc: Pick<ServiceRecord, 'id' | 'resource' | 'category'>): boolean =>
+    workflow === undefined || requirements.some((req) => serviceSelectorsMatch(req, svc));
+  return union(filters.map((f) => registry.listForResolution(f, scope, wanted)));
 }
 
-/** The exact-match selectors a store can filter on (version and zone are left to the resolver). */
+/** The exact-match selectors a store can filter on (zone is left to the resolver). */
 const STORE_SELECTORS = ['extension_id', 'product', 'service_id', 'service_resource', 'service_category'] as const;
 
 /**
- * One store query per distinct requirement, by its exact-match selectors: the resolver only looks at records a
- * requirement's selectors match (src/core/resolve.ts, selectorsMatch), so the others need not be read — with
- * 10 000 extensions, a few records per requirement instead of every record (and every credential decrypted).
- * Undefined (read everything) when a requirement has none of those selectors.
+ * One store query per distinct requirement, by its exact-match selectors, and its version selector (a store may
+ * skip the documents of other versions unread): the resolver only looks at records a requirement's selectors
+ * match (src/core/resolve.ts, selectorsMatch, with the same version matcher), so the others need not be read —
+ * with 10 000 extensions, a few records per requirement instead of every record (and every credential
+ * decrypted). Undefined (read everything) when a requirement has none of the exact-match selectors.
  */
-function storeFilters(workflow: Workflow): StoreFilter[] | undefined {
-  const out = new Map<string, StoreFilter>();
+function storeFilters(workflow: Workflow): RegistryQuery[] | undefined {
+  const out = new Map<string, RegistryQuery>();
   for (const step of workflow.steps ?? []) {
     for (const req of step.extensions ?? []) {
-      const f: StoreFilter = {};
+      const f: RegistryQuery = {};
       for (const k of STORE_SELECTORS) if (selectorGiven(req[k])) f[k] = req[k];
       if (Object.keys(f).length === 0) return undefined;
+      // checkWorkflow refused malformed selectors before; one that slipped through would match nothing either way.
+      if (selectorGiven(req.version) && versionSelectorProblem(req.version) === undefined) f.version = req.version;
       out.set(JSON.stringify(f), f);
     }
   }

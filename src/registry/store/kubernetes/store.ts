@@ -296,7 +296,7 @@ export class KubernetesStore implements Store {
     for (const s of doc.services ?? []) {
       for (const c of s.credentials ?? []) {
         if (!c.configuration || Object.keys(c.configuration).length === 0) continue;
-        if (typeof reveal === 'function' ? reveal(c) : true) shown.push([s.id, c as CredentialsRecord & { configuration: Configuration }]);
+        if (typeof reveal === 'function' ? reveal(c, s) : true) shown.push([s.id, c as CredentialsRecord & { configuration: Configuration }]);
       }
     }
     if (shown.length === 0) return doc;
