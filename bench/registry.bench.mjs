@@ -127,7 +127,9 @@ async function maxThroughput(url, token, scenario) {
             headers: { ...auth, 'content-type': 'application/json' },
             setupRequest: (req, ctx) => {
               ctx.id = `cd-${process.pid}-${n++}`;
-              return { ...req, body: JSON.stringify(record(N + n, ctx.id)) };
+              // A product of their own: a cycle cut short when the run ends leaves its record behind, which must
+              // not make a later product+version requirement ambiguous (the resolve scenario's 422s).
+              return { ...req, body: JSON.stringify({ ...record(N + n, ctx.id), product: 'create-delete' }) };
             },
           },
           { method: 'DELETE', setupRequest: (req, ctx) => ({ ...req, path: `/extensions/${ctx.id}`, headers: auth, body: undefined }) },

@@ -28,7 +28,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec/index.js';
 import { resolveTool } from '../../src/exec/tools.js';
 import { RegistryClient } from '../../src/registry/client.js';
@@ -226,6 +226,12 @@ beforeAll(async () => {
   await createPersistentVolumes(kubectl, kubeconfig, { prefix: 'fuseml-e2e-crash', label: 'crash', count: 8 });
 }, 5 * 60_000);
 
+// A test that failed before its re-run leaves the killed installer's Lease (30 s): drop it, so that the next test
+// reports its own result rather than "another installer holds the lock".
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail') await k(['delete', 'lease', 'fuseml-installer-lock', '-n', INST], true);
+});
+
 afterAll(async () => {
   hold = undefined;
   for (const r of held) r.destroy();
@@ -277,7 +283,12 @@ describe('SIGKILL at each point of an mlflow,seldon install and uninstall; the n
     const mark = join(dir, 'after.mark');
     const k3 = await killedRun(installArgs('--force-reinstall'), { CRASH_MODE: 'after', CRASH_MARK: mark }, () => existsSync(mark));
     expect(k3.code, k3.out).not.toBe(0);
-    expect((await records()).some((r) => r.status === 'installing')).toBe(true);
+    // Normally the kill lands in the waits: a record is still `installing`. Waits on fake nodes are short, and on a
+    // loaded machine this test may notice the mark only after they ended: then no record may be `installing`, but none
+    // may have failed either, and the re-run must converge all the same.
+    const statuses = (await records()).map((r) => r.status);
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s !== 'installing' && s !== 'installed'), statuses.join(', ')).toEqual([]);
     await expectLeaseHeldByDead();
     const again = await installer(installArgs('--lock-timeout', '90s'));
     expect(again.exitCode, again.stderr).toBe(0);
