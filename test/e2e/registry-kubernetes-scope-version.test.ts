@@ -103,7 +103,12 @@ test('a corrupted sealed value in the Secret: that set is undecryptable, everyth
   entry.values['sa/c1'] = sealed.slice(0, mid) + (sealed[mid] === 'A' ? 'B' : 'A') + sealed.slice(mid + 1);
   await api.replaceSecret({ name, labels: secret.labels, annotations: secret.annotations }, secret.resourceVersion, { ...secret.data, [ref]: JSON.stringify(entry) });
 
-  const read = await asAdmin('GET', '/extensions/broken?reveal=true');
+  // The change was made behind the registry's back: its watch-fed cache sees it within the watch delay.
+  let read = await asAdmin('GET', '/extensions/broken?reveal=true');
+  for (const end = Date.now() + 10_000; read.json.services?.[0]?.credentials?.[0]?.status?.state !== 'undecryptable' && Date.now() < end; ) {
+    await new Promise((r) => setTimeout(r, 100));
+    read = await asAdmin('GET', '/extensions/broken?reveal=true');
+  }
   expect(read.status).toBe(200);
   expect(read.json.services[0].credentials[0]).toMatchObject({ configuration: { K: '<hidden>' }, status: { state: 'undecryptable' } });
   expect(read.json.services[1].credentials[0].configuration.K).toBe(`c2-${V}`);
