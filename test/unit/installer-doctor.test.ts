@@ -18,7 +18,7 @@ import { MemoryCluster } from '../helpers/memory-cluster.js';
 import { parseSetFlags } from '../../src/installer/params.js';
 import { createPlan, type ExtensionPlan, type PlannedWait } from '../../src/installer/plan.js';
 import { RegistrySink } from '../../src/installer/registry-sink.js';
-import { FakeRegistry, makeFakes, type Fakes } from './installer-fakes.js';
+import { FakeRegistry, makeFakes, seedFixtureCluster, type Fakes } from './installer-fakes.js';
 
 const REPO = resolve(import.meta.dirname, '../fixtures/installer/repo');
 const PW = 'pw-PLANTED-doctor-1';
@@ -45,13 +45,7 @@ beforeEach(async () => {
   fakes = await makeFakes();
   stateDir = await mkdtemp(join(tmpdir(), 'fuseml-doctor-'));
   cluster = new DriftingCluster();
-  cluster.values.set('password', SECRET_OUT);
-  cluster.values.set('greeting', 'hello');
-  cluster.values.set('greeting_path', 'hello');
-  cluster.values.set('public_url', 'http://charlie.fx-charlie.example.test');
-  // the Services the fixture charts create (named ports; the cluster gives their numbers)
-  cluster.services.set('fx-alpha/alpha', [{ name: 'http', port: 8080 }]);
-  cluster.services.set('fx-bravo/bravo', [{ name: 'http', port: 8080 }]);
+  seedFixtureCluster(cluster, SECRET_OUT);
   registry = new FakeRegistry();
   releases = new Map();
 });

@@ -11,7 +11,7 @@ import { parseSetFlags } from '../../src/installer/params.js';
 import { createPlan } from '../../src/installer/plan.js';
 import { RegistrySink } from '../../src/installer/registry-sink.js';
 import { summaryError } from '../../src/cli/commands/install-common.js';
-import { FakeRegistry, makeFakes, type Fakes } from './installer-fakes.js';
+import { FakeRegistry, makeFakes, seedFixtureCluster, type Fakes } from './installer-fakes.js';
 
 const REPO = resolve(import.meta.dirname, '../fixtures/installer/repo');
 const PW = 'pw-PLANTED-engine-1';
@@ -28,13 +28,7 @@ beforeEach(async () => {
   fakes = await makeFakes(0.3);
   stateDir = await mkdtemp(join(tmpdir(), 'fuseml-state-'));
   cluster = new MemoryCluster();
-  cluster.values.set('password', SECRET_OUT);
-  cluster.values.set('greeting', 'hello');
-  cluster.values.set('greeting_path', 'hello');
-  cluster.values.set('public_url', 'http://charlie.fx-charlie.example.test');
-  // the Services the fixture charts create (alpha names its port "http"; the cluster gives the number)
-  cluster.services.set('fx-alpha/alpha', [{ name: 'http', port: 8080 }]);
-  cluster.services.set('fx-bravo/bravo', [{ name: 'http', port: 8080 }]);
+  seedFixtureCluster(cluster, SECRET_OUT);
   registry = new FakeRegistry();
   events = [];
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { FusemlError } from '../../src/core/errors.js';
 import type { ExtensionRecord } from '../../src/core/records.js';
 import type { RegistryWriter } from '../../src/installer/registry-sink.js';
+import type { MemoryCluster } from '../helpers/memory-cluster.js';
 
 // Logs one JSON-ish line per call: start/end timestamps (ms), argv, and the values file's mode + content.
 const FAKE = `#!/bin/sh
@@ -87,4 +88,18 @@ export class FakeRegistry implements RegistryWriter {
     this.#down('DELETE');
     if (!this.records.delete(id)) throw Object.assign(new FusemlError('NOT_FOUND', 'no such'), { status: 404 });
   }
+}
+
+/**
+ * What the cluster holds for the extensions of test/fixtures/installer/repo once installed: the values their
+ * outputs read (`password` is the sensitive one) and the Services their charts create (named ports; the cluster
+ * gives their numbers).
+ */
+export function seedFixtureCluster(cluster: MemoryCluster, secretOutput: string): void {
+  cluster.values.set('password', secretOutput);
+  cluster.values.set('greeting', 'hello');
+  cluster.values.set('greeting_path', 'hello');
+  cluster.values.set('public_url', 'http://charlie.fx-charlie.example.test');
+  cluster.services.set('fx-alpha/alpha', [{ name: 'http', port: 8080 }]);
+  cluster.services.set('fx-bravo/bravo', [{ name: 'http', port: 8080 }]);
 }
