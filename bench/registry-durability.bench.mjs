@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Durability under the write load (issue 16): the real `fuseml-registry serve` (SQLite, synchronous=FULL,
+ * Durability under the write load (issue 16): the real `fuseml-registry serve` (SQLite, the log fsynced before a write is answered,
  * group commit) receives creates from 24 concurrent writers — many writes per commit — and is killed with
  * SIGKILL mid-load, several times. After each restart every acknowledged (201) write must be there with the value
  * it was acknowledged with. Reports acknowledged writes, lost ones (target 0) and the machine load.
@@ -79,7 +79,7 @@ try {
   console.log(`${KILLS} SIGKILLs, ${acked.size} acknowledged creates, ${lost} lost, ${unanswered} unanswered at a kill`);
   const result = {
     name: 'registry-durability',
-    description: `fuseml-registry (SQLite, synchronous=FULL, group commit): ${WRITERS} concurrent writers, SIGKILL ${KILLS} times during the writes; acknowledged writes lost after restart`,
+    description: `fuseml-registry (SQLite, group commit, each group's log fsynced before any of it is answered): ${WRITERS} concurrent writers, SIGKILL ${KILLS} times during the writes; acknowledged writes lost after restart`,
     figures: [
       { name: 'machine load average (1 min) at start', value: loadStart },
       { name: 'SIGKILLs during the write load', value: KILLS },

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Registry benchmark: the real server (built dist) on a temp SQLite file (synchronous=FULL, group commit).
+ * Registry benchmark: the real server (built dist) on a temp SQLite file (group commit; the log fsynced off the event loop before a write is answered).
  * Figures, each beside its target (issue 16), with the machine's load average:
  *   - load 10 000 extensions over HTTP, 8 in flight (≤ 3 s);
  *   - create+delete cycles at 10 connections (≥ 3 500 req/s), autocannon in a separate process;
@@ -414,7 +414,7 @@ async function main() {
   }
   const result = {
     name: 'registry',
-    description: 'fuseml-registry (SQLite, synchronous=FULL, group commit; 10 000 extensions): load, create+delete and get-by-id throughput, response bytes, resolve and queries at a fixed rate',
+    description: 'fuseml-registry (SQLite, group commit, log fsynced before answering; 10 000 extensions): load, create+delete and get-by-id throughput, response bytes, resolve and queries at a fixed rate',
     figures,
     notes,
   };

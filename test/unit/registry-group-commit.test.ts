@@ -20,8 +20,8 @@ let dir: string;
 let path: string;
 const key = randomBytes(32);
 const open: SqliteStore[] = [];
-function store(): SqliteStore {
-  const s = new SqliteStore({ path, key });
+function store(sync?: () => Promise<void>): SqliteStore {
+  const s = new SqliteStore({ path, key, ...(sync ? { sync } : {}) });
   open.push(s);
   return s;
 }
@@ -140,6 +140,97 @@ describe('group commit', () => {
     expect(s.groupStats.largest).toBeGreaterThanOrEqual(10);
     expect(onDisk().size).toBe(11);
     expect((await registry.getExtension('dup')).description).toBe('changed');
+  });
+});
+
+/** A sync the test releases by hand: what waits for durability waits for `release()`. */
+function heldSync(): { sync: () => Promise<void>; calls: () => number; release: (err?: Error) => void } {
+  let calls = 0;
+  let pending: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  return {
+    sync: () =>
+      new Promise<void>((resolve, reject) => {
+        calls++;
+        pending.push({ resolve, reject });
+      }),
+    calls: () => calls,
+    release: (err) => {
+      const now = pending;
+      pending = [];
+      for (const p of now) {
+        if (err) p.reject(err);
+        else p.resolve();
+      }
+    },
+  };
+}
+const settled = async (p: Promise<unknown>): Promise<boolean> => {
+  let done = false;
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  return done;
+};
+
+describe('durability: the WAL sync off the event loop', () => {
+  test('a write is answered only after the sync that followed its commit; reads wait for it too', async () => {
+    const held = heldSync();
+    const s = store(held.sync);
+    const write = s.put(rec('a'), null);
+    const refused = s.put(rec('missing', 2), 1); // NOT_FOUND: answered after the sync as well
+    await new Promise((r) => setImmediate(r)); // the group commits
+    expect(onDisk().get('a')).toBe(1); // committed (in the WAL)...
+    expect(held.calls()).toBe(1);
+    expect(await settled(write)).toBe(false); // ...but not answered before it is synced
+    expect(await settled(refused)).toBe(false);
+    const read = s.get('a');
+    expect(await settled(read)).toBe(false); // no reader sees what is not yet durable
+    held.release();
+    await expect(write).resolves.toMatchObject({ id: 'a' });
+    await expect(refused).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(read).resolves.toMatchObject({ id: 'a', revision: 1 });
+    expect(s.groupStats.syncs).toBe(1);
+  });
+
+  test('one sync at a time: commits made while it runs wait for the next one, which covers them all', async () => {
+    const held = heldSync();
+    const s = store(held.sync);
+    const first = s.put(rec('a'), null);
+    await new Promise((r) => setImmediate(r));
+    const second = s.put(rec('b'), null);
+    const third = s.put(rec('c'), null);
+    await new Promise((r) => setImmediate(r)); // b and c commit while a's sync runs
+    expect(onDisk().has('c')).toBe(true);
+    expect(held.calls()).toBe(1);
+    held.release(); // a's sync
+    await expect(first).resolves.toBeDefined();
+    expect(await settled(second)).toBe(false); // committed after that sync started: not covered by it
+    expect(held.calls()).toBe(2);
+    held.release();
+    await expect(Promise.all([second, third])).resolves.toHaveLength(2);
+    expect(s.groupStats).toMatchObject({ groups: 2, syncs: 2 });
+  });
+
+  test('a sync that fails fails the writes waiting for it and refuses every later write', async () => {
+    const held = heldSync();
+    const s = store(held.sync);
+    const write = s.put(rec('a'), null);
+    await new Promise((r) => setImmediate(r));
+    held.release(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await expect(write).rejects.toMatchObject({ code: 'REGISTRY', message: expect.stringMatching(/could not be synced to disk \(EIO: i\/o error, fdatasync\): writes are refused until fuseml-registry is restarted/) });
+    await expect(s.put(rec('b'), null)).rejects.toMatchObject({ code: 'REGISTRY', message: expect.stringMatching(/could not be synced/) });
+    expect(onDisk().has('b')).toBe(false);
+  });
+
+  test('the default sync: fdatasync of the WAL file, at most one per group', async () => {
+    const s = store();
+    await Promise.all(Array.from({ length: 20 }, (_, i) => s.put(rec(`e${i}`), null)));
+    await s.put(rec('last'), null);
+    expect(s.groupStats.syncs).toBeGreaterThanOrEqual(1);
+    expect(s.groupStats.syncs).toBeLessThanOrEqual(s.groupStats.groups);
+    expect(onDisk().size).toBe(21);
   });
 });
 
