@@ -11,7 +11,7 @@
 // same target as seen from the bundle's folder. Source maps (*.js.map) point into
 // src/; they are read only with --verbose (see src/cli/bin/*.ts).
 import { createHash } from 'node:crypto';
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -89,11 +89,21 @@ async function buildId() {
 const yamlEsm = {
   name: 'yaml-esm',
   setup(b) {
-    b.onResolve({ filter: /^yaml$/ }, () => ({ path: join(root, 'node_modules/yaml/browser/index.js') }));
+    // -o yaml (src/cli/yaml-stringify.ts): yaml's Document and its writer only — its documented
+    // equivalent of stringify(value, options) — in a chunk without the parser (half the package).
+    b.onResolve({ filter: /^yaml$/ }, (args) =>
+      args.importer === join(src, 'cli/yaml-stringify.ts') ? { path: 'yaml-writer', namespace: 'yaml-writer' } : { path: join(root, 'node_modules/yaml/browser/index.js') },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'yaml-writer' }, () => ({
+      resolveDir: root,
+      contents: `import { Document } from ${JSON.stringify(join(root, 'node_modules/yaml/browser/dist/doc/Document.js'))};
+export const stringify = (value, options) => (value === undefined ? undefined : new Document(value, options).toString(options));`,
+    }));
   },
 };
 
 await rm(outdir, { recursive: true, force: true });
+const BANNER = "import { createRequire as __fusemlCreateRequire } from 'node:module'; const require = __fusemlCreateRequire(import.meta.url);";
 const result = await build({
   absWorkingDir: root,
   entryPoints: [
@@ -111,16 +121,29 @@ const result = await build({
   chunkNames: 'chunk-[hash]',
   sourcemap: 'linked',
   sourcesContent: false,
-  // The bundled CommonJS packages (ajv, yaml's CJS paths…) call require(): give the ESM bundle one.
-  banner: { js: "import { createRequire as __fusemlCreateRequire } from 'node:module'; const require = __fusemlCreateRequire(import.meta.url);" },
+  // The bundled CommonJS packages (commander, ajv…) call require(): give the ESM bundle one
+  // (removed below from the files that never use it).
+  banner: { js: BANNER },
   plugins: [importMetaUrls, yamlEsm],
   metafile: true,
+  write: false,
   logLevel: 'warning',
   legalComments: 'none',
   // Less to parse at start-up; names are kept (readable stack traces even without the maps).
   minifyWhitespace: true,
   minifySyntax: true,
 });
+await mkdir(outdir, { recursive: true });
+for (const f of result.outputFiles) {
+  let text = f.text;
+  // Each file that runs createRequire pays for it at start-up: keep the banner only where
+  // `require` is used. Its line stays (empty), so the source maps' line numbers still hold.
+  if (f.path.endsWith('.js') && !/\brequire\b/.test(text.replace(BANNER, ''))) text = text.replace(BANNER, '');
+  await writeFile(f.path, text);
+}
+// Every module's package scope is looked up from its folder upwards: one right here (the
+// same "type" as the package's) ends the look-up at the first step.
+await writeFile(join(outdir, 'package.json'), '{ "type": "module" }\n');
 
 // The stand-alone validators (ajv's generated code plus the few ajv/ajv-formats runtime
 // helpers it requires), each bundled into one CommonJS file next to the bins.

@@ -89,6 +89,32 @@ describe('the bundle', () => {
     const serve = Object.keys(m.outputs).filter((f) => staticClosure(m, f).externals.has('fastify'));
     expect(serve.length).toBeGreaterThan(0);
   });
+
+  it('-o yaml (describe\'s default) loads yaml\'s writer, not its parser', () => {
+    const m = meta();
+    const writer = [...staticClosure(m, chunkOf(m, 'src/cli/yaml-stringify.ts')).inputs].filter((i) => i.startsWith('node_modules/yaml/'));
+    expect(writer).toContain('node_modules/yaml/browser/dist/stringify/stringify.js');
+    expect(writer.filter((i) => /\/(parse|compose)\//.test(i))).toEqual([]);
+    // The check can fail: the descriptor loader's closure holds the parser.
+    expect([...staticClosure(m, chunkOf(m, 'src/descriptor/load.ts')).inputs].some((i) => i.startsWith('node_modules/yaml/browser/dist/parse/'))).toBe(true);
+  });
+
+  it('only the files that use require() create one (createRequire costs each file that runs it)', async () => {
+    const dir = join(ROOT, 'dist/cli/bin');
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.js'));
+    const withBanner: string[] = [];
+    for (const f of files) {
+      const text = await readFile(join(dir, f), 'utf8');
+      const rest = text.replace(/^.*__fusemlCreateRequire\(import\.meta\.url\);$/m, '');
+      if (rest !== text) {
+        withBanner.push(f);
+        expect(rest, f).toMatch(/\brequire\b/);
+      }
+    }
+    // esbuild's shared runtime (its require shim for bundled CommonJS, e.g. commander) keeps it.
+    expect(withBanner.length).toBeGreaterThan(0);
+    expect(withBanner.length).toBeLessThan(files.length / 4);
+  });
 });
 
 const PROGRAMS: Record<Bin, () => Command> = {
