@@ -256,6 +256,35 @@ describe('the repository cache, through the bundled bin', () => {
     expect((await readdir(cacheDir())).length, 'the cycle folder was cached').toBeGreaterThan(0);
   });
 
+  it('validate\'s warnings come from the cache entry on a cached run, the same as computed', async () => {
+    const file = join(repo, 'gcs/extension.yaml');
+    const good = await readFile(file, 'utf8');
+    await writeFile(file, good.replace(/^parameters:\n/m, 'parameters:\n  unusedThing:\n    default: x\n'));
+    await new Promise((r) => setTimeout(r, 2100)); // old enough to be cached
+    const validate = (): ReturnType<typeof cli> => cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'validate'], { env });
+    const first = await validate();
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.stderr).toContain(`${file}:13:5 /parameters/unusedThing parameter "unusedThing" is used by no template`);
+    const second = await validate();
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stderr).toBe(first.stderr);
+    // Prove the second run read them: change what the entry holds (not the repository).
+    const entries = await Promise.all((await readdir(cacheDir())).filter((f) => f.endsWith('.json')).map(async (f) => ({ path: join(cacheDir(), f), data: JSON.parse(await readFile(join(cacheDir(), f), 'utf8')) as { root: string; derived?: Record<string, { message: string }[]> } })));
+    const mine = entries.find((e) => e.data.root === resolve(repo));
+    const warnings = mine?.data.derived?.['validate:warnings:gcs'];
+    expect(warnings?.[0]?.message).toContain('unusedThing');
+    (warnings?.[0] as { message: string }).message = 'answered from the cache';
+    await writeFile((mine as (typeof entries)[number]).path, JSON.stringify(mine?.data));
+    expect((await validate()).stderr).toContain('answered from the cache');
+    // --strict: the same warnings fail the run.
+    const strict = await cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'validate', '--strict'], { env });
+    expect(strict.exitCode).toBe(EXIT_CODES.VALIDATION);
+    await writeFile(file, good);
+    const fixed = await validate();
+    expect(fixed.stderr).not.toContain('unusedThing');
+    expect(fixed.stderr).not.toContain('answered from the cache');
+  });
+
   it('a corrupt cache file changes nothing: the full load answers', async () => {
     const expected = await list();
     for (const f of (await readdir(cacheDir())).filter((n) => n.endsWith('.json'))) await writeFile(join(cacheDir(), f), '{"format":1,"extensions":[tru');
