@@ -230,6 +230,9 @@ describe('the repository cache, through the bundled bin', () => {
     expect((await list()).find((e) => e.name === 's3')?.version).toBe('7.7.7');
     const d = await cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'describe', 's3', '-o', 'json'], { env });
     expect((JSON.parse(d.stdout) as { version: string }).version).toBe('7.7.7');
+    // The default output, YAML, kept in the cache entry too (below): never the text of before the edit.
+    const y = await cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'describe', 's3'], { env });
+    expect(y.stdout).toMatch(/^version: 7\.7\.7$/m);
     // The edit also dropped the doctored cache entry: the real description is back.
     expect((await list()).find((e) => e.name === 'kserve')?.description).not.toBe('answered from the cache');
   });
@@ -283,6 +286,23 @@ describe('the repository cache, through the bundled bin', () => {
     const fixed = await validate();
     expect(fixed.stderr).not.toContain('unusedThing');
     expect(fixed.stderr).not.toContain('answered from the cache');
+  });
+
+  it('describe\'s YAML comes from the cache entry on a cached run, the same as rendered', async () => {
+    await new Promise((r) => setTimeout(r, 2100)); // the edits above: old enough to be cached
+    const describe = (): ReturnType<typeof cli> => cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'describe', 'mlflow'], { env });
+    const first = await describe();
+    expect(first.exitCode, first.stderr).toBe(0);
+    const json = await cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'describe', 'mlflow', '-o', 'json'], { env });
+    const { parse } = await import('yaml');
+    expect(parse(first.stdout)).toEqual(JSON.parse(json.stdout));
+    expect((await describe()).stdout).toBe(first.stdout);
+    const entries = await Promise.all((await readdir(cacheDir())).filter((f) => f.endsWith('.json')).map(async (f) => ({ path: join(cacheDir(), f), data: JSON.parse(await readFile(join(cacheDir(), f), 'utf8')) as { root: string; derived?: Record<string, string> } })));
+    const mine = entries.find((e) => e.data.root === resolve(repo)) as (typeof entries)[number];
+    expect(mine.data.derived?.['describe:yaml:mlflow']).toBe(first.stdout);
+    (mine.data.derived as Record<string, string>)['describe:yaml:mlflow'] = 'answered: from the cache\n';
+    await writeFile(mine.path, JSON.stringify(mine.data));
+    expect((await describe()).stdout).toBe('answered: from the cache\n');
   });
 
   it('a corrupt cache file changes nothing: the full load answers', async () => {

@@ -89,6 +89,15 @@ export async function describeExtension(globals: RepositoryOptions, name: string
     );
     return;
   }
+  if (format === 'yaml') {
+    // The YAML text from the repository cache entry of the extension's folder when it came from
+    // there (the view is the cached extension's): the YAML writer is not even loaded.
+    const isText = (v: unknown): v is string => typeof v === 'string';
+    const text = await cachedDerived(dirname(ext.dir), `describe:yaml:${basename(ext.dir)}`, () => renderData(view, format), isText);
+    saveDerived();
+    process.stdout.write(text);
+    return;
+  }
   process.stdout.write(await renderData(view, format));
 }
 
