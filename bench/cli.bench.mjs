@@ -6,7 +6,8 @@
  * scripts/bundle.mjs). Targets are ratios to that baseline: --help ≤ 1.3×, the
  * extensions commands ≤ 1.5×, peak RSS ≤ 55 MiB. The extensions commands run with a
  * warm repository cache (src/descriptor/cache.ts; the first, cold run is left out of
- * the median), and once more with FUSEML_NO_CACHE=1 for the full load's cost.
+ * the median; the cache entry also holds validate's warnings and describe's YAML), and once
+ * more with FUSEML_NO_CACHE=1 for the full load's cost.
  * Protocol: see bench/run.mjs.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -78,11 +79,11 @@ await writeFile(
   process.env.BENCH_RESULT_FILE ?? join(tmp, 'cli.json'),
   JSON.stringify({
     name: 'cli start-up',
-    description: 'Start-up cost of the commands that must stay cheap, as shipped: each bin bundled with esbuild (scripts/bundle.mjs; the Kubernetes client, got, listr2, execa, fastify and SQLite stay in lazy chunks / node_modules, loaded only by the commands that use them: test/unit/startup-imports.test.ts and test/integration/bundle.test.ts guard the graph), and a warm validated-repository cache for the extensions commands.',
+    description: 'Start-up cost of the commands that must stay cheap, as shipped: each bin bundled on its own (scripts/bundle.mjs: esbuild, its chunks merged by rollup so that --help loads 3 files and the extensions commands 4; the Kubernetes client, got, listr2, execa, fastify and SQLite stay in lazy chunks / node_modules, loaded only by the commands that use them: test/unit/startup-imports.test.ts and test/integration/bundle.test.ts guard the graph), and a warm validated-repository cache for the extensions commands (which also holds validate\'s warnings and describe\'s YAML).',
     figures,
     notes: [
       'Times include spawning node itself (see the baseline); run through src/exec as a child of the bench process, with a --import hook that records peak RSS and CPU time (in every run, the baseline\'s too). Runs are interleaved (one of each command per round). CPU time is less sensitive to the machine\'s load than wall time and is given beside it.',
-      `Node ${process.version}: V8's compile cache (module.enableCompileCache) needs Node 22.1 or later; the bins turn it on where it exists, so on Node 20 these figures are without it.`,
+      `Node ${process.version}: V8's compile cache (module.enableCompileCache) needs Node 22.1 or later; the bins turn it on where it exists, so on Node 20 these figures are without it (Node 20's ESM loader takes no code cache of our own, see the README's Caches).`,
     ],
   }),
 );

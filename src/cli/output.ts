@@ -44,7 +44,7 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
 
 export async function renderData(data: unknown, format: 'json' | 'yaml'): Promise<string> {
   if (format === 'json') return JSON.stringify(data, null, 2) + '\n';
-  const { stringify } = await import('yaml');
+  const { stringify } = await import('./yaml-stringify.js');
   return stringify(data, { lineWidth: 0 });
 }
 

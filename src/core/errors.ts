@@ -101,6 +101,18 @@ export interface Issue {
   message: string;
 }
 
+/** An Issue[] as read back from JSON (e.g. a cache file): anything else is not one. */
+export function isIssueList(v: unknown): v is Issue[] {
+  return (
+    Array.isArray(v) &&
+    v.every((i: Partial<Issue> | null) => {
+      if (i === null || typeof i !== 'object') return false;
+      const pos = (n: unknown): boolean => n === undefined || (typeof n === 'number' && Number.isInteger(n) && n > 0);
+      return typeof i.file === 'string' && typeof i.pointer === 'string' && typeof i.message === 'string' && pos(i.line) && pos(i.col);
+    })
+  );
+}
+
 export function formatIssue(issue: Issue): string {
   const pos = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}:${issue.col ?? 1}`;
   const ptr = issue.pointer === '' ? '' : ` ${issue.pointer}`;

@@ -14,6 +14,9 @@
  *     changed in the last 2 s (a change within the clock's granularity could go unseen);
  *   - written atomically (temporary file + rename), mode 0600 in a 0700 folder;
  *   - FUSEML_NO_CACHE=1 turns it off.
+ *
+ * Results computed from a cached folder (`extensions validate`'s warnings: ./lint.ts) are kept in
+ * its entry too (cachedDerived / saveDerived), under the same fingerprint and the same rules.
  */
 import { mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
@@ -159,7 +162,23 @@ interface CacheFile {
   root: string;
   fingerprint: string;
   extensions: Extension[];
+  /** Results computed from the folder by key (cachedDerived); absent in entries written before any. */
+  derived?: Record<string, unknown>;
 }
+
+/** Folders answered by or stored in the cache in this process: their entry, for cachedDerived. */
+interface Known {
+  file: string;
+  dir: string;
+  buildId: string;
+  fingerprint: string;
+  /** The derived results the entry holds. */
+  derived: Record<string, unknown>;
+  /** Derived results computed in this process, not yet in the file. */
+  fresh: Record<string, unknown>;
+  nowNs: () => bigint;
+}
+const known = new Map<string, Known>();
 
 /** FNV-1a (64 bits) of the folder's path: a file name; the file itself records the path it is for. */
 function cacheFile(dir: string, root: string): string {
@@ -168,14 +187,15 @@ function cacheFile(dir: string, root: string): string {
   return join(dir, `${x.toString(16).padStart(16, '0')}.json`);
 }
 
-function read(file: string, root: string, hash: string): Extension[] | undefined {
+function read(file: string, root: string, hash: string): CacheFile | undefined {
   try {
     const c = JSON.parse(readFileSync(file, 'utf8')) as Partial<CacheFile>;
     if (c.format !== FORMAT || c.root !== root || c.fingerprint !== hash || !Array.isArray(c.extensions)) return undefined;
     for (const e of c.extensions) {
       if (e === null || typeof e !== 'object' || typeof e.name !== 'string' || typeof e.file !== 'string' || !Array.isArray(e.install)) return undefined;
     }
-    return c.extensions;
+    const derived = c.derived !== null && typeof c.derived === 'object' && !Array.isArray(c.derived) ? c.derived : {};
+    return { format: FORMAT, root, fingerprint: hash, extensions: c.extensions, derived };
   } catch {
     return undefined;
   }
@@ -219,13 +239,54 @@ export async function cachedRepository(root: string, load: () => Promise<LoadedR
   if (!before) return load();
   const dir = options.dir ?? defaultCacheDir();
   const file = cacheFile(dir, root);
+  const nowNs = options.nowNs ?? ((): bigint => BigInt(Date.now()) * 1_000_000n);
+  const entry = (derived: Record<string, unknown> = {}): Known => ({ file, dir, buildId, fingerprint: before.hash, derived, fresh: {}, nowNs });
   const hit = read(file, root, before.hash);
-  if (hit) return { extensions: hit, issues: [] };
+  if (hit) {
+    known.set(root, entry(hit.derived));
+    return { extensions: hit.extensions, issues: [] };
+  }
+  known.delete(root);
   const loaded = await load();
   if (loaded.issues.length > 0 || !holdsNoSecret(loaded.extensions) || !loaded.extensions.every(jsonSafe)) return loaded;
   const after = fingerprint(root, buildId);
-  const now = (options.nowNs ?? (() => BigInt(Date.now()) * 1_000_000n))();
-  if (!after || after.hash !== before.hash || now - after.newestNs < RACY_NS) return loaded;
+  if (!after || after.hash !== before.hash || nowNs() - after.newestNs < RACY_NS) return loaded;
   write(file, dir, { format: FORMAT, root, fingerprint: before.hash, extensions: loaded.extensions });
+  known.set(root, entry());
   return loaded;
+}
+
+/**
+ * A result computed from the files below `root` (a folder cachedRepository() answered or stored in
+ * this process; `key` names what it is): from its cache entry when there, else `compute()`'s,
+ * kept for saveDerived(). `valid` checks what the entry holds (anything else: computed again).
+ * The result must be plain JSON and hold no secret. Without a cache entry for `root`, just `compute()`.
+ */
+export async function cachedDerived<T>(root: string, key: string, compute: () => Promise<T>, valid: (v: unknown) => v is T): Promise<T> {
+  const k = known.get(root);
+  const stored = k?.derived[key];
+  if (k && stored !== undefined && valid(stored)) return stored;
+  const value = await compute();
+  // Kept as JSON text's value: what the file will hold, whatever the caller does with `value`.
+  if (k && jsonSafe(value)) k.fresh[key] = JSON.parse(JSON.stringify(value)) as unknown;
+  return value;
+}
+
+/**
+ * Adds the results cachedDerived() computed to their entries, for each folder still as it was
+ * when its entry was read or written (same fingerprint, nothing changed in the last 2 s). The
+ * entry is read again: only the derived results come from this process.
+ */
+export function saveDerived(): void {
+  for (const [root, k] of known) {
+    if (Object.keys(k.fresh).length === 0) continue;
+    const fresh = k.fresh;
+    k.fresh = {};
+    const now = fingerprint(root, k.buildId);
+    if (!now || now.hash !== k.fingerprint || k.nowNs() - now.newestNs < RACY_NS) continue;
+    const current = read(k.file, root, k.fingerprint);
+    if (!current) continue;
+    k.derived = { ...current.derived, ...fresh };
+    write(k.file, k.dir, { ...current, derived: k.derived });
+  }
 }

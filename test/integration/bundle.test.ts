@@ -25,7 +25,7 @@ const SHIPPED = join(ROOT, 'extensions');
 const HEAVY = ['@kubernetes/client-node', 'got', 'listr2', 'execa', 'fastify', 'better-sqlite3'];
 
 interface Meta {
-  outputs: Record<string, { entryPoint?: string; imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
+  outputs: Record<string, { entryPoint?: string; entryPoints: string[]; imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
 }
 const meta = (): Meta => JSON.parse(readFileSync(join(ROOT, 'dist/bundle-meta.json'), 'utf8')) as Meta;
 
@@ -50,8 +50,19 @@ function staticClosure(m: Meta, out: string): { files: Set<string>; externals: S
   return { files, externals, inputs };
 }
 
-const chunkOf = (m: Meta, entry: string): string => {
-  const f = Object.keys(m.outputs).find((k) => m.outputs[k]?.entryPoint === entry);
+/**
+ * The file holding `entry` (a bin, or a module imported lazily), as the bundle ships it; with
+ * `bin`, the one that bin loads (each bin is bundled on its own).
+ */
+const chunkOf = (m: Meta, entry: string, bin?: string): string => {
+  const reachable = new Set<string>();
+  const walk = (f: string): void => {
+    if (reachable.has(f)) return;
+    reachable.add(f);
+    for (const i of m.outputs[f]?.imports ?? []) if (!i.external) walk(i.path);
+  };
+  if (bin) walk(`dist/cli/bin/${bin}.js`);
+  const f = Object.keys(m.outputs).find((k) => m.outputs[k]?.entryPoints.includes(entry) && (!bin || reachable.has(k)));
   if (!f) throw new Error(`no output for ${entry}`);
   return f;
 };
@@ -70,11 +81,19 @@ describe('the bundle', () => {
     it(`${bin}: start-up (the bin and what it imports at start) loads no heavy package, and of node_modules only commander`, () => {
       const m = meta();
       const entry = staticClosure(m, `dist/cli/bin/${bin}.js`);
-      // The bin turns source maps on, then imports run.ts and its program builder: both are start-up.
+      // The bin turns source maps on, then imports src/cli/main/*.ts (run.ts and its program builder): both are start-up.
       const program = { fuseml: 'fuseml', 'fuseml-installer': 'installer', 'fuseml-registry': 'registry' }[bin];
-      const start = [entry, staticClosure(m, chunkOf(m, 'src/cli/run.ts')), staticClosure(m, chunkOf(m, `src/cli/programs/${program}.ts`))];
+      const main = staticClosure(m, chunkOf(m, `src/cli/main/${program}.ts`));
+      const start = [entry, main];
       expect(start.flatMap((c) => heavy(c.externals))).toEqual([]);
       expect([...new Set(start.flatMap((c) => packagesIn(c.inputs)))]).toEqual(['commander']);
+      // Before prepareStart() (source maps for --verbose), the bin loads only what runs it.
+      expect([...entry.inputs].sort()).toEqual([`src/cli/bin/${bin}.ts`, 'src/cli/startup.ts', 'src/core/cache-dir.ts']);
+      expect(main.inputs).toContain('src/cli/run.ts');
+      expect(main.inputs).toContain(`src/cli/programs/${program}.ts`);
+      // Few files: each costs the ESM loader a resolve, a read, a compile and a link. The bin,
+      // what runs before prepareStart (startup.ts and esbuild's runtime), and the rest in one file.
+      expect(new Set([...entry.files, ...main.files]).size).toBeLessThanOrEqual(3);
     });
   }
 
@@ -82,12 +101,38 @@ describe('the bundle', () => {
     const m = meta();
     const c = staticClosure(m, chunkOf(m, 'src/cli/commands/extensions.ts'));
     expect(heavy(c.externals)).toEqual([]);
+    // What they load beyond start-up is one file.
+    const main = staticClosure(m, chunkOf(m, 'src/cli/main/installer.ts'));
+    expect([...c.files].filter((f) => !main.files.has(f))).toHaveLength(1);
     expect(packagesIn(c.inputs)).toEqual(['commander']);
     expect([...c.inputs].filter((i) => /src\/descriptor\/(load|yaml)\.ts$/.test(i))).toEqual([]);
     // The check can fail: the loader's chunk holds the YAML parser, the server's reaches fastify.
     expect(packagesIn(staticClosure(m, chunkOf(m, 'src/descriptor/load.ts')).inputs)).toContain('yaml');
     const serve = Object.keys(m.outputs).filter((f) => staticClosure(m, f).externals.has('fastify'));
     expect(serve.length).toBeGreaterThan(0);
+  });
+
+  it('-o yaml (describe\'s default) loads yaml\'s writer, not its parser', () => {
+    const m = meta();
+    const closure = staticClosure(m, chunkOf(m, 'src/cli/yaml-stringify.ts', 'fuseml-installer'));
+    const writer = [...closure.inputs].filter((i) => i.startsWith('node_modules/yaml/'));
+    // For describe, one file beyond start-up.
+    expect([...closure.files].filter((f) => !staticClosure(m, chunkOf(m, 'src/cli/main/installer.ts')).files.has(f))).toHaveLength(1);
+    expect(writer).toContain('node_modules/yaml/browser/dist/stringify/stringify.js');
+    expect(writer.filter((i) => /\/(parse|compose)\//.test(i))).toEqual([]);
+    // The check can fail: the descriptor loader's closure holds the parser.
+    expect([...staticClosure(m, chunkOf(m, 'src/descriptor/load.ts')).inputs].some((i) => i.startsWith('node_modules/yaml/browser/dist/parse/'))).toBe(true);
+  });
+
+  it('only the files that use require() create one (createRequire costs each file that runs it)', async () => {
+    const dir = join(ROOT, 'dist/cli/bin');
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.js'));
+    const withBanner: string[] = [];
+    for (const f of files) if (/createRequire\(import\.meta\.url\)/.test(await readFile(join(dir, f), 'utf8'))) withBanner.push(f);
+    // esbuild's shared runtime (its require shim for bundled CommonJS, e.g. commander) keeps it
+    // (and a file whose text merely holds the word "require").
+    expect(withBanner.length).toBeGreaterThan(0);
+    expect(withBanner.length).toBeLessThan(files.length / 4);
   });
 });
 
@@ -131,6 +176,8 @@ describe('every command of the bundled bins', () => {
     const verbose = await cli('fuseml-installer', [...args, '--verbose']);
     expect(verbose.exitCode).toBe(EXIT_CODES.NOT_FOUND);
     expect(verbose.stderr).toMatch(/at .*src\/descriptor\/repository\.ts:\d+:\d+/);
+    // The start-up file (run.ts, the program builders) too: loaded after source maps were turned on.
+    expect(verbose.stderr).toMatch(/at .*src\/cli\/run\.ts:\d+:\d+/);
     const quiet = await cli('fuseml-installer', args);
     expect(quiet.stderr).not.toMatch(/ at /);
   });
@@ -183,6 +230,9 @@ describe('the repository cache, through the bundled bin', () => {
     expect((await list()).find((e) => e.name === 's3')?.version).toBe('7.7.7');
     const d = await cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'describe', 's3', '-o', 'json'], { env });
     expect((JSON.parse(d.stdout) as { version: string }).version).toBe('7.7.7');
+    // The default output, YAML, kept in the cache entry too (below): never the text of before the edit.
+    const y = await cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'describe', 's3'], { env });
+    expect(y.stdout).toMatch(/^version: 7\.7\.7$/m);
     // The edit also dropped the doctored cache entry: the real description is back.
     expect((await list()).find((e) => e.name === 'kserve')?.description).not.toBe('answered from the cache');
   });
@@ -207,6 +257,52 @@ describe('the repository cache, through the bundled bin', () => {
       expect(v.stderr, run).toContain(`${join(cyc, 'one/extension.yaml')}:4:12 /requires/0 dependency cycle`);
     }
     expect((await readdir(cacheDir())).length, 'the cycle folder was cached').toBeGreaterThan(0);
+  });
+
+  it('validate\'s warnings come from the cache entry on a cached run, the same as computed', async () => {
+    const file = join(repo, 'gcs/extension.yaml');
+    const good = await readFile(file, 'utf8');
+    await writeFile(file, good.replace(/^parameters:\n/m, 'parameters:\n  unusedThing:\n    default: x\n'));
+    await new Promise((r) => setTimeout(r, 2100)); // old enough to be cached
+    const validate = (): ReturnType<typeof cli> => cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'validate'], { env });
+    const first = await validate();
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.stderr).toContain(`${file}:13:5 /parameters/unusedThing parameter "unusedThing" is used by no template`);
+    const second = await validate();
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stderr).toBe(first.stderr);
+    // Prove the second run read them: change what the entry holds (not the repository).
+    const entries = await Promise.all((await readdir(cacheDir())).filter((f) => f.endsWith('.json')).map(async (f) => ({ path: join(cacheDir(), f), data: JSON.parse(await readFile(join(cacheDir(), f), 'utf8')) as { root: string; derived?: Record<string, { message: string }[]> } })));
+    const mine = entries.find((e) => e.data.root === resolve(repo));
+    const warnings = mine?.data.derived?.['validate:warnings:gcs'];
+    expect(warnings?.[0]?.message).toContain('unusedThing');
+    (warnings?.[0] as { message: string }).message = 'answered from the cache';
+    await writeFile((mine as (typeof entries)[number]).path, JSON.stringify(mine?.data));
+    expect((await validate()).stderr).toContain('answered from the cache');
+    // --strict: the same warnings fail the run.
+    const strict = await cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'validate', '--strict'], { env });
+    expect(strict.exitCode).toBe(EXIT_CODES.VALIDATION);
+    await writeFile(file, good);
+    const fixed = await validate();
+    expect(fixed.stderr).not.toContain('unusedThing');
+    expect(fixed.stderr).not.toContain('answered from the cache');
+  });
+
+  it('describe\'s YAML comes from the cache entry on a cached run, the same as rendered', async () => {
+    await new Promise((r) => setTimeout(r, 2100)); // the edits above: old enough to be cached
+    const describe = (): ReturnType<typeof cli> => cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'describe', 'mlflow'], { env });
+    const first = await describe();
+    expect(first.exitCode, first.stderr).toBe(0);
+    const json = await cli('fuseml-installer', ['--extensions-repository', repo, 'extensions', 'describe', 'mlflow', '-o', 'json'], { env });
+    const { parse } = await import('yaml');
+    expect(parse(first.stdout)).toEqual(JSON.parse(json.stdout));
+    expect((await describe()).stdout).toBe(first.stdout);
+    const entries = await Promise.all((await readdir(cacheDir())).filter((f) => f.endsWith('.json')).map(async (f) => ({ path: join(cacheDir(), f), data: JSON.parse(await readFile(join(cacheDir(), f), 'utf8')) as { root: string; derived?: Record<string, string> } })));
+    const mine = entries.find((e) => e.data.root === resolve(repo)) as (typeof entries)[number];
+    expect(mine.data.derived?.['describe:yaml:mlflow']).toBe(first.stdout);
+    (mine.data.derived as Record<string, string>)['describe:yaml:mlflow'] = 'answered: from the cache\n';
+    await writeFile(mine.path, JSON.stringify(mine.data));
+    expect((await describe()).stdout).toBe('answered: from the cache\n');
   });
 
   it('a corrupt cache file changes nothing: the full load answers', async () => {

@@ -10,7 +10,8 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cachedRepository, defaultCacheDir, fingerprint, holdsNoSecret, type LoadedRepository } from '../../src/descriptor/cache.js';
+import { cachedDerived, cachedRepository, defaultCacheDir, fingerprint, holdsNoSecret, saveDerived, type LoadedRepository } from '../../src/descriptor/cache.js';
+import { isIssueList, type Issue } from '../../src/core/errors.js';
 import { loadRepository } from '../../src/descriptor/repository.js';
 
 const SHIPPED = fileURLToPath(new URL('../../extensions/', import.meta.url));
@@ -171,5 +172,65 @@ describe('validated-repository cache', () => {
   it('lives under $XDG_CACHE_HOME (absolute only), else ~/.cache', () => {
     expect(defaultCacheDir({ XDG_CACHE_HOME: '/x/cache' })).toBe('/x/cache/fuseml-installer/repositories');
     expect(defaultCacheDir({ XDG_CACHE_HOME: 'relative' })).toMatch(/\/\.cache\/fuseml-installer\/repositories$/);
+  });
+
+  describe('results derived from a cached folder (extensions validate\'s warnings)', () => {
+    const opts = (): { buildId: string; dir: string; nowNs: () => bigint } => ({ buildId: BUILD, dir: cacheDir, nowNs: later });
+    const warning = (message: string): Issue[] => [{ file: join(repo, 's3/extension.yaml'), line: 3, col: 1, pointer: '/parameters/x', message }];
+    const counted = (): { compute: () => Promise<Issue[]>; calls: () => number } => {
+      let n = 0;
+      return { compute: async () => (n++, warning(`computed ${n}`)), calls: () => n };
+    };
+    const entry = async (): Promise<{ path: string; data: { derived?: Record<string, unknown> } }> => {
+      const [file] = (await readdir(cacheDir)).filter((f) => f.endsWith('.json'));
+      const path = join(cacheDir, file as string);
+      return { path, data: JSON.parse(await readFile(path, 'utf8')) as { derived?: Record<string, unknown> } };
+    };
+
+    it('computed once, kept in the folder\'s entry by saveDerived, then read back from it', async () => {
+      const c = counted();
+      await cachedRepository(repo, realLoad, opts()); // stored
+      expect(await cachedDerived(repo, 'k', c.compute, isIssueList)).toEqual(warning('computed 1'));
+      saveDerived();
+      expect((await entry()).data.derived).toEqual({ k: warning('computed 1') });
+      await cachedRepository(repo, () => Promise.reject(new Error('must not load')), opts()); // a hit
+      expect(await cachedDerived(repo, 'k', c.compute, isIssueList)).toEqual(warning('computed 1'));
+      expect(c.calls()).toBe(1);
+      // What the entry says is what is answered (the hit path really reads it).
+      const { path, data } = await entry();
+      await writeFile(path, JSON.stringify({ ...data, derived: { k: warning('from the cache') } }));
+      await cachedRepository(repo, realLoad, opts());
+      expect(await cachedDerived(repo, 'k', c.compute, isIssueList)).toEqual(warning('from the cache'));
+      expect(c.calls()).toBe(1);
+    });
+
+    it('a change below the folder, an invalid stored value or no cache entry: computed again', async () => {
+      const c = counted();
+      await cachedRepository(repo, realLoad, opts());
+      await cachedDerived(repo, 'k', c.compute, isIssueList);
+      saveDerived();
+      await writeFile(join(repo, 's3/values.yaml'), '# edited\n', { flag: 'a' });
+      await cachedRepository(repo, realLoad, opts()); // a miss: the new state is stored, without the old results
+      expect(await cachedDerived(repo, 'k', c.compute, isIssueList)).toEqual(warning('computed 2'));
+      saveDerived();
+      const { path, data } = await entry();
+      expect(data.derived).toEqual({ k: warning('computed 2') });
+      await writeFile(path, JSON.stringify({ ...data, derived: { k: [{ file: 1 }] } }));
+      await cachedRepository(repo, realLoad, opts());
+      expect(await cachedDerived(repo, 'k', c.compute, isIssueList)).toEqual(warning('computed 3'));
+      // A folder the cache never answered: nothing kept, nothing read.
+      const other = join(tmp, 'elsewhere');
+      expect(await cachedDerived(other, 'k', c.compute, isIssueList)).toEqual(warning('computed 4'));
+      expect(await cachedDerived(other, 'k', c.compute, isIssueList)).toEqual(warning('computed 5'));
+    });
+
+    it('not saved when the folder changed after its entry was read', async () => {
+      const c = counted();
+      await cachedRepository(repo, realLoad, opts());
+      await cachedDerived(repo, 'k', c.compute, isIssueList);
+      await writeFile(join(repo, 'mlflow/notes.txt'), 'new');
+      saveDerived();
+      expect((await entry()).data.derived).toBeUndefined();
+    });
   });
 });

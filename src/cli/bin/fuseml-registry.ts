@@ -3,5 +3,5 @@ import { prepareStart } from '../startup.js';
 
 // Everything else is loaded after this (see ../startup.ts).
 prepareStart();
-const [{ runCli }, { buildRegistryProgram }] = await Promise.all([import('../run.js'), import('../programs/registry.js')]);
+const { runCli, buildRegistryProgram } = await import('../main/registry.js');
 await runCli(buildRegistryProgram());

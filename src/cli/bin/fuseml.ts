@@ -3,5 +3,5 @@ import { prepareStart } from '../startup.js';
 
 // Everything else is loaded after this (see ../startup.ts).
 prepareStart();
-const [{ runCli }, { buildFusemlProgram }] = await Promise.all([import('../run.js'), import('../programs/fuseml.js')]);
+const { runCli, buildFusemlProgram } = await import('../main/fuseml.js');
 await runCli(buildFusemlProgram());

@@ -1,8 +1,9 @@
 /** `fuseml-installer extensions list|describe|validate`. */
 import { readdir, stat } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
-import { fileError, formatIssue, ValidationError, type Issue } from '../../core/errors.js';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { fileError, formatIssue, isIssueList, ValidationError, type Issue } from '../../core/errors.js';
 import { isExternalOnly, type Extension } from '../../core/extension.js';
+import { cachedDerived, saveDerived } from '../../descriptor/cache.js';
 import { findDescriptor, remoteLocations } from '../../descriptor/files.js';
 import { descriptorNearMisses, extensionWarnings } from '../../descriptor/lint.js';
 import { loadLayers, requireExtension, type Repository } from '../../descriptor/repository.js';
@@ -88,6 +89,15 @@ export async function describeExtension(globals: RepositoryOptions, name: string
     );
     return;
   }
+  if (format === 'yaml') {
+    // The YAML text from the repository cache entry of the extension's folder when it came from
+    // there (the view is the cached extension's): the YAML writer is not even loaded.
+    const isText = (v: unknown): v is string => typeof v === 'string';
+    const text = await cachedDerived(dirname(ext.dir), `describe:yaml:${basename(ext.dir)}`, () => renderData(view, format), isText);
+    saveDerived();
+    process.stdout.write(text);
+    return;
+  }
   process.stdout.write(await renderData(view, format));
 }
 
@@ -114,6 +124,14 @@ async function skippedFolders(root: string): Promise<Issue[]> {
 }
 
 /**
+ * The warnings below a repository folder (near-miss folders; each extension's, by its folder's
+ * name): from the folder's entry in the repository cache when it came from there (they depend only
+ * on the files below it, which its fingerprint covers), else computed (and kept: saveDerived).
+ */
+const cachedSkippedFolders = (root: string): Promise<Issue[]> => cachedDerived(root, 'validate:skipped-folders', () => skippedFolders(root), isIssueList);
+const cachedWarnings = (e: Extension): Promise<Issue[]> => cachedDerived(dirname(e.dir), `validate:warnings:${basename(e.dir)}`, () => extensionWarnings(e), isIssueList);
+
+/**
  * Validates the given extension folders (or descriptor files), or every extension the installer
  * sees (shipped, FUSEML_EXTENSIONS_PATH, --extensions-repository) when none is given. A folder with
  * no descriptor of its own is taken as a repository. Rules that need the other extensions
@@ -129,7 +147,7 @@ export async function validateExtensions(globals: RepositoryOptions, paths: stri
   const accept = async (e: Extension): Promise<void> => {
     valid.push(`${e.name} (${e.dir})`);
     notes.push(...remoteNotes(e));
-    warnings.push(...(await extensionWarnings(e)));
+    warnings.push(...(await cachedWarnings(e)));
   };
   const checkRepository = async (root: string | undefined, repo: Repository): Promise<void> => {
     const inside = (file: string): boolean => root === undefined || file === root || file.startsWith(root + sep);
@@ -139,7 +157,7 @@ export async function validateExtensions(globals: RepositoryOptions, paths: stri
     if (root !== undefined && exts.length === 0 && own.length === 0) {
       issues.push({ file: root, pointer: '', message: 'no extension.yaml or description.yaml found here or in its sub-folders' });
     }
-    for (const r of root === undefined ? layers.map((l) => resolve(l.dir)) : [root]) warnings.push(...(await skippedFolders(r)));
+    for (const r of root === undefined ? layers.map((l) => resolve(l.dir)) : [root]) warnings.push(...(await cachedSkippedFolders(r)));
     const bad = new Set(own.map((i) => i.file));
     for (const e of exts) {
       if (bad.has(e.file) || (e.registrationFile && bad.has(e.registrationFile))) continue;
@@ -182,6 +200,7 @@ export async function validateExtensions(globals: RepositoryOptions, paths: stri
     }
     if (!issues.some((i) => i.file === found.file || i.file === own.extension?.registrationFile)) await accept(own.extension);
   }
+  saveDerived();
   for (const v of valid) process.stdout.write(`valid: ${v}\n`);
   for (const n of notes) process.stdout.write(`${n}\n`);
   if (opts.strict) issues.push(...warnings);
