@@ -35,8 +35,7 @@ export function sampleRecord(id: string, o: { product?: string; zone?: string; r
     ...(o.zone === undefined ? {} : { zone: o.zone }),
     description: 'contract test',
     revision,
-    created: '2026-01-01T00:00:00.000Z',
-    updated: '2026-01-01T00:00:00.000Z',
+    status: { registered: '2026-01-01T00:00:00Z', updated: '2026-01-01T00:00:00Z' },
     services: [
       {
         id: 'mlflow-store',

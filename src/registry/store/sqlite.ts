@@ -20,7 +20,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FusemlError } from '../../core/errors.js';
-import { HIDDEN, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../core/records.js';
+import { HIDDEN, withStatusTimes, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../core/records.js';
 import { Cipher, keyFingerprint } from '../crypto.js';
 import { PreconditionFailedError } from '../errors.js';
 import { listInScope, type CredentialScopeFilter, type MaskedRow, type ReadOptions, type Store, type StoreFilter } from './types.js';
@@ -69,6 +69,19 @@ const MIGRATIONS: readonly Migration[] = [
       const update = db.prepare('UPDATE extensions SET masked = ? WHERE id = ?');
       for (const row of db.prepare('SELECT id, doc FROM extensions').all() as { id: string; doc: string }[]) {
         update.run(JSON.stringify(store.unsealForMigration(row.doc)), row.id);
+      }
+    },
+  },
+  {
+    version: 3,
+    description: "record times once, in fuseml-core's status: top-level created/updated moved into status and dropped",
+    sql: '',
+    run: (store, db) => {
+      const update = db.prepare('UPDATE extensions SET doc = ?, masked = ? WHERE id = ?');
+      for (const row of db.prepare('SELECT id, doc FROM extensions').all() as { id: string; doc: string }[]) {
+        // Sealed credential values are untouched (their AAD is their location, not the document).
+        const doc = JSON.stringify(withStatusTimes(JSON.parse(row.doc) as ExtensionRecord));
+        if (doc !== row.doc) update.run(doc, JSON.stringify(store.unsealForMigration(doc)), row.id);
       }
     },
   },
@@ -351,7 +364,7 @@ export class SqliteStore implements Store {
     return doc;
   }
 
-  /** @internal the masked form of a stored document (used by migration 2). */
+  /** @internal the masked form of a stored document (used by migrations 2 and 3). */
   unsealForMigration(doc: string): ExtensionRecord {
     return this.#unseal(doc, false);
   }
