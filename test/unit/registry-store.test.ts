@@ -8,7 +8,9 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { FusemlError } from '../../src/core/errors.js';
 import { loadOrCreateKey } from '../../src/registry/crypto.js';
 import { PreconditionFailedError } from '../../src/registry/errors.js';
+import type { ExtensionRecord } from '../../src/core/records.js';
 import { SqliteStore } from '../../src/registry/store/sqlite.js';
+import { inPreviousForm, legacyTimes, sampleRecord, statusTimes } from '../helpers/store-contract.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -166,45 +168,37 @@ describe('migrations', () => {
     const path = join(dir, 'r.db');
     const key = randomBytes(32);
     const s = new SqliteStore({ path, key });
-    await s.put(rec(), null);
-    await s.close();
-    // The document as the previous fuseml-registry stored it: created/updated on every record (milliseconds),
-    // mirrored in status, except a credential set whose status lacks them (moved there by the migration).
     const t0 = '2026-01-01T00:00:00.123Z';
     const t1 = '2026-01-02T00:00:00.456Z';
+    // The document as the previous fuseml-registry stored it (its masked column too, written by its own pass).
+    await s.put(inPreviousForm(sampleRecord('ext', { product: 'p', secret: SECRET }), t0, t1, ['team-a']), null);
+    await s.close();
     const db = new Database(path);
-    const row = db.prepare("SELECT doc FROM extensions WHERE id = 'ext'").get() as { doc: string };
-    const old = JSON.parse(row.doc) as Record<string, any>;
-    Object.assign(old, { created: t0, updated: t1, status: { installed: true, registered: t0, updated: t1 } });
-    const svc = old.services[0];
-    Object.assign(svc, { created: t0, updated: t1, status: { registered: t0, updated: t1 }, endpoints: [{ url: 'http://a', type: 'internal', status: {}, revision: 1, created: t0, updated: t1 }] });
-    Object.assign(svc.credentials[0], { created: t0, updated: t1 });
-    const oldDoc = JSON.stringify(old);
-    db.prepare("UPDATE extensions SET doc = ?, masked = ? WHERE id = 'ext'").run(oldDoc, oldDoc.replace(/"sealed":\{[^}]*\}/, '"configuration":{"KEY":"<hidden>"}'));
+    const before = db.prepare("SELECT doc, masked FROM extensions WHERE id = 'ext'").get() as { doc: string; masked: string };
+    expect(legacyTimes(JSON.parse(before.masked) as ExtensionRecord)).toHaveLength(2 * 7); // 7 records, created and updated on each
     db.exec('DELETE FROM schema_migrations WHERE version = 3');
     db.close();
 
     const again = new SqliteStore({ path, key });
-    const doc = (await again.get('ext', { reveal: true })) as unknown as Record<string, any>;
-    expect(doc).not.toHaveProperty('created');
-    expect(doc).not.toHaveProperty('updated');
-    expect(doc.status).toEqual({ installed: true, registered: t0, updated: t1 });
-    const s0 = doc.services[0];
-    expect(s0).not.toHaveProperty('created');
-    expect(s0.status).toEqual({ registered: t0, updated: t1 });
-    expect(s0.endpoints[0]).toEqual({ url: 'http://a', type: 'internal', status: {}, revision: 1 });
-    expect(s0.credentials[0]).not.toHaveProperty('updated');
-    expect(s0.credentials[0].status).toEqual({ created: t0, updated: t1 });
-    expect(s0.credentials[0].configuration).toEqual({ KEY: SECRET });
-    // The masked column is rewritten too: the fast listing equals the parsed one, with no top-level time left.
+    const doc = (await again.get('ext', { reveal: true })) as ExtensionRecord;
+    expect(legacyTimes(doc)).toEqual([]);
+    const times = { registered: t0, updated: t1 };
+    const creds = { created: t0, updated: t1 };
+    expect(statusTimes(doc)).toEqual({
+      'extension ext': times,
+      'service mlflow-store': times,
+      'endpoint http://minio:9000': {},
+      'credentials global': creds,
+      'credentials team-a': creds,
+      'credentials alice': creds,
+      'service mlflow-tracking': times,
+    });
+    expect(doc.services?.[0]?.credentials?.[0]?.configuration?.AWS_SECRET_ACCESS_KEY).toBe(SECRET);
+    // The masked column is rewritten too: the fast listing equals the parsed one, no top-level time left.
     const rows = await again.listMasked({ product: 'p' });
     expect(rows.map((r) => JSON.parse(r.json))).toEqual(await again.list({ product: 'p' }));
-    const masked = JSON.parse(rows[0]?.json ?? '{}') as Record<string, any>;
-    for (const r of [masked, masked.services[0], masked.services[0].endpoints[0], masked.services[0].credentials[0]]) {
-      expect(Object.keys(r)).not.toContain('created');
-      expect(Object.keys(r)).not.toContain('updated');
-    }
-    expect(masked.services[0].credentials[0].configuration).toEqual({ KEY: '<hidden>' });
+    expect(legacyTimes(JSON.parse(rows[0]?.json ?? '{}') as ExtensionRecord)).toEqual([]);
+    expect(rows[0]?.json).not.toContain(SECRET);
     await again.close();
     const check = new Database(path, { readonly: true });
     expect((check.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3]);
