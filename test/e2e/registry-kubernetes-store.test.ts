@@ -15,7 +15,7 @@ import { RegistryStoreApi } from '../../src/registry/store/kubernetes/api.js';
 import { KubernetesStore, MAX_DOCUMENT_BYTES, objectName } from '../../src/registry/store/kubernetes/store.js';
 import { useNamespace, writeTokenKubeconfig } from '../helpers/namespace.js';
 import { ROOT } from '../helpers/registry.js';
-import { inPreviousForm, legacyTimes, sampleRecord, statusTimes, storeContract } from '../helpers/store-contract.js';
+import { inPreviousForm, legacyTimes, sampleRecord, sampleStatusTimes, statusTimes, storeContract } from '../helpers/store-contract.js';
 
 const ns = useNamespace('regstore');
 const key = randomBytes(32);
@@ -75,17 +75,7 @@ describe('Kubernetes store specifics', () => {
     await writer.put(inPreviousForm(sampleRecord(id, { secret: 'old-form-secret' }), t0, t1, ['team-a']), null);
     expect(legacyTimes((await api.getObject(objectName(id)))?.spec.document as unknown as ExtensionRecord)).toHaveLength(2 * 7);
 
-    const times = { registered: t0, updated: t1 };
-    const creds = { created: t0, updated: t1 };
-    const expected = {
-      [`extension ${id}`]: times,
-      'service mlflow-store': times,
-      'endpoint http://minio:9000': {},
-      'credentials global': creds,
-      'credentials team-a': creds,
-      'credentials alice': creds,
-      'service mlflow-tracking': times,
-    };
+    const expected = sampleStatusTimes(id, t0, t1);
     const check = (doc: ExtensionRecord | undefined): void => {
       expect(doc).toBeDefined();
       expect(legacyTimes(doc as ExtensionRecord)).toEqual([]);

@@ -316,3 +316,18 @@ export function legacyTimes(doc: ExtensionRecord): string[] {
 export function statusTimes(doc: ExtensionRecord): Record<string, unknown> {
   return Object.fromEntries(records(doc).map(({ kind, r }) => [`${kind} ${String(r.id ?? r.url)}`, r.status]));
 }
+
+/** statusTimes of sampleRecord(id) once its times are `t0` (registered / created) and `t1` (updated) everywhere. */
+export function sampleStatusTimes(id: string, t0: string, t1: string): Record<string, unknown> {
+  const times = { registered: t0, updated: t1 };
+  const creds = { created: t0, updated: t1 };
+  return {
+    [`extension ${id}`]: times,
+    'service mlflow-store': times,
+    'endpoint http://minio:9000': {},
+    'credentials global': creds,
+    'credentials team-a': creds,
+    'credentials alice': creds,
+    'service mlflow-tracking': times,
+  };
+}

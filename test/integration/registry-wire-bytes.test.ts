@@ -5,12 +5,11 @@
  * (If-Match, ETag); the times are fuseml-core's status times, in its format (Go's time.RFC3339: UTC, whole
  * seconds). The byte figures themselves are the bench's (bench/registry.bench.mjs); here only their order.
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ExtensionRecord } from '../../src/core/records.js';
 import { benchRecord, extraFields, fusemlCoreForm, goTime } from '../../bench/wire-form.mjs';
-import { startRegistry, type RegistryProcess } from '../helpers/registry.js';
+import { rawRequest, startRegistry, type RawResponse, type RegistryProcess } from '../helpers/registry.js';
 
 // The bench's spread for 10 000 extensions: product-1 is extensions 1, 2001, 4001, 6001 and 8001.
 const PRODUCTS = 2000;
@@ -30,27 +29,8 @@ afterAll(async () => {
   await reg?.cleanup();
 });
 
-interface Raw {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** One request over node:http: the bytes as sent (no transparent decompression). */
-function raw(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Raw> {
-  const u = new URL(reg.url);
-  return new Promise((resolve, reject) => {
-    const h: Record<string, string> = { authorization: `Bearer ${reg.adminToken}`, ...headers };
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    if (data !== undefined) h['content-type'] = 'application/json';
-    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers: h }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
+function raw(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return rawRequest(reg, method, path, { body, headers });
 }
 
 async function getJson(path: string): Promise<unknown> {

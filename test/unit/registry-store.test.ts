@@ -10,7 +10,7 @@ import { loadOrCreateKey } from '../../src/registry/crypto.js';
 import { PreconditionFailedError } from '../../src/registry/errors.js';
 import type { ExtensionRecord } from '../../src/core/records.js';
 import { SqliteStore } from '../../src/registry/store/sqlite.js';
-import { inPreviousForm, legacyTimes, sampleRecord, statusTimes } from '../helpers/store-contract.js';
+import { inPreviousForm, legacyTimes, sampleRecord, sampleStatusTimes, statusTimes } from '../helpers/store-contract.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -182,17 +182,7 @@ describe('migrations', () => {
     const again = new SqliteStore({ path, key });
     const doc = (await again.get('ext', { reveal: true })) as ExtensionRecord;
     expect(legacyTimes(doc)).toEqual([]);
-    const times = { registered: t0, updated: t1 };
-    const creds = { created: t0, updated: t1 };
-    expect(statusTimes(doc)).toEqual({
-      'extension ext': times,
-      'service mlflow-store': times,
-      'endpoint http://minio:9000': {},
-      'credentials global': creds,
-      'credentials team-a': creds,
-      'credentials alice': creds,
-      'service mlflow-tracking': times,
-    });
+    expect(statusTimes(doc)).toEqual(sampleStatusTimes('ext', t0, t1));
     expect(doc.services?.[0]?.credentials?.[0]?.configuration?.AWS_SECRET_ACCESS_KEY).toBe(SECRET);
     // The masked column is rewritten too: the fast listing equals the parsed one, no top-level time left.
     const rows = await again.listMasked({ product: 'p' });
