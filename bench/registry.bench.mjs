@@ -5,7 +5,8 @@
  *   - load 10 000 extensions over HTTP, 8 in flight (≤ 3 s);
  *   - create+delete cycles at 10 connections (≥ 3 500 req/s), autocannon in a separate process;
  *   - get by id at 10 connections (≥ 6 000 req/s);
- *   - response bytes of a list (5 records) against fuseml-core's form of the same records (≤), identity and gzip;
+ *   - response bytes of a list (5 records) against fuseml-core's form of the same records (bench/wire-form.mjs: what its
+ *     server would send), identity and gzip, and the fields ours adds (only `revision`);
  *   - POST /workflows/resolve, a 5-step workflow over the 10 000 extensions, paced at 200 req/s (p99 < 10 ms);
  *   - queries by product and by service_resource at a fixed 500 req/s (p99 < 10 ms), server RSS < 150 MB.
  * Lost acknowledged writes under SIGKILL are counted by bench/registry-durability.bench.mjs.
@@ -14,15 +15,16 @@
  * Knobs (env): BENCH_EXTENSIONS (10000), BENCH_RATE (500), BENCH_DURATION (15 s), BENCH_CONNECTIONS (10),
  * BENCH_MAX_DURATION (10 s: the max-throughput runs), BENCH_RESOLVE_RATE (200).
  */
-import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { startServer } from './serve.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { cpuSeconds, rssMiB } from './proc.mjs';
+import { benchRecord, extraFields, fusemlCoreForm } from './wire-form.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.BENCH_EXTENSIONS ?? 10_000);
@@ -201,28 +203,7 @@ async function paced(url, token, path, body, rate = RATE) {
 }
 
 function record(i, id = `ext-${i}`) {
-  return {
-    id,
-    product: `product-${i % PRODUCTS}`,
-    version: `1.${i % 10}.${i % 7}`,
-    description: `benchmark extension ${i}`,
-    zone: `zone-${i % 3}`,
-    services: [
-      {
-        id: 'api',
-        resource: `resource-${i % RESOURCES}`,
-        category: 'prediction-serving',
-        endpoints: [{ url: `http://ext-${i}.ns.svc:8080`, type: 'internal', configuration: { API_URL: `http://ext-${i}.ns.svc:8080` } }],
-      },
-      {
-        id: 'store',
-        resource: `resource-b-${i % RESOURCES}`,
-        category: 'model-store',
-        endpoints: [{ url: `https://ext-${i}.example.com`, type: 'external' }],
-        credentials: [{ id: 'default', scope: 'global', default: true, configuration: { AWS_ACCESS_KEY_ID: `key-${i}`, AWS_SECRET_ACCESS_KEY: randomBytes(16).toString('hex') } }],
-      },
-    ],
-  };
+  return benchRecord(i, PRODUCTS, RESOURCES, id);
 }
 
 /** The raw body bytes of a GET (no decompression). */
@@ -238,22 +219,6 @@ async function fetchBytes(url, path, token, headers) {
       })
       .on('error', reject);
   });
-}
-
-/**
- * A record as fuseml-core (design/extension.go, goa) would send it: its declared fields only (no revision,
- * created, updated), empty optional fields left out; the status times and every other value the same.
- */
-function fusemlCoreForm(rec) {
-  const pick = (o, keys) => Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
-  return {
-    ...pick(rec, ['id', 'product', 'version', 'description', 'zone', 'configuration', 'status']),
-    services: (rec.services ?? []).map((s) => ({
-      ...pick(s, ['id', 'extension_id', 'resource', 'category', 'auth_required', 'description', 'configuration', 'status']),
-      endpoints: (s.endpoints ?? []).map((e) => pick(e, ['url', 'extension_id', 'service_id', 'type', 'configuration', 'status'])),
-      credentials: (s.credentials ?? []).map((c) => pick(c, ['id', 'extension_id', 'service_id', 'default', 'scope', 'projects', 'users', 'configuration', 'status'])),
-    })),
-  };
 }
 
 async function main() {
@@ -331,8 +296,15 @@ async function main() {
     const ours = await fetchBytes(url, listPath, token, {});
     const oursGzip = await fetchBytes(url, listPath, token, { 'accept-encoding': 'gzip' });
     const records = JSON.parse(ours.toString('utf8'));
-    const core = Buffer.byteLength(JSON.stringify(records.map(fusemlCoreForm)));
+    const coreForm = records.map(fusemlCoreForm);
+    const core = Buffer.byteLength(JSON.stringify(coreForm));
+    const coreGzip = gzipSync(JSON.stringify(coreForm)).length;
+    // Fields ours sends that fuseml-core's form lacks: only `revision` (If-Match, ETag) is ours alone.
+    const extra = extraFields(records, coreForm, ['revision']);
+    if (extra.length > 0) notes.push(`fields fuseml-core's form lacks: ${extra.slice(0, 5).join(', ')}`);
+    figures.push({ name: "list of 5 records: fields beyond fuseml-core's form other than revision", value: extra.length, target: { max: 0 } });
     figures.push({ name: 'list of 5 records: fuseml-core form, bytes (no compression: goa sends identity)', value: core, unit: 'B' });
+    figures.push({ name: 'list of 5 records: fuseml-core form, gzip bytes (for comparison; goa itself does not compress)', value: coreGzip, unit: 'B' });
     figures.push({ name: 'list of 5 records: ours, identity, bytes', value: ours.length, unit: 'B', target: { max: core } });
     figures.push({ name: 'list of 5 records: ours, gzip (Accept-Encoding: gzip, as Go clients send), bytes', value: oursGzip.length, unit: 'B', target: { max: core } });
 

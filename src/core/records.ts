@@ -22,10 +22,8 @@ export interface EndpointRecord {
   configuration?: Configuration;
   /** fuseml-core's endpoint status (empty there); here it may carry the registry's last probe. */
   status?: EndpointStatus;
-  /** Set by the registry: bumped on every change of this record. */
+  /** Set by the registry: bumped on every change of this record. An endpoint has no times (as in fuseml-core). */
   revision?: number;
-  created?: string;
-  updated?: string;
 }
 
 export interface CredentialsRecord {
@@ -44,8 +42,6 @@ export interface CredentialsRecord {
   /** fuseml-core's credentials status: set by the registry. */
   status?: CredentialsStatus;
   revision?: number;
-  created?: string;
-  updated?: string;
 }
 
 export interface ServiceRecord {
@@ -65,8 +61,6 @@ export interface ServiceRecord {
   endpoints?: EndpointRecord[];
   credentials?: CredentialsRecord[];
   revision?: number;
-  created?: string;
-  updated?: string;
 }
 
 /**
@@ -87,7 +81,7 @@ export interface EndpointStatus {
   last_probe?: ProbeStatus;
 }
 
-/** fuseml-core's service status; the registry sets both times. */
+/** fuseml-core's service status; the registry sets both times (recordTime's form). */
 export interface ServiceStatus {
   registered?: string;
   updated?: string;
@@ -119,10 +113,47 @@ export interface ExtensionRecord {
   configuration?: Configuration;
   status?: ExtensionStatus;
   services?: ServiceRecord[];
-  /** Set by the registry. */
+  /** Set by the registry (the only field added to fuseml-core's form: If-Match, ETag). */
   revision?: number;
-  created?: string;
-  updated?: string;
+}
+
+/** A record time as fuseml-core sends it (Go's time.RFC3339): UTC, whole seconds, e.g. `2026-11-28T06:27:48Z`. */
+export function recordTime(at: Date = new Date()): string {
+  return at.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * Top-level record times written by fuseml-registry before they lived only in `status` (the same times twice):
+ * accepted in request bodies and ignored (read-only), never sent, moved into `status` in stored documents.
+ */
+export const LEGACY_TIME_FIELDS = ['created', 'updated'] as const;
+
+/**
+ * An extension document as stored by an earlier fuseml-registry, in today's form (in place; returned): each
+ * record's top-level `created` / `updated` moved into its status (`registered` or, for credentials, `created`;
+ * and `updated`) where the status lacks them, then dropped; endpoints (no times in fuseml-core) just drop them.
+ * Documents in today's form come back unchanged. Both stores use it: SQLite's migration, Kubernetes on read.
+ */
+export function withStatusTimes(doc: ExtensionRecord): ExtensionRecord {
+  const move = (r: object, first: 'registered' | 'created' | undefined): void => {
+    const o = r as Record<string, unknown>;
+    if (o.created === undefined && o.updated === undefined) return;
+    if (first !== undefined) {
+      const status = { ...((o.status as Record<string, unknown> | undefined) ?? {}) };
+      if (status[first] === undefined && o.created !== undefined) status[first] = o.created;
+      if (status.updated === undefined && o.updated !== undefined) status.updated = o.updated;
+      o.status = status;
+    }
+    delete o.created;
+    delete o.updated;
+  };
+  move(doc, 'registered');
+  for (const s of doc.services ?? []) {
+    move(s, 'registered');
+    for (const e of s.endpoints ?? []) move(e, undefined);
+    for (const c of s.credentials ?? []) move(c, 'created');
+  }
+  return doc;
 }
 
 /** What credential values read back as for callers not allowed to see them. */

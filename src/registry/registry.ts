@@ -4,14 +4,18 @@
  * revisions and If-Match, the idempotent whole-record upsert used by the
  * installer, id generation, credential masking and scoped reveal.
  *
- * Every record carries `revision`, `created` and `updated`. A change bumps the
- * revision of the changed record and of each record above it (a service's
- * revision covers its endpoints and credentials; an extension's covers all).
+ * Every record carries `revision`; extensions, services and credentials carry
+ * fuseml-core's status times (`registered` or `created`, and `updated`: RFC 3339,
+ * UTC, whole seconds), once. A change bumps the revision and `updated` of the
+ * changed record and of each record above it (a service's revision covers its
+ * endpoints and credentials; an extension's covers all).
  */
 import { randomBytes } from 'node:crypto';
 import { FusemlError } from '../core/errors.js';
 import {
   HIDDEN,
+  LEGACY_TIME_FIELDS,
+  recordTime,
   type Configuration,
   type CredentialsRecord,
   type EndpointRecord,
@@ -150,7 +154,7 @@ function userStatus(status: unknown): Record<string, unknown> | undefined {
 function content(r: object): string {
   const status = userStatus((r as { status?: unknown }).status);
   r = { ...r, status };
-  const skip = new Set(['revision', 'created', 'updated', 'extension_id', 'service_id', 'services', 'endpoints', 'credentials']);
+  const skip = new Set(['revision', ...LEGACY_TIME_FIELDS, 'extension_id', 'service_id', 'services', 'endpoints', 'credentials']);
   const sorted = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sorted);
     if (v && typeof v === 'object') {
@@ -163,7 +167,8 @@ function content(r: object): string {
 
 function stripMeta<T extends object>(r: T): T {
   const out = { ...r } as Record<string, unknown>;
-  for (const k of ['revision', 'created', 'updated', 'extension_id', 'service_id']) delete out[k];
+  // Read-only fields (and the top-level times earlier versions sent, which old clients may send back): ignored.
+  for (const k of ['revision', ...LEGACY_TIME_FIELDS, 'extension_id', 'service_id']) delete out[k];
   if ('status' in out) {
     const status = userStatus(out.status);
     if (status) out.status = status;
@@ -172,14 +177,19 @@ function stripMeta<T extends object>(r: T): T {
   return out as T;
 }
 
-/** fuseml-core's status times, mirrored from created / updated. */
-function setStatusTimes(r: { created?: string; updated?: string; status?: object }, kind: Kind): void {
+type Timed = { status?: { registered?: string; created?: string; updated?: string } };
+
+/**
+ * fuseml-core's status times (the record's only times): the first one (`registered`, for credentials `created`)
+ * kept from `prev`, `updated` set to `updated` (kept from `prev` when undefined). Endpoints have none (`{}`).
+ */
+function setStatusTimes(r: Timed, prev: Timed | undefined, updated: string | undefined, now: string, kind: Kind): void {
   if (kind === 'endpoint') {
     r.status ??= {};
     return;
   }
   const first = kind === 'credentials' ? 'created' : 'registered';
-  r.status = { ...userStatus(r.status), [first]: r.created, updated: r.updated };
+  r.status = { ...userStatus(r.status), [first]: prev?.status?.[first] ?? now, updated: updated ?? prev?.status?.updated ?? now };
 }
 
 /** `<hidden>` in a submitted credential value keeps the stored value (a record read back can be sent again). */
@@ -240,25 +250,10 @@ function checkScopeChange(c: ScopeChange, s: Stamp): void {
 }
 
 /** Bookkeeping for a record in a new document, given its previous version (if any). */
-function stamp<T extends { revision?: number; created?: string; updated?: string; status?: object }>(
-  next: T,
-  prev: T | undefined,
-  changed: boolean,
-  s: Stamp,
-  kind: Kind,
-): T {
-  next.created = prev?.created ?? s.now;
-  if (!prev) {
-    next.revision = 1;
-    next.updated = s.now;
-  } else if (changed) {
-    next.revision = (prev.revision ?? 1) + 1;
-    next.updated = s.now;
-  } else {
-    next.revision = prev.revision ?? 1;
-    next.updated = prev.updated ?? s.now;
-  }
-  setStatusTimes(next, kind);
+function stamp<T extends { revision?: number; status?: object }>(next: T, prev: T | undefined, changed: boolean, s: Stamp, kind: Kind): T {
+  if (!prev) next.revision = 1;
+  else next.revision = changed ? (prev.revision ?? 1) + 1 : (prev.revision ?? 1);
+  setStatusTimes(next as Timed, prev as Timed | undefined, !prev || changed ? s.now : undefined, s.now, kind);
   return next;
 }
 
@@ -314,9 +309,9 @@ function findCredentials(svc: ServiceRecord, id: string): CredentialsRecord {
   return c;
 }
 
-function touch(r: { revision?: number; updated?: string; status?: object }, s: Stamp): void {
+/** A change of `r` or of a record below it: a new revision, and a new `status.updated` (endpoints have none). */
+function touch(r: { revision?: number; status?: object }, s: Stamp): void {
   r.revision = (r.revision ?? 1) + 1;
-  r.updated = s.now;
   if (r.status && 'updated' in r.status) r.status = { ...r.status, updated: s.now };
 }
 
@@ -367,7 +362,8 @@ export class Registry {
 
   constructor(
     readonly store: Store,
-    private readonly clock: () => string = () => new Date().toISOString(),
+    /** Record times; fuseml-core's form (recordTime: RFC 3339, UTC, whole seconds). */
+    private readonly clock: () => string = () => recordTime(),
     /** Receives an audit event after each accepted scope change of a credential set. */
     private readonly audit?: (event: AuditEvent) => void,
     /** Endpoint probe statuses shown on reads (`fuseml-registry serve --probe-interval`). */

@@ -9,11 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, test } from 'vitest';
+import type { ExtensionRecord } from '../../src/core/records.js';
+import { Registry } from '../../src/registry/registry.js';
 import { RegistryStoreApi } from '../../src/registry/store/kubernetes/api.js';
 import { KubernetesStore, MAX_DOCUMENT_BYTES, objectName } from '../../src/registry/store/kubernetes/store.js';
 import { useNamespace, writeTokenKubeconfig } from '../helpers/namespace.js';
 import { ROOT } from '../helpers/registry.js';
-import { sampleRecord, storeContract } from '../helpers/store-contract.js';
+import { inPreviousForm, legacyTimes, sampleRecord, sampleStatusTimes, statusTimes, storeContract } from '../helpers/store-contract.js';
 
 const ns = useNamespace('regstore');
 const key = randomBytes(32);
@@ -62,6 +64,48 @@ describe('Kubernetes store specifics', () => {
     await store.delete(id);
     expect(await api.getObject(name)).toBeUndefined();
     expect(await api.getSecret(name)).toBeUndefined();
+  });
+
+  test("an object written by the previous version (top-level created/updated beside the status times) reads in today's form; the next write stores that form", async () => {
+    const id = `old-form-${randomBytes(3).toString('hex')}`;
+    const t0 = '2026-01-01T00:00:00.123Z';
+    const t1 = '2026-01-02T00:00:00.456Z';
+    // What the previous fuseml-registry handed its store (so the object it wrote).
+    const writer = await open();
+    await writer.put(inPreviousForm(sampleRecord(id, { secret: 'old-form-secret' }), t0, t1, ['team-a']), null);
+    expect(legacyTimes((await api.getObject(objectName(id)))?.spec.document as unknown as ExtensionRecord)).toHaveLength(2 * 7);
+
+    const expected = sampleStatusTimes(id, t0, t1);
+    const check = (doc: ExtensionRecord | undefined): void => {
+      expect(doc).toBeDefined();
+      expect(legacyTimes(doc as ExtensionRecord)).toEqual([]);
+      expect(statusTimes(doc as ExtensionRecord)).toEqual(expected);
+    };
+    // Through a fresh replica's watch-fed cache and straight from the API server, values revealed or not.
+    const cached = await open();
+    const direct = await KubernetesStore.open({ kubeconfig: ns.cluster.kubeconfig, namespace: ns.name, key, cache: false });
+    let seen: ExtensionRecord | undefined;
+    for (let i = 0; i < 200 && !seen; i++) {
+      seen = await cached.get(id);
+      if (!seen) await new Promise((r) => setTimeout(r, 50));
+    }
+    check(seen);
+    check(await direct.get(id));
+    const revealed = await direct.get(id, { reveal: true });
+    check(revealed);
+    expect(revealed?.services?.[0]?.credentials?.[0]?.configuration?.AWS_SECRET_ACCESS_KEY).toBe('old-form-secret');
+    check((await direct.list({ product: 'mlflow' })).find((r) => r.id === id));
+
+    // The registry's next write of the extension stores today's form: the times kept, once, in status.
+    const registry = new Registry(direct);
+    const updated = await registry.updateExtension(id, { description: 'rewritten' });
+    expect(updated.status?.registered).toBe(t0);
+    expect(updated.status?.updated).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const stored = (await api.getObject(objectName(id)))?.spec.document as unknown as ExtensionRecord;
+    expect(legacyTimes(stored)).toEqual([]);
+    expect(statusTimes(stored)).toEqual({ ...expected, [`extension ${id}`]: { registered: t0, updated: updated.status?.updated } });
+    expect((await direct.get(id, { reveal: true }))?.services?.[0]?.credentials?.[0]?.configuration?.AWS_SECRET_ACCESS_KEY).toBe('old-form-secret');
+    await direct.delete(id);
   });
 
   test('a replica with another key refuses to start', async () => {

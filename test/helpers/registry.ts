@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -199,4 +200,28 @@ export async function startServing(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A response as sent: status, headers and the body bytes (no transparent decompression). */
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** One request to `reg` over node:http as its admin (JSON body when given): the bytes as sent. */
+export function rawRequest(reg: RegistryProcess, method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<RawResponse> {
+  const u = new URL(reg.url);
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${reg.adminToken}`, ...options.headers };
+    const data = options.body === undefined ? undefined : JSON.stringify(options.body);
+    if (data !== undefined) headers['content-type'] = 'application/json';
+    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
 }

@@ -35,8 +35,7 @@ export function sampleRecord(id: string, o: { product?: string; zone?: string; r
     ...(o.zone === undefined ? {} : { zone: o.zone }),
     description: 'contract test',
     revision,
-    created: '2026-01-01T00:00:00.000Z',
-    updated: '2026-01-01T00:00:00.000Z',
+    status: { registered: '2026-01-01T00:00:00Z', updated: '2026-01-01T00:00:00Z' },
     services: [
       {
         id: 'mlflow-store',
@@ -275,4 +274,60 @@ export function storeContract(name: string, options: StoreContractOptions): void
       expect((await s.get(id, { reveal: true }))?.services?.[0]?.credentials?.[0]?.configuration?.AWS_SECRET_ACCESS_KEY).toBe(second);
     });
   });
+}
+
+type Loose = Record<string, unknown>;
+const records = (doc: ExtensionRecord): { kind: 'extension' | 'service' | 'endpoint' | 'credentials'; r: Loose }[] => [
+  { kind: 'extension', r: doc as unknown as Loose },
+  ...(doc.services ?? []).flatMap((s) => [
+    { kind: 'service' as const, r: s as unknown as Loose },
+    ...(s.endpoints ?? []).map((e) => ({ kind: 'endpoint' as const, r: e as unknown as Loose })),
+    ...(s.credentials ?? []).map((c) => ({ kind: 'credentials' as const, r: c as unknown as Loose })),
+  ]),
+];
+
+/**
+ * `doc` (a copy) as the previous fuseml-registry stored it: every record with top-level `created` / `updated`
+ * (`t0`, `t1`), mirrored in the status of extensions, services and credentials, except for the credential sets
+ * named in `bareStatus` (their status lacks the times: an earlier migration must move them there).
+ */
+export function inPreviousForm(doc: ExtensionRecord, t0: string, t1: string, bareStatus: string[] = []): ExtensionRecord {
+  const old = structuredClone(doc);
+  for (const { kind, r } of records(old)) {
+    r.created = t0;
+    r.updated = t1;
+    const status = { ...(r.status as Loose | undefined) };
+    delete status.registered;
+    delete status.created;
+    delete status.updated;
+    if (kind === 'endpoint') r.status = {};
+    else if (kind === 'credentials' && bareStatus.includes(String(r.id))) r.status = status;
+    else r.status = { ...status, [kind === 'credentials' ? 'created' : 'registered']: t0, updated: t1 };
+  }
+  return old;
+}
+
+/** Where `doc` still has top-level record times (`created` / `updated` outside a status): none in today's form. */
+export function legacyTimes(doc: ExtensionRecord): string[] {
+  return records(doc).flatMap(({ kind, r }) => ['created', 'updated'].filter((k) => k in r).map((k) => `${kind} ${String(r.id ?? r.url)}: ${k}`));
+}
+
+/** Each record's status times, by kind and id (endpoints: their whole status). */
+export function statusTimes(doc: ExtensionRecord): Record<string, unknown> {
+  return Object.fromEntries(records(doc).map(({ kind, r }) => [`${kind} ${String(r.id ?? r.url)}`, r.status]));
+}
+
+/** statusTimes of sampleRecord(id) once its times are `t0` (registered / created) and `t1` (updated) everywhere. */
+export function sampleStatusTimes(id: string, t0: string, t1: string): Record<string, unknown> {
+  const times = { registered: t0, updated: t1 };
+  const creds = { created: t0, updated: t1 };
+  return {
+    [`extension ${id}`]: times,
+    'service mlflow-store': times,
+    'endpoint http://minio:9000': {},
+    'credentials global': creds,
+    'credentials team-a': creds,
+    'credentials alice': creds,
+    'service mlflow-tracking': times,
+  };
 }

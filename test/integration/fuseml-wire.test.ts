@@ -124,6 +124,15 @@ function rawExchange(base: string, raw: string): Promise<string> {
 const IDENT = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
 const ID = /^([A-Za-z0-9_][A-Za-z0-9_-]*)*$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+/** A record time as fuseml-core writes it and its Go client reads it: time.RFC3339, UTC, whole seconds. */
+const GO_RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+/** Go's time.Parse(time.RFC3339, t) succeeds (a real calendar time) and t is already in the form Go formats it. */
+function goTime(t: unknown): boolean {
+  if (typeof t !== 'string' || !GO_RFC3339.test(t)) return false;
+  const d = new Date(t);
+  return !Number.isNaN(d.getTime()) && d.toISOString().replace(/\.000Z$/, 'Z') === t;
+}
+const goTimeMatcher = (): unknown => expect.toSatisfy(goTime, 'a Go time.RFC3339 time (UTC, whole seconds)');
 type Problems = string[];
 
 function str(p: Problems, v: Record<string, unknown>, k: string, at: string, max?: number, re?: RegExp): void {
@@ -211,23 +220,32 @@ const list = (each: (p: Problems, v: unknown, at: string) => void) => (p: Proble
   v.forEach((x, i) => each(p, x, `[${i}]`));
 };
 
-/** What fuseml-core always sends that a Go caller may rely on (pkg/svc/extension.go, *ToRest). */
+/** fuseml-core's fields of each record (design/extension.go); we add `revision` only (and a service's `default` when set). */
+const FUSEML_CORE_FIELDS = {
+  extension: ['id', 'product', 'version', 'description', 'zone', 'configuration', 'status', 'services'],
+  service: ['id', 'extension_id', 'resource', 'category', 'description', 'auth_required', 'configuration', 'status', 'endpoints', 'credentials', 'default'],
+  endpoint: ['url', 'extension_id', 'service_id', 'type', 'configuration', 'status'],
+  credentials: ['id', 'extension_id', 'service_id', 'scope', 'default', 'projects', 'users', 'configuration', 'status'],
+};
+
+/** What fuseml-core always sends that a Go caller may rely on (pkg/svc/extension.go, *ToRest); nothing twice. */
 function fusemlCoreShape(kind: 'extension' | 'service' | 'endpoint' | 'credentials', v: Record<string, unknown>): void {
+  expect(Object.keys(v).filter((k) => k !== 'revision' && !FUSEML_CORE_FIELDS[kind].includes(k))).toEqual([]);
   if (kind === 'extension') {
-    expect(v.status).toEqual({ registered: expect.stringMatching(RFC3339), updated: expect.stringMatching(RFC3339) });
+    expect(v.status).toEqual({ registered: goTimeMatcher(), updated: goTimeMatcher() });
     expect(v.services).toEqual(expect.any(Array));
   }
   if (kind === 'service') {
     // auth_required: fuseml-core sends false when unset; here it is sent when set (absent ≠ false to our resolver)
     if (v.auth_required !== undefined) expect(typeof v.auth_required).toBe('boolean');
-    expect(v.status).toEqual({ registered: expect.stringMatching(RFC3339), updated: expect.stringMatching(RFC3339) });
+    expect(v.status).toEqual({ registered: goTimeMatcher(), updated: goTimeMatcher() });
     expect(v.endpoints).toEqual(expect.any(Array));
     expect(v.credentials).toEqual(expect.any(Array));
   }
   if (kind === 'endpoint') expect(v.status).toEqual({});
   if (kind === 'credentials') {
     expect(typeof v.default).toBe('boolean');
-    expect(v.status).toEqual({ created: expect.stringMatching(RFC3339), updated: expect.stringMatching(RFC3339) });
+    expect(v.status).toEqual({ created: goTimeMatcher(), updated: goTimeMatcher() });
   }
 }
 

@@ -4,10 +4,9 @@
  * winner, the read cache never behind an acknowledged write (ETag and If-Match stay right), and response
  * compression negotiated from Accept-Encoding (identity when the client does not ask).
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startRegistry, type RegistryProcess } from '../helpers/registry.js';
+import { rawRequest, startRegistry, type RawResponse, type RegistryProcess } from '../helpers/registry.js';
 
 let reg: RegistryProcess;
 beforeAll(async () => {
@@ -18,27 +17,11 @@ afterAll(async () => {
   await reg?.cleanup();
 });
 
-interface Raw {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
+type Raw = RawResponse;
 
 /** One request over node:http (no transparent decompression: the bytes as sent). */
 function raw(method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Raw> {
-  const u = new URL(reg.url);
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${reg.adminToken}`, ...options.headers };
-    const data = options.body === undefined ? undefined : JSON.stringify(options.body);
-    if (data !== undefined) headers['content-type'] = 'application/json';
-    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
+  return rawRequest(reg, method, path, options);
 }
 
 function decoded(r: Raw): string {

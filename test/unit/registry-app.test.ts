@@ -108,16 +108,36 @@ describe('extensions', () => {
     const body = { id: 'x', status: { registered: '2021-01-01T00:00:00Z', updated: '2021-01-01T00:00:00Z' }, services: [{ id: '', status: { registered: '2021-01-01T00:00:00Z' }, endpoints: [{ url: 'http://a', type: 'internal', status: {} }], credentials: [{ id: 'c', scope: 'global', status: { created: '2021-01-01T00:00:00Z' } }] }] };
     const r = await req({ method: 'POST', url: '/extensions', payload: body });
     expect(r.status).toBe(201);
-    expect(r.body.status).toEqual({ registered: r.body.created, updated: r.body.updated });
+    // The times, once, in fuseml-core's status and format (Go's time.RFC3339: UTC, whole seconds); none on top.
+    const at = r.body.status.registered as string;
+    expect(at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(at).not.toBe('2021-01-01T00:00:00Z');
+    expect(r.body.status).toEqual({ registered: at, updated: at });
+    expect(r.body).not.toHaveProperty('created');
+    expect(r.body).not.toHaveProperty('updated');
     // fuseml-core's format: no resource and no product → 8 characters of Kubernetes' random-name alphabet
     expect(r.body.services[0].id).toMatch(/^[bcdfghjklmnpqrstvwxz2456789]{8}$/);
-    expect(r.body.services[0].status.registered).toBe(r.body.services[0].created);
-    expect(r.body.services[0].credentials[0].status).toEqual({ created: r.body.created, updated: r.body.created });
+    expect(r.body.services[0].status).toEqual({ registered: at, updated: at });
+    expect(r.body.services[0].endpoints[0].status).toEqual({});
+    expect(r.body.services[0].endpoints[0]).not.toHaveProperty('created');
+    expect(r.body.services[0].credentials[0].status).toEqual({ created: at, updated: at });
     const u = await req({ method: 'PUT', url: '/extensions/x', payload: { status: { installed: true, registered: '1999-01-01T00:00:00Z' } } });
-    expect(u.body.status).toEqual({ installed: true, registered: r.body.created, updated: u.body.updated });
-    // sending back what was read changes nothing
+    expect(u.body.status).toEqual({ installed: true, registered: at, updated: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) });
+    expect(u.body.revision).toBe(r.body.revision + 1);
+    // sending back what was read changes nothing, also with the top-level times an earlier registry sent (ignored)
     const again = await req({ method: 'PUT', url: '/extensions/x/record', payload: u.body });
     expect(again.body.revision).toBe(u.body.revision);
+    const old = '1999-01-01T00:00:00.000Z';
+    const legacy = { ...u.body, created: old, updated: old, services: u.body.services.map((s: Record<string, unknown>) => ({ ...s, created: old, updated: old })) };
+    const fromOld = await req({ method: 'PUT', url: '/extensions/x/record', payload: legacy });
+    expect(fromOld.status).toBe(200);
+    expect(fromOld.body.revision).toBe(u.body.revision);
+    expect(fromOld.body).not.toHaveProperty('created');
+    expect(fromOld.body.status).toEqual(u.body.status);
+    const patched = await req({ method: 'PUT', url: '/extensions/x', payload: { description: 'd', created: old, updated: old } });
+    expect(patched.status).toBe(200);
+    expect(patched.body).not.toHaveProperty('updated');
+    expect(patched.body.status.registered).toBe(at);
   });
 
   test('register from JSON; ids generated when absent', async () => {
@@ -300,7 +320,8 @@ describe('upsert (PUT /extensions/{id}/record)', () => {
     const same = await req({ method: 'PUT', url: '/extensions/mlflow/record', payload: masked });
     expect(same.status).toBe(200);
     expect(same.body.revision).toBe(2);
-    expect(same.body.updated).toBe(again.body.updated);
+    expect(same.body.status.updated).toBe(again.body.status.updated);
+    expect(same.body.services[1].credentials[0].status).toEqual(again.body.services[1].credentials[0].status);
 
     const changed = structuredClone(body);
     changed.services = [changed.services[0]];
@@ -310,7 +331,7 @@ describe('upsert (PUT /extensions/{id}/record)', () => {
     expect(r.body.revision).toBe(3);
     expect(r.body.services).toHaveLength(1);
     expect(r.body.services[0].revision).toBe(2);
-    expect(r.body.services[0].created).toBe(c.body.services[0].created);
+    expect(r.body.services[0].status.registered).toBe(c.body.services[0].status.registered);
     expect((await req({ method: 'GET', url: '/extensions?service_resource=s3' })).body).toEqual([]);
   });
 

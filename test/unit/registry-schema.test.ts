@@ -10,6 +10,7 @@ import {
   CREDENTIAL_SCOPES,
   ENDPOINT_TYPES,
   ID_MAX,
+  LEGACY_TIME_FIELDS,
   ID_PATTERN,
   type CredentialsRecord,
   type CredentialsStatus,
@@ -23,7 +24,7 @@ import {
 } from '../../src/core/records.js';
 import { extensionRecordSchema, validateRecord } from '../../src/registry/validate.js';
 
-const now = '2026-01-01T00:00:00.000Z';
+const now = '2026-01-01T00:00:00Z';
 const serviceStatus: Required<ServiceStatus> = { registered: now, updated: now };
 const credentialsStatus: Required<CredentialsStatus> = { created: now, updated: now, state: 'undecryptable' };
 const probeStatus: Required<ProbeStatus> = { ok: false, at: now, error: 'connection refused (nothing listens on that port)' };
@@ -36,8 +37,6 @@ const endpoint: Required<EndpointRecord> = {
   configuration: { MLFLOW_TRACKING_URI: 'http://mlflow.mlflow.svc:5000' },
   status: endpointStatus,
   revision: 1,
-  created: now,
-  updated: now,
 };
 const credentials: Required<CredentialsRecord> = {
   id: 'default-s3',
@@ -50,8 +49,6 @@ const credentials: Required<CredentialsRecord> = {
   configuration: { AWS_ACCESS_KEY_ID: 'key', AWS_SECRET_ACCESS_KEY: 'secret' },
   status: credentialsStatus,
   revision: 1,
-  created: now,
-  updated: now,
 };
 const service: Required<ServiceRecord> = {
   id: 'mlflow-store',
@@ -66,8 +63,6 @@ const service: Required<ServiceRecord> = {
   endpoints: [endpoint],
   credentials: [credentials],
   revision: 1,
-  created: now,
-  updated: now,
 };
 const status: Required<ExtensionStatus> = { registered: now, updated: now, installed: true, message: 'installed by fuseml-installer' };
 const extension: Required<ExtensionRecord> = {
@@ -80,8 +75,6 @@ const extension: Required<ExtensionRecord> = {
   status,
   services: [service],
   revision: 1,
-  created: now,
-  updated: now,
 };
 
 const defs = extensionRecordSchema.$defs as Record<string, { properties?: Record<string, { enum?: unknown[] }> }>;
@@ -98,8 +91,20 @@ describe('extension record type vs JSON schema', () => {
     ['credentialsStatus', credentialsStatus],
     ['endpointStatus', endpointStatus],
     ['probeStatus', probeStatus],
-  ] as const)('%s: schema properties are exactly the type fields', (def, sample) => {
-    expect(keys(defs[def]?.properties ?? {})).toEqual(keys(sample));
+  ] as const)('%s: schema properties are exactly the type fields (records: plus the legacy top-level times)', (def, sample) => {
+    const legacy = ['extension', 'service', 'endpoint', 'credentials'].includes(def) ? [...LEGACY_TIME_FIELDS] : [];
+    expect(keys(defs[def]?.properties ?? {})).toEqual([...keys(sample), ...legacy].sort());
+  });
+
+  test('the legacy top-level times are input only: accepted, deprecated, write-only (never in a response)', () => {
+    const legacy = defs.legacyTime as unknown as { writeOnly?: boolean; deprecated?: boolean };
+    expect(legacy).toMatchObject({ writeOnly: true, deprecated: true });
+    for (const def of ['extension', 'service', 'endpoint', 'credentials']) {
+      for (const f of LEGACY_TIME_FIELDS) expect((defs[def]?.properties?.[f] as { $ref?: string } | undefined)?.$ref, `${def}.${f}`).toBe('#/$defs/legacyTime');
+    }
+    const old = '2026-01-01T00:00:00.123Z';
+    const withLegacy = { ...extension, created: old, updated: old, services: [{ ...service, created: old, updated: old, endpoints: [{ ...endpoint, created: old, updated: old }], credentials: [{ ...credentials, created: old, updated: old }] }] };
+    expect(() => validateRecord('extension', withLegacy)).not.toThrow();
   });
 
   test('a fully populated record validates', () => {

@@ -8,7 +8,9 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { FusemlError } from '../../src/core/errors.js';
 import { loadOrCreateKey } from '../../src/registry/crypto.js';
 import { PreconditionFailedError } from '../../src/registry/errors.js';
+import type { ExtensionRecord } from '../../src/core/records.js';
 import { SqliteStore } from '../../src/registry/store/sqlite.js';
+import { inPreviousForm, legacyTimes, sampleRecord, sampleStatusTimes, statusTimes } from '../helpers/store-contract.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -33,7 +35,7 @@ describe('SqliteStore', () => {
     await s.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3]);
+    expect((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4]);
     const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
     expect(indexes).toEqual(['extensions_product', 'services_resource']);
     db.close();
@@ -162,6 +164,37 @@ describe('migrations', () => {
     expect(rows.map((r) => JSON.parse(r.json))).toEqual(await again.list({ product: 'p' }));
     expect(rows[0]?.json).not.toContain(SECRET);
     await again.close();
+  });
+
+  test('a version-2 database (times at the top level and in status) is rewritten to times once, in status; values still decrypt', async () => {
+    const path = join(dir, 'r.db');
+    const key = randomBytes(32);
+    const s = new SqliteStore({ path, key });
+    const t0 = '2026-01-01T00:00:00.123Z';
+    const t1 = '2026-01-02T00:00:00.456Z';
+    // The document as the previous fuseml-registry stored it (its masked column too, written by its own pass).
+    await s.put(inPreviousForm(sampleRecord('ext', { product: 'p', secret: SECRET }), t0, t1, ['team-a']), null);
+    await s.close();
+    const db = new Database(path);
+    const before = db.prepare("SELECT doc, masked FROM extensions WHERE id = 'ext'").get() as { doc: string; masked: string };
+    expect(legacyTimes(JSON.parse(before.masked) as ExtensionRecord)).toHaveLength(2 * 7); // 7 records, created and updated on each
+    db.exec('DELETE FROM schema_migrations WHERE version = 3');
+    db.close();
+
+    const again = new SqliteStore({ path, key });
+    const doc = (await again.get('ext', { reveal: true })) as ExtensionRecord;
+    expect(legacyTimes(doc)).toEqual([]);
+    expect(statusTimes(doc)).toEqual(sampleStatusTimes('ext', t0, t1));
+    expect(doc.services?.[0]?.credentials?.[0]?.configuration?.AWS_SECRET_ACCESS_KEY).toBe(SECRET);
+    // The masked column is rewritten too: the fast listing equals the parsed one, no top-level time left.
+    const rows = await again.listMasked({ product: 'p' });
+    expect(rows.map((r) => JSON.parse(r.json))).toEqual(await again.list({ product: 'p' }));
+    expect(legacyTimes(JSON.parse(rows[0]?.json ?? '{}') as ExtensionRecord)).toEqual([]);
+    expect(rows[0]?.json).not.toContain(SECRET);
+    await again.close();
+    const check = new Database(path, { readonly: true });
+    expect((check.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4]);
+    check.close();
   });
 });
 

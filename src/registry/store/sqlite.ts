@@ -26,7 +26,7 @@ import { chmodSync, closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FusemlError } from '../../core/errors.js';
-import { HIDDEN, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../core/records.js';
+import { HIDDEN, withStatusTimes, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../core/records.js';
 import { Cipher, keyFingerprint } from '../crypto.js';
 import { PreconditionFailedError } from '../errors.js';
 import { listInScope, type CredentialScopeFilter, type MaskedRow, type ReadOptions, type Store, type StoreFilter } from './types.js';
@@ -80,6 +80,19 @@ const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
+    description: "record times once, in fuseml-core's status: top-level created/updated moved into status and dropped",
+    sql: '',
+    run: (store, db) => {
+      const update = db.prepare('UPDATE extensions SET doc = ?, masked = ? WHERE id = ?');
+      for (const row of db.prepare('SELECT id, doc FROM extensions').all() as { id: string; doc: string }[]) {
+        // Sealed credential values are untouched (their AAD is their location, not the document).
+        const doc = JSON.stringify(withStatusTimes(JSON.parse(row.doc) as ExtensionRecord));
+        if (doc !== row.doc) update.run(doc, JSON.stringify(store.unsealForMigration(doc)), row.id);
+      }
+    },
+  },
+  {
+    version: 4,
     // Each index costs every write a page of its own (about a tenth of a create's CPU each at 10 000
     // extensions); these three select a large share of the rows (a handful of zones, categories and service ids
     // are shared by most extensions), where SQLite reads the small rows as fast without them.
@@ -392,7 +405,7 @@ export class SqliteStore implements Store {
     return doc;
   }
 
-  /** @internal the masked form of a stored document (used by migration 2). */
+  /** @internal the masked form of a stored document (used by migrations 2 and 3). */
   unsealForMigration(doc: string): ExtensionRecord {
     return this.#unseal(doc, false);
   }

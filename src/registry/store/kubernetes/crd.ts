@@ -6,6 +6,10 @@
  * spec.document is the extension document as readers see it (credential values
  * `<hidden>`); the values themselves live, encrypted, in the Secret of the same
  * name, under the key spec.credentialsRef.
+ *
+ * The document's schema names only the fields the API server indexes or prints and preserves the rest, so objects
+ * of both forms validate: today's (record times once, in each record's status) and the previous one (top-level
+ * created/updated beside them), which the store converts on read and rewrites in today's form on the next write.
  */
 export const FUSEML_EXTENSION_GROUP = 'registry.fuseml.io';
 export const FUSEML_EXTENSION_VERSION = 'v1alpha1';

@@ -27,7 +27,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { FusemlError } from '../../../core/errors.js';
-import { HIDDEN, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../../core/records.js';
+import { HIDDEN, withStatusTimes, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../../core/records.js';
 import { KubeApiError } from '../../../kube/errors.js';
 import type { ObjectMeta, RegistryStoreApi, StoredObject, StoredSecret } from './api.js';
 import { Cipher } from '../../crypto.js';
@@ -72,10 +72,10 @@ interface SealedEntry {
 
 // The API server hands objects back with their keys sorted; documents are put back in the field order of
 // src/core/records.ts (unknown keys after), so responses look the same as with SQLite.
-const EXTENSION_KEYS = ['id', 'product', 'version', 'description', 'zone', 'configuration', 'status', 'services', 'revision', 'created', 'updated'];
-const SERVICE_KEYS = ['id', 'extension_id', 'resource', 'category', 'description', 'auth_required', 'default', 'configuration', 'status', 'endpoints', 'credentials', 'revision', 'created', 'updated'];
-const ENDPOINT_KEYS = ['url', 'extension_id', 'service_id', 'type', 'configuration', 'status', 'revision', 'created', 'updated'];
-const CREDENTIALS_KEYS = ['id', 'extension_id', 'service_id', 'default', 'scope', 'projects', 'users', 'configuration', 'status', 'revision', 'created', 'updated'];
+const EXTENSION_KEYS = ['id', 'product', 'version', 'description', 'zone', 'configuration', 'status', 'services', 'revision'];
+const SERVICE_KEYS = ['id', 'extension_id', 'resource', 'category', 'description', 'auth_required', 'default', 'configuration', 'status', 'endpoints', 'credentials', 'revision'];
+const ENDPOINT_KEYS = ['url', 'extension_id', 'service_id', 'type', 'configuration', 'status', 'revision'];
+const CREDENTIALS_KEYS = ['id', 'extension_id', 'service_id', 'default', 'scope', 'projects', 'users', 'configuration', 'status', 'revision'];
 
 function ordered<T extends object>(o: T, keys: readonly string[]): T {
   const src = o as Record<string, unknown>;
@@ -290,7 +290,9 @@ export class KubernetesStore implements Store {
    * are no longer in `secret` (the object was rewritten meanwhile: read it again).
    */
   #materialize(o: StoredObject, reveal: ReadOptions['reveal'], secret: StoredSecret | undefined): ExtensionRecord | undefined {
-    const doc = inRecordOrder(structuredClone(o.spec.document) as ExtensionRecord);
+    // An object written by an earlier fuseml-registry (top-level created / updated) reads in today's form; the
+    // next write of the extension stores that form.
+    const doc = inRecordOrder(withStatusTimes(structuredClone(o.spec.document) as ExtensionRecord));
     if (!reveal) return doc;
     const shown: [string, CredentialsRecord & { configuration: Configuration }][] = [];
     for (const s of doc.services ?? []) {
