@@ -172,10 +172,11 @@ export class SqliteStore implements Store {
       throw new FusemlError('USAGE', `cannot open the registry database ${options.path}: ${(err as Error).message}`, { cause: err });
     }
     if (options.path !== ':memory:') chmodSync(options.path, 0o600);
-    this.#db.pragma('journal_mode = WAL');
+    // WAL, unless the file system cannot hold its shared index (SQLite keeps the old journal then).
+    const wal = this.#db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
     // FULL for the migrations and the key check below (synchronous, before the server takes requests)...
     this.#db.pragma('synchronous = FULL');
-    this.#sync = options.sync ?? (options.path === ':memory:' ? () => Promise.resolve() : () => this.#syncWal());
+    this.#sync = options.sync ?? (wal ? () => this.#syncWal() : () => Promise.resolve());
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
     // 8 MiB page cache (better-sqlite3's default is 16): the OS page cache serves the rest, and the registry's
@@ -184,8 +185,9 @@ export class SqliteStore implements Store {
     this.#migrate();
     this.#checkKey();
     // ...then NORMAL: a COMMIT does not fsync the WAL; #startSync does, off the event loop, before any write of
-    // the group is answered (the file comment).
-    this.#db.pragma('synchronous = NORMAL');
+    // the group is answered (the file comment). Without a WAL (':memory:', a file system SQLite could not put one
+    // on) FULL stays, and the commit syncs by itself.
+    if (wal || options.sync) this.#db.pragma('synchronous = NORMAL');
   }
 
   #migrate(): void {
