@@ -22,7 +22,10 @@ export interface EndpointRecord {
   configuration?: Configuration;
   /** fuseml-core's endpoint status (empty there); here it may carry the registry's last probe. */
   status?: EndpointStatus;
-  /** Set by the registry: bumped on every change of this record. An endpoint has no times (as in fuseml-core). */
+  /**
+   * Set by the registry: bumped on every change of this record; sent on the endpoint's own routes only
+   * (withoutNestedRevisions). An endpoint has no times (as in fuseml-core).
+   */
   revision?: number;
 }
 
@@ -41,6 +44,7 @@ export interface CredentialsRecord {
   configuration?: Configuration;
   /** fuseml-core's credentials status: set by the registry. */
   status?: CredentialsStatus;
+  /** Set by the registry; sent on the credentials' own routes only (withoutNestedRevisions). */
   revision?: number;
 }
 
@@ -60,6 +64,7 @@ export interface ServiceRecord {
   status?: ServiceStatus;
   endpoints?: EndpointRecord[];
   credentials?: CredentialsRecord[];
+  /** Set by the registry; sent on the service's own routes only (withoutNestedRevisions). */
   revision?: number;
 }
 
@@ -113,7 +118,10 @@ export interface ExtensionRecord {
   configuration?: Configuration;
   status?: ExtensionStatus;
   services?: ServiceRecord[];
-  /** Set by the registry (the only field added to fuseml-core's form: If-Match, ETag). */
+  /**
+   * Set by the registry (the only field added to fuseml-core's form: If-Match, ETag); each record has one, sent
+   * only in the representation of that record (withoutNestedRevisions).
+   */
   revision?: number;
 }
 
@@ -154,6 +162,30 @@ export function withStatusTimes(doc: ExtensionRecord): ExtensionRecord {
     for (const c of s.credentials ?? []) move(c, 'created');
   }
   return doc;
+}
+
+/**
+ * The wire rule for revisions (docs/registry.md, "Revisions, If-Match"): a representation carries the revision of
+ * the record it is about; the records nested inside it carry none. An extension's services, endpoints and
+ * credentials, and a service's endpoints and credentials, are sent without `revision`; each one's revision is read
+ * through its own route (its body and ETag). Stored documents keep every revision (If-Match on a nested route is
+ * checked against it); only what is sent drops them. Works on the shape: an extension (`services`), a service
+ * (`endpoints`, `credentials`), an endpoint or credential set (nothing nested: unchanged).
+ *
+ * In place (returns `record`): give it records of the caller's own (a store's fresh read, or copies), never a
+ * stored or cached object.
+ */
+export function withoutNestedRevisions<T extends ExtensionRecord | ServiceRecord | EndpointRecord | CredentialsRecord>(record: T): T {
+  const r = record as { services?: ServiceRecord[]; endpoints?: EndpointRecord[]; credentials?: CredentialsRecord[] };
+  if (r.services !== undefined) {
+    for (const s of r.services) {
+      delete s.revision;
+      withoutNestedRevisions(s);
+    }
+  }
+  if (r.endpoints !== undefined) for (const e of r.endpoints) delete e.revision;
+  if (r.credentials !== undefined) for (const c of r.credentials) delete c.revision;
+  return record;
 }
 
 /** What credential values read back as for callers not allowed to see them. */
