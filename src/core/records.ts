@@ -170,22 +170,31 @@ export function withStatusTimes(doc: ExtensionRecord): ExtensionRecord {
  * credentials, and a service's endpoints and credentials, are sent without `revision`; each one's revision is read
  * through its own route (its body and ETag). Stored documents keep every revision (If-Match on a nested route is
  * checked against it); only what is sent drops them. Works on the shape: an extension (`services`), a service
- * (`endpoints`, `credentials`), an endpoint or credential set (nothing nested: unchanged).
+ * (`endpoints`, `credentials`), an endpoint or credential set (nothing nested: returned as it is).
  *
- * In place (returns `record`): give it records of the caller's own (a store's fresh read, or copies), never a
- * stored or cached object.
+ * Returns a copy of the records that lose a field (the nested ones, and those holding them); `record` itself is
+ * left as it is, and everything else is shared with it. Copies rather than `delete`: objects keep V8's fast
+ * properties, which JSON.stringify serializes faster (the SQLite store builds its masked column with it on every
+ * write).
  */
 export function withoutNestedRevisions<T extends ExtensionRecord | ServiceRecord | EndpointRecord | CredentialsRecord>(record: T): T {
   const r = record as { services?: ServiceRecord[]; endpoints?: EndpointRecord[]; credentials?: CredentialsRecord[] };
-  if (r.services !== undefined) {
-    for (const s of r.services) {
-      delete s.revision;
-      withoutNestedRevisions(s);
-    }
-  }
-  if (r.endpoints !== undefined) for (const e of r.endpoints) delete e.revision;
-  if (r.credentials !== undefined) for (const c of r.credentials) delete c.revision;
-  return record;
+  if (r.services !== undefined) return { ...record, services: r.services.map(nestedService) };
+  if (r.endpoints === undefined && r.credentials === undefined) return record;
+  const out = { ...record } as ServiceRecord;
+  if (r.endpoints !== undefined) out.endpoints = r.endpoints.map(withoutRevision);
+  if (r.credentials !== undefined) out.credentials = r.credentials.map(withoutRevision);
+  return out as T;
+}
+
+/** A service inside an extension's representation: neither it nor what is nested in it carries a revision. */
+function nestedService(s: ServiceRecord): ServiceRecord {
+  return withoutNestedRevisions(withoutRevision(s));
+}
+
+function withoutRevision<T extends { revision?: number }>(r: T): T {
+  const { revision: _revision, ...rest } = r;
+  return rest as T;
 }
 
 /** What credential values read back as for callers not allowed to see them. */

@@ -621,8 +621,7 @@ export class Registry {
     const expected = ifMatch ?? input.revision;
     const result = await this.#serialized(id, () => this.#upsertNow(id, input, expected, actor));
     if (result.changed) await this.#clearOtherDefaults(result.record);
-    withoutNestedRevisions(result.record);
-    return result;
+    return { ...result, record: withoutNestedRevisions(result.record) };
   }
 
   async #upsertNow(id: string, input: ExtensionRecord, expected: number | undefined, actor: Actor): Promise<UpsertResult> {

@@ -373,7 +373,7 @@ export class SqliteStore implements Store {
           }
           if (configuration === undefined) {
             sealedCreds.push(rest);
-            maskedCreds.push({ ...rest });
+            maskedCreds.push(rest);
             continue;
           }
           let sealed: SealedCredentials['sealed'];
@@ -388,11 +388,10 @@ export class SqliteStore implements Store {
         }
       }
       sealedServices?.push({ ...s, credentials: sealedCreds });
-      // Copies of the service and its endpoints (the caller's records keep their revisions): see below.
-      maskedServices?.push({ ...s, endpoints: s.endpoints?.map((e) => ({ ...e })), credentials: maskedCreds });
+      maskedServices?.push({ ...s, credentials: maskedCreds });
     }
-    // The masked column is what list routes send: the wire rule, no revision on the nested records (the document
-    // keeps them all: If-Match on a nested route, and every read, are served from it).
+    // The masked column is what list routes send: the wire rule, no revision on the nested records (copies; the
+    // document keeps them all: If-Match on a nested route, and every read, are served from it).
     const masked = withoutNestedRevisions({ ...record, services: maskedServices as ExtensionRecord['services'] });
     return { doc: JSON.stringify({ ...record, services: sealedServices }), masked: JSON.stringify(masked) };
   }
