@@ -6,7 +6,8 @@
  *   - create+delete cycles at 10 connections (≥ 3 500 req/s), autocannon in a separate process;
  *   - get by id at 10 connections (≥ 6 000 req/s);
  *   - response bytes of a list (5 records) against fuseml-core's form of the same records (bench/wire-form.mjs: what its
- *     server would send), identity and gzip, and the fields ours adds (only `revision`);
+ *     server would send), identity and gzip, and the fields ours adds (only `revision`, on each extension: nested
+ *     records carry none);
  *   - POST /workflows/resolve, a 5-step workflow over the 10 000 extensions, paced at 200 req/s (p99 < 10 ms);
  *   - queries by product and by service_resource at a fixed 500 req/s (p99 < 10 ms), server RSS < 150 MB.
  * Lost acknowledged writes under SIGKILL are counted by bench/registry-durability.bench.mjs.
@@ -374,7 +375,7 @@ async function main() {
     figures.push({ name: `one unfiltered list of all ${all.length} extensions`, value: performance.now() - t1, unit: 'ms' });
     figures.push({ name: 'server RSS after the unfiltered list', value: await rssMiB(pid), unit: 'MiB' });
     notes.push(
-      `Max-throughput runs (create+delete, get by id): autocannon in a separate process, ${CONNECTIONS} connections, ${MAX_DURATION} s each, on the same 2 cores as the server; a create+delete cycle is a POST of a 2-service record with credentials, then its DELETE, each answered after its commit (fsync). Response bytes: fuseml-core's form is our record without the fields fuseml-core does not have (revision, created, updated) — what its goa server would send for the same records, uncompressed.`,
+      `Max-throughput runs (create+delete, get by id): autocannon in a separate process, ${CONNECTIONS} connections, ${MAX_DURATION} s each, on the same 2 cores as the server; a create+delete cycle is a POST of a 2-service record with credentials, then its DELETE, each answered after its commit (fsync). Response bytes: fuseml-core's form is what its goa server would send for the same records (bench/wire-form.mjs: no revision, a service's auth_required always, Go RFC 3339 times), uncompressed; ours carries one revision per extension (none on nested records).`,
       `Resolve: a 5-step workflow, one requirement per step, each matching one service (by extension id, or product + exact version), paced open-loop at ${RESOLVE_RATE} req/s for ${DURATION} s.`,
       `${N} extensions, 2 services each (one with credentials), ${PRODUCTS} products (5 extensions each), ${RESOURCES} service resources (4 extensions each): a query returns 4-5 records.`,
       `Load from a separate process, ${RATE} req/s, ${DURATION} s per scenario, random product / resource per request: "paced" = open-loop generator, one request every ${(1000 / RATE).toFixed(1)} ms, latency from the scheduled send time (0.01 ms resolution); "autocannon" = autocannon overallRate with ${CONNECTIONS} connections (bursty: each connection sends its per-second quota back to back at the start of every second, so queueing inside the burst is counted).`,

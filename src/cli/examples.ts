@@ -84,6 +84,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   ],
   'fuseml extension endpoint update': ['fuseml extension endpoint update mlflow-dev mlflow-tracking http://mlflow.mlflow:5000 --type external'],
   'fuseml extension endpoint list': ['fuseml extension endpoint list mlflow-dev mlflow-tracking'],
+  'fuseml extension endpoint get': ['fuseml extension endpoint get mlflow-dev mlflow-tracking http://mlflow.mlflow:5000'],
   'fuseml extension endpoint delete': ['fuseml extension endpoint delete mlflow-dev mlflow-tracking http://mlflow.mlflow:5000'],
   'fuseml extension credentials': ['fuseml extension credentials list mlflow-dev mlflow-store'],
   'fuseml extension credentials add': [
@@ -92,6 +93,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   ],
   'fuseml extension credentials update': ['fuseml extension credentials update mlflow-dev mlflow-store team-a --default'],
   'fuseml extension credentials list': ['fuseml extension credentials list mlflow-dev mlflow-store'],
+  'fuseml extension credentials get': ['fuseml extension credentials get mlflow-dev mlflow-store team-a'],
   'fuseml extension credentials delete': ['fuseml extension credentials delete mlflow-dev mlflow-store team-a'],
   'fuseml config view': ['fuseml config view', 'fuseml config view -o json'],
   'fuseml config get-contexts': ['fuseml config get-contexts'],

@@ -22,7 +22,10 @@ export interface EndpointRecord {
   configuration?: Configuration;
   /** fuseml-core's endpoint status (empty there); here it may carry the registry's last probe. */
   status?: EndpointStatus;
-  /** Set by the registry: bumped on every change of this record. An endpoint has no times (as in fuseml-core). */
+  /**
+   * Set by the registry: bumped on every change of this record; sent on the endpoint's own routes only
+   * (withoutNestedRevisions). An endpoint has no times (as in fuseml-core).
+   */
   revision?: number;
 }
 
@@ -41,6 +44,7 @@ export interface CredentialsRecord {
   configuration?: Configuration;
   /** fuseml-core's credentials status: set by the registry. */
   status?: CredentialsStatus;
+  /** Set by the registry; sent on the credentials' own routes only (withoutNestedRevisions). */
   revision?: number;
 }
 
@@ -60,6 +64,7 @@ export interface ServiceRecord {
   status?: ServiceStatus;
   endpoints?: EndpointRecord[];
   credentials?: CredentialsRecord[];
+  /** Set by the registry; sent on the service's own routes only (withoutNestedRevisions). */
   revision?: number;
 }
 
@@ -113,7 +118,10 @@ export interface ExtensionRecord {
   configuration?: Configuration;
   status?: ExtensionStatus;
   services?: ServiceRecord[];
-  /** Set by the registry (the only field added to fuseml-core's form: If-Match, ETag). */
+  /**
+   * Set by the registry (the only field added to fuseml-core's form: If-Match, ETag); each record has one, sent
+   * only in the representation of that record (withoutNestedRevisions).
+   */
   revision?: number;
 }
 
@@ -154,6 +162,39 @@ export function withStatusTimes(doc: ExtensionRecord): ExtensionRecord {
     for (const c of s.credentials ?? []) move(c, 'created');
   }
   return doc;
+}
+
+/**
+ * The wire rule for revisions (docs/registry.md, "Revisions, If-Match"): a representation carries the revision of
+ * the record it is about; the records nested inside it carry none. An extension's services, endpoints and
+ * credentials, and a service's endpoints and credentials, are sent without `revision`; each one's revision is read
+ * through its own route (its body and ETag). Stored documents keep every revision (If-Match on a nested route is
+ * checked against it); only what is sent drops them. Works on the shape: an extension (`services`), a service
+ * (`endpoints`, `credentials`), an endpoint or credential set (nothing nested: returned as it is).
+ *
+ * Returns a copy of the records that lose a field (the nested ones, and those holding them); `record` itself is
+ * left as it is, and everything else is shared with it. Copies rather than `delete`: objects keep V8's fast
+ * properties, which JSON.stringify serializes faster (the SQLite store builds its masked column with it on every
+ * write).
+ */
+export function withoutNestedRevisions<T extends ExtensionRecord | ServiceRecord | EndpointRecord | CredentialsRecord>(record: T): T {
+  const r = record as { services?: ServiceRecord[]; endpoints?: EndpointRecord[]; credentials?: CredentialsRecord[] };
+  if (r.services !== undefined) return { ...record, services: r.services.map(nestedService) };
+  if (r.endpoints === undefined && r.credentials === undefined) return record;
+  const out = { ...record } as ServiceRecord;
+  if (r.endpoints !== undefined) out.endpoints = r.endpoints.map(withoutRevision);
+  if (r.credentials !== undefined) out.credentials = r.credentials.map(withoutRevision);
+  return out as T;
+}
+
+/** A service inside an extension's representation: neither it nor what is nested in it carries a revision. */
+function nestedService(s: ServiceRecord): ServiceRecord {
+  return withoutNestedRevisions(withoutRevision(s));
+}
+
+function withoutRevision<T extends { revision?: number }>(r: T): T {
+  const { revision: _revision, ...rest } = r;
+  return rest as T;
 }
 
 /** What credential values read back as for callers not allowed to see them. */

@@ -8,7 +8,9 @@
  * fuseml-core's status times (`registered` or `created`, and `updated`: RFC 3339,
  * UTC, whole seconds), once. A change bumps the revision and `updated` of the
  * changed record and of each record above it (a service's revision covers its
- * endpoints and credentials; an extension's covers all).
+ * endpoints and credentials; an extension's covers all). Stored documents keep
+ * every revision; what the public methods return follows the wire rule
+ * (withoutNestedRevisions): a record's revision, none on the records nested in it.
  */
 import { randomBytes } from 'node:crypto';
 import { FusemlError } from '../core/errors.js';
@@ -21,6 +23,7 @@ import {
   type EndpointRecord,
   type ExtensionRecord,
   type ServiceRecord,
+  withoutNestedRevisions,
 } from '../core/records.js';
 import { keepHandSetFields } from '../core/merge.js';
 import { admitsNobody, describeScope, grantAllows, sameScope } from '../core/scope.js';
@@ -418,11 +421,12 @@ export class Registry {
         );
       }
     }
-    return this.#annotate(records);
+    return this.#annotate(records.map(withoutNestedRevisions));
   }
 
   /**
-   * The masked listing as JSON text, without parsing documents, when the store offers it, no service
+   * The masked listing as JSON text (the store's masked form follows the wire rule: no nested revisions), without
+   * parsing documents, when the store offers it, no service
    * filter asks for pruning and no probe status is to be laid over; undefined otherwise (use listExtensions).
    */
   async listExtensionsJson(query: RegistryQuery): Promise<string | undefined> {
@@ -452,34 +456,43 @@ export class Registry {
     return this.#annotate(records);
   }
 
-  async getExtension(id: string, reveal: Reveal = REVEAL_NONE): Promise<ExtensionRecord> {
+  /** The stored document (every revision in it), with the read overlay. */
+  async #document(id: string, reveal: Reveal): Promise<ExtensionRecord> {
     const r = await this.store.get(id, readOptions(reveal));
     if (!r) throw new FusemlError('NOT_FOUND', `extension ${id} not found`);
     return this.overlay === undefined ? r : this.overlay.annotate(r);
   }
 
+  async #service(extId: string, serviceId: string, reveal: Reveal): Promise<ServiceRecord> {
+    return findService(await this.#document(extId, reveal), serviceId);
+  }
+
+  async getExtension(id: string, reveal: Reveal = REVEAL_NONE): Promise<ExtensionRecord> {
+    return withoutNestedRevisions(await this.#document(id, reveal));
+  }
+
   async listServices(extId: string, reveal: Reveal = REVEAL_NONE): Promise<ServiceRecord[]> {
-    return (await this.getExtension(extId, reveal)).services ?? [];
+    return ((await this.#document(extId, reveal)).services ?? []).map(withoutNestedRevisions);
   }
 
   async getService(extId: string, serviceId: string, reveal: Reveal = REVEAL_NONE): Promise<ServiceRecord> {
-    return findService(await this.getExtension(extId, reveal), serviceId);
+    return withoutNestedRevisions(await this.#service(extId, serviceId, reveal));
   }
 
   async listEndpoints(extId: string, serviceId: string): Promise<EndpointRecord[]> {
-    return (await this.getService(extId, serviceId)).endpoints ?? [];
+    return (await this.#service(extId, serviceId, REVEAL_NONE)).endpoints ?? [];
   }
 
   async getEndpoint(extId: string, serviceId: string, url: string): Promise<EndpointRecord> {
-    return findEndpoint(await this.getService(extId, serviceId), url);
+    return findEndpoint(await this.#service(extId, serviceId, REVEAL_NONE), url);
   }
 
   async listCredentials(extId: string, serviceId: string, reveal: Reveal = REVEAL_NONE): Promise<CredentialsRecord[]> {
-    return (await this.getService(extId, serviceId, reveal)).credentials ?? [];
+    return (await this.#service(extId, serviceId, reveal)).credentials ?? [];
   }
 
   async getCredentials(extId: string, serviceId: string, id: string, reveal: Reveal = REVEAL_NONE): Promise<CredentialsRecord> {
-    return findCredentials(await this.getService(extId, serviceId, reveal), id);
+    return findCredentials(await this.#service(extId, serviceId, reveal), id);
   }
 
   // ---- writes --------------------------------------------------------------------------------
@@ -549,7 +562,7 @@ export class Registry {
     const rec = this.#build(input as ExtensionRecord, undefined, SYSTEM).record;
     const stored = await this.#serialized(rec.id, async () => this.#masked(await this.#put(rec, null)));
     await this.#clearOtherDefaults(stored);
-    return stored;
+    return withoutNestedRevisions(stored);
   }
 
   /**
@@ -592,7 +605,7 @@ export class Registry {
       return applyPatch(d, patch, PATCHABLE.extension);
     });
     if (patch.product !== undefined) await this.#clearOtherDefaults(doc);
-    return doc;
+    return withoutNestedRevisions(doc);
   }
 
   /** Creates or replaces the whole record (services, endpoints, credentials) in one transaction. */
@@ -608,7 +621,7 @@ export class Registry {
     const expected = ifMatch ?? input.revision;
     const result = await this.#serialized(id, () => this.#upsertNow(id, input, expected, actor));
     if (result.changed) await this.#clearOtherDefaults(result.record);
-    return result;
+    return { ...result, record: withoutNestedRevisions(result.record) };
   }
 
   async #upsertNow(id: string, input: ExtensionRecord, expected: number | undefined, actor: Actor): Promise<UpsertResult> {
@@ -697,7 +710,7 @@ export class Registry {
       return true;
     });
     await this.#clearOtherDefaults(doc);
-    return findService(doc, svc.id);
+    return withoutNestedRevisions(findService(doc, svc.id));
   }
 
   async updateService(extId: string, serviceId: string, body: unknown, ifMatch?: number): Promise<ServiceRecord> {
@@ -714,7 +727,7 @@ export class Registry {
       return changed;
     });
     if (patch.default === true || patch.resource !== undefined) await this.#clearOtherDefaults(doc);
-    return findService(doc, serviceId);
+    return withoutNestedRevisions(findService(doc, serviceId));
   }
 
   async deleteService(extId: string, serviceId: string, ifMatch?: number): Promise<void> {

@@ -93,6 +93,14 @@ describe('fuseml-registry serve --store kubernetes, two replicas', () => {
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({ id: 'MLflow_Main', product: 'mlflow', revision: 1 });
     expect(JSON.stringify(got.body)).not.toContain(SECRET);
+    // The wire rule on this store too: the extension's revision, none on what is nested in it (get and list); a
+    // nested record's revision on its own route (the stored document keeps it).
+    const services = (got.body as { services: Record<string, unknown>[] }).services;
+    expect(services.map((s) => 'revision' in s)).toEqual([false]);
+    expect(((services[0]?.credentials ?? []) as Record<string, unknown>[]).map((c) => 'revision' in c)).toEqual([false]);
+    const listed = (await http(b, 'GET', '/extensions?product=mlflow')).body as unknown as { revision: number; services: object[] }[];
+    expect(listed.map((e) => [e.revision, JSON.stringify(e.services).includes('"revision"')])).toEqual([[1, false]]);
+    expect((await http(b, 'GET', '/extensions/MLflow_Main/services/mlflow-store/credentials/s3')).body).toMatchObject({ id: 's3', revision: 1 });
     expect((await http(b, 'POST', '/extensions', rec)).status).toBe(409);
     const raw = await ns.client.core.readNamespacedSecret({ namespace: ns.name, name: objectName('MLflow_Main') });
     const decoded = Object.values(raw.data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')).join('\n');

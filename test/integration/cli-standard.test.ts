@@ -64,7 +64,7 @@ describe('completion bash, in a real bash', () => {
   it('completes sub-commands, nested sub-commands, flags and flag values', async () => {
     expect(await complete('fuseml-installer', ['ext'])).toEqual(['extensions']);
     expect(await complete('fuseml-installer', ['extensions', 'de'])).toEqual(['describe']);
-    expect(await complete('fuseml', ['extension', 'credentials', ''])).toEqual(['add', 'delete', 'list', 'update']);
+    expect(await complete('fuseml', ['extension', 'credentials', ''])).toEqual(['add', 'delete', 'get', 'list', 'update']);
     expect(await complete('fuseml-registry', ['serve', '--st'])).toEqual(['--store', '--store-namespace']);
     expect(await complete('fuseml', ['extension', 'list', '-o', 'y'])).toEqual(['yaml']);
   });

@@ -115,6 +115,29 @@ describe('fuseml extension … against a real registry', () => {
         .configuration,
     ).toEqual({ MLFLOW_S3_ENDPOINT_URL: 'http://minio:9000' });
 
+    // Each record's revision is in its own output, not in the output of the record it is nested in: --if-match
+    // takes the one `… get` of that record shows.
+    const ext = parse((await fuseml(['extension', 'get', 'mlflow', '-o', 'yaml'])).stdout);
+    expect(ext.revision).toEqual(expect.any(Number));
+    expect(ext.services.map((x: object) => 'revision' in x)).toEqual([false, false]);
+    const svc = parse((await fuseml(['extension', 'service', 'get', 'mlflow', 'mlflow-store'])).stdout);
+    expect(svc.revision).toEqual(expect.any(Number));
+    expect('revision' in svc.endpoints[0] || 'revision' in svc.credentials[0]).toBe(false);
+    const cred = parse((await fuseml(['extension', 'credentials', 'get', 'mlflow', 'mlflow-store', 's3'])).stdout);
+    expect(cred).toMatchObject({ id: 's3', revision: 2, configuration: { AWS_SECRET_ACCESS_KEY: '<hidden>' } });
+    const staleCred = await fuseml(['extension', 'credentials', 'update', 'mlflow', 'mlflow-store', 's3', '--project', 'team-c', '--if-match', '1']);
+    expect(staleCred.exitCode).toBe(5);
+    const okCred = await fuseml(['extension', 'credentials', 'update', 'mlflow', 'mlflow-store', 's3', '--project', 'team-c', '--if-match', String(cred.revision), '-o', 'json']);
+    expect(okCred.stderr).toBe('');
+    expect(JSON.parse(okCred.stdout)).toMatchObject({ projects: ['team-c'], revision: 3 });
+    // The change moved the service's and the extension's revisions: shown by their own get.
+    expect(parse((await fuseml(['extension', 'service', 'get', 'mlflow', 'mlflow-store'])).stdout).revision).toBe(svc.revision + 1);
+    expect(parse((await fuseml(['extension', 'get', 'mlflow', '-o', 'yaml'])).stdout).revision).toBe(ext.revision + 1);
+    const ep = parse((await fuseml(['extension', 'endpoint', 'get', 'mlflow', 'mlflow-store', 'http://minio:9000'])).stdout);
+    expect(ep).toMatchObject({ url: 'http://minio:9000', revision: 2 });
+    expect((await fuseml(['extension', 'endpoint', 'update', 'mlflow', 'mlflow-store', 'http://minio:9000', '-t', 'external', '--if-match', String(ep.revision)])).exitCode).toBe(0);
+    expect((await fuseml(['extension', 'credentials', 'get', 'mlflow', 'mlflow-store', 'nope'])).exitCode).toBe(4);
+
     expect((await fuseml(['extension', 'credentials', 'delete', 'mlflow', 'mlflow-store', 's3'])).stdout).toMatch(/deleted/);
     expect((await fuseml(['extension', 'endpoint', 'delete', 'mlflow', 'mlflow-store', 'http://minio:9000'])).exitCode).toBe(0);
     expect((await fuseml(['extension', 'service', 'delete', 'mlflow', 'mlflow-store'])).exitCode).toBe(0);

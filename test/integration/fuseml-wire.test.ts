@@ -220,7 +220,10 @@ const list = (each: (p: Problems, v: unknown, at: string) => void) => (p: Proble
   v.forEach((x, i) => each(p, x, `[${i}]`));
 };
 
-/** fuseml-core's fields of each record (design/extension.go); we add `revision` only (and a service's `default` when set). */
+/**
+ * fuseml-core's fields of each record (design/extension.go); we add `revision` only (and a service's `default` when
+ * set), on the record a response is about: records nested in it carry none.
+ */
 const FUSEML_CORE_FIELDS = {
   extension: ['id', 'product', 'version', 'description', 'zone', 'configuration', 'status', 'services'],
   service: ['id', 'extension_id', 'resource', 'category', 'description', 'auth_required', 'configuration', 'status', 'endpoints', 'credentials', 'default'],
@@ -228,9 +231,14 @@ const FUSEML_CORE_FIELDS = {
   credentials: ['id', 'extension_id', 'service_id', 'scope', 'default', 'projects', 'users', 'configuration', 'status'],
 };
 
-/** What fuseml-core always sends that a Go caller may rely on (pkg/svc/extension.go, *ToRest); nothing twice. */
-function fusemlCoreShape(kind: 'extension' | 'service' | 'endpoint' | 'credentials', v: Record<string, unknown>): void {
+/**
+ * What fuseml-core always sends that a Go caller may rely on (pkg/svc/extension.go, *ToRest); nothing twice. `own`:
+ * the record the response is about (it carries its revision), else one nested in it (no revision).
+ */
+function fusemlCoreShape(kind: 'extension' | 'service' | 'endpoint' | 'credentials', v: Record<string, unknown>, own = true): void {
   expect(Object.keys(v).filter((k) => k !== 'revision' && !FUSEML_CORE_FIELDS[kind].includes(k))).toEqual([]);
+  if (own) expect(v.revision).toEqual(expect.any(Number));
+  else expect(v).not.toHaveProperty('revision');
   if (kind === 'extension') {
     expect(v.status).toEqual({ registered: goTimeMatcher(), updated: goTimeMatcher() });
     expect(v.services).toEqual(expect.any(Array));
@@ -319,10 +327,10 @@ describe.each(variants)('fuseml-core Go CLI requests against fuseml-registry ser
     expect(decodes(extension, created.json)).toEqual([]);
     fusemlCoreShape('extension', created.json as Record<string, unknown>);
     const svc0 = (created.json as { services: Array<Record<string, unknown>> }).services[0] as Record<string, unknown>;
-    fusemlCoreShape('service', svc0);
-    fusemlCoreShape('endpoint', (svc0.endpoints as Array<Record<string, unknown>>)[0] as Record<string, unknown>);
+    fusemlCoreShape('service', svc0, false);
+    fusemlCoreShape('endpoint', (svc0.endpoints as Array<Record<string, unknown>>)[0] as Record<string, unknown>, false);
     const store = (created.json as { services: Array<{ credentials: Array<Record<string, unknown>> }> }).services[1];
-    fusemlCoreShape('credentials', store?.credentials[0] as Record<string, unknown>);
+    fusemlCoreShape('credentials', store?.credentials[0] as Record<string, unknown>, false);
     expect(store?.credentials[0]?.configuration).toEqual({ AWS_ACCESS_KEY_ID: '<hidden>', AWS_SECRET_ACCESS_KEY: '<hidden>' });
 
     // 409 Conflict (declared for registerExtension): decodable goa error with a readable message

@@ -312,8 +312,10 @@ describe('upsert (PUT /extensions/{id}/record)', () => {
     expect(again.status).toBe(200);
     // It sends credential values: always a new revision (equal values must not be told apart by the revision).
     expect(again.body.revision).toBe(2);
-    expect(again.body.services[0].revision).toBe(1);
-    expect(again.body.services[1].credentials[0].revision).toBe(2);
+    // Nested records' revisions are on their own routes (a representation carries its own record's only).
+    expect(again.body.services[0]).not.toHaveProperty('revision');
+    expect((await req({ method: 'GET', url: '/extensions/mlflow/services/mlflow-tracking' })).body.revision).toBe(1);
+    expect((await req({ method: 'GET', url: '/extensions/mlflow/services/mlflow-store/credentials/global-s3' })).body.revision).toBe(2);
     expect({ ...again.body.services[0] }).toEqual(c.body.services[0]);
     // Sent back as read (values <hidden>): nothing changes, same revision.
     const masked = (await req({ method: 'GET', url: '/extensions/mlflow' })).body;
@@ -330,7 +332,7 @@ describe('upsert (PUT /extensions/{id}/record)', () => {
     expect(r.status).toBe(200);
     expect(r.body.revision).toBe(3);
     expect(r.body.services).toHaveLength(1);
-    expect(r.body.services[0].revision).toBe(2);
+    expect((await req({ method: 'GET', url: '/extensions/mlflow/services/mlflow-tracking' })).body.revision).toBe(2);
     expect(r.body.services[0].status.registered).toBe(c.body.services[0].status.registered);
     expect((await req({ method: 'GET', url: '/extensions?service_resource=s3' })).body).toEqual([]);
   });
@@ -348,6 +350,116 @@ describe('upsert (PUT /extensions/{id}/record)', () => {
     const revealed = (await req({ method: 'GET', url: '/extensions/mlflow?reveal=true' })).body;
     expect(revealed.services[1].credentials[0].configuration.AWS_SECRET_ACCESS_KEY).toBe('planted-global-secret');
     expect(revealed.zone).toBe('prod');
+  });
+});
+
+/** The paths (`.services[0].revision`) of every `revision` in `v` below its top level. */
+function nestedRevisions(v: unknown, at = ''): string[] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => nestedRevisions(x, `${at}[${i}]`));
+  if (v === null || typeof v !== 'object') return [];
+  return Object.entries(v).flatMap(([k, x]) => [...(k === 'revision' && at !== '' && !/^\[\d+\]$/.test(at) ? [`${at}.${k}`] : []), ...nestedRevisions(x, `${at}.${k}`)]);
+}
+
+describe('revisions: a representation carries its own record\'s, nested records none', () => {
+  const svc = '/extensions/mlflow/services/mlflow-store';
+  const cred = `${svc}/credentials/global-s3`;
+  const ep = `${svc}/endpoints/${encodeURIComponent('http://minio.mlflow.svc:9000')}`;
+
+  test('every read route (JSON, YAML, revealed): its own record has revision (= ETag), nothing nested has one', async () => {
+    await register();
+    const own: [string, boolean][] = [
+      ['/extensions', false],
+      ['/extensions?product=mlflow', false],
+      ['/extensions?service_resource=s3', false],
+      ['/extensions/mlflow', true],
+      ['/extensions/mlflow/services', false],
+      [svc, true],
+      [`${svc}/endpoints`, false],
+      [ep, true],
+      [`${svc}/credentials`, false],
+      [cred, true],
+    ];
+    for (const [path, single] of own) {
+      for (const variant of ['', 'yaml', 'reveal'] as const) {
+        const url = variant === 'reveal' && !path.includes('endpoints') ? `${path}${path.includes('?') ? '&' : '?'}reveal=true` : path;
+        const r = await req({ method: 'GET', url, headers: variant === 'yaml' ? { accept: 'application/yaml' } : {} });
+        expect(r.status, url).toBe(200);
+        const body = variant === 'yaml' ? parse(r.raw) : r.body;
+        expect(nestedRevisions(body), `${url} ${variant}`).toEqual([]);
+        const records = (single ? [body] : body) as { revision?: number }[];
+        expect(records.length, url).toBeGreaterThan(0);
+        for (const x of records) expect(x.revision, url).toEqual(expect.any(Number));
+        if (single) expect(r.headers.etag, url).toBe(`"${body.revision}"`);
+      }
+    }
+    // The read cache's second serve of the same body, too.
+    expect(nestedRevisions((await req({ method: 'GET', url: '/extensions/mlflow' })).body)).toEqual([]);
+  });
+
+  test('write responses: an extension or service sent back without the revisions of what is nested in it', async () => {
+    const created = await register();
+    expect(created.body.revision).toBe(1);
+    expect(nestedRevisions(created.body)).toEqual([]);
+    const updated = await req({ method: 'PUT', url: '/extensions/mlflow', payload: { zone: 'prod' } });
+    expect(updated.body.revision).toBe(2);
+    expect(nestedRevisions(updated.body)).toEqual([]);
+    const upserted = await req({ method: 'PUT', url: '/extensions/other/record', payload: { id: 'other', services: [{ id: 's', endpoints: [{ url: 'http://a', type: 'internal' }] }] } });
+    expect(upserted.status).toBe(201);
+    expect(nestedRevisions(upserted.body)).toEqual([]);
+    const added = await req({ method: 'POST', url: '/extensions/mlflow/services', payload: { id: 'extra', endpoints: [{ url: 'http://b', type: 'internal' }], credentials: [{ id: 'c', scope: 'global' }] } });
+    expect(added.status).toBe(201);
+    expect(added.body.revision).toBe(1);
+    expect(nestedRevisions(added.body)).toEqual([]);
+    const patched = await req({ method: 'PUT', url: '/extensions/mlflow/services/extra', payload: { description: 'd' } });
+    expect(patched.body.revision).toBe(2);
+    expect(nestedRevisions(patched.body)).toEqual([]);
+    // The nested records keep theirs: on their own routes.
+    expect((await req({ method: 'GET', url: '/extensions/mlflow/services/extra/credentials/c' })).body.revision).toBe(1);
+    expect((await req({ method: 'GET', url: `/extensions/mlflow/services/extra/endpoints/${encodeURIComponent('http://b')}` })).body.revision).toBe(1);
+  });
+
+  test('If-Match on a nested route with the revision read from that route; a credential change moves its service and extension', async () => {
+    await register();
+    const read = await req({ method: 'GET', url: cred });
+    expect(read.body.revision).toBe(1);
+    expect(read.headers.etag).toBe('"1"');
+    const svcBefore = (await req({ method: 'GET', url: svc })).body.revision as number;
+    const extBefore = (await req({ method: 'GET', url: '/extensions/mlflow' })).body.revision as number;
+    const ok = await req({ method: 'PUT', url: cred, payload: { configuration: { AWS_ACCESS_KEY_ID: '<hidden>', AWS_SECRET_ACCESS_KEY: 'rotated' } }, headers: { 'if-match': read.headers.etag as string } });
+    expect(ok.status).toBe(200);
+    expect(ok.body.revision).toBe(2);
+    expect(ok.headers.etag).toBe('"2"');
+    // The same revision again is stale now: 412, nothing written.
+    const stale = await req({ method: 'PUT', url: cred, payload: { configuration: { AWS_ACCESS_KEY_ID: '<hidden>', AWS_SECRET_ACCESS_KEY: 'lost' } }, headers: { 'if-match': '"1"' } });
+    expect(stale.status).toBe(412);
+    expect((await req({ method: 'GET', url: `${cred}?reveal=true` })).body.configuration.AWS_SECRET_ACCESS_KEY).toBe('rotated');
+    // The credential change bumped the records above it: visible on their own routes (and in their ETags).
+    const svcAfter = await req({ method: 'GET', url: svc });
+    expect(svcAfter.body.revision).toBe(svcBefore + 1);
+    expect(svcAfter.headers.etag).toBe(`"${svcBefore + 1}"`);
+    const extAfter = await req({ method: 'GET', url: '/extensions/mlflow' });
+    expect(extAfter.body.revision).toBe(extBefore + 1);
+    expect(extAfter.headers.etag).toBe(`"${extBefore + 1}"`);
+    // The service's If-Match is checked against the service's own revision, not the extension's or a nested one.
+    expect((await req({ method: 'PUT', url: svc, payload: { description: 'x' }, headers: { 'if-match': `"${svcBefore}"` } })).status).toBe(412);
+    expect((await req({ method: 'PUT', url: svc, payload: { description: 'x' }, headers: { 'if-match': `"${svcBefore + 1}"` } })).status).toBe(200);
+    // An endpoint: read its revision from its route, update and delete with it.
+    const e = await req({ method: 'GET', url: ep });
+    expect(e.body.revision).toBe(1);
+    const eu = await req({ method: 'PUT', url: ep, payload: { type: 'external' }, headers: { 'if-match': e.headers.etag as string } });
+    expect(eu.status).toBe(200);
+    expect((await req({ method: 'DELETE', url: ep, headers: { 'if-match': e.headers.etag as string } })).status).toBe(412);
+    expect((await req({ method: 'DELETE', url: ep, headers: { 'if-match': eu.headers.etag as string } })).status).toBe(204);
+  });
+
+  test('a revision inside a nested record of a request body is accepted and ignored', async () => {
+    await register();
+    const masked = (await req({ method: 'GET', url: '/extensions/mlflow' })).body;
+    const withNested = { ...masked, services: masked.services.map((s: Record<string, unknown>) => ({ ...s, revision: 99 })) };
+    const same = await req({ method: 'PUT', url: '/extensions/mlflow/record', payload: withNested });
+    expect(same.status).toBe(200);
+    expect(same.body.revision).toBe(masked.revision);
+    expect((await req({ method: 'GET', url: svc })).body.revision).toBe(1);
   });
 });
 

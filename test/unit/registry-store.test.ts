@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { FusemlError } from '../../src/core/errors.js';
 import { loadOrCreateKey } from '../../src/registry/crypto.js';
 import { PreconditionFailedError } from '../../src/registry/errors.js';
-import type { ExtensionRecord } from '../../src/core/records.js';
+import { withoutNestedRevisions, type ExtensionRecord } from '../../src/core/records.js';
 import { SqliteStore } from '../../src/registry/store/sqlite.js';
 import { inPreviousForm, legacyTimes, sampleRecord, sampleStatusTimes, statusTimes } from '../helpers/store-contract.js';
 
@@ -35,7 +35,7 @@ describe('SqliteStore', () => {
     await s.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4]);
+    expect((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
     const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
     expect(indexes).toEqual(['extensions_product', 'services_resource']);
     db.close();
@@ -101,7 +101,7 @@ describe('SqliteStore', () => {
 });
 
 describe('masked column', () => {
-  test('written in the same pass as the sealed document: byte for byte the serialized masked read', async () => {
+  test('written in the same pass as the sealed document: byte for byte the serialized masked read, nested revisions left out', async () => {
     const s = new SqliteStore({ path: join(dir, 'r.db'), key: randomBytes(32) });
     const full = {
       id: 'm',
@@ -112,24 +112,34 @@ describe('masked column', () => {
         {
           id: 'a',
           resource: 'r',
-          endpoints: [{ url: 'https://a.example', type: 'external' as const }],
+          revision: 1,
+          endpoints: [{ url: 'https://a.example', type: 'external' as const, revision: 1 }],
           credentials: [
-            { id: 'c1', scope: 'global' as const, default: true, configuration: { K1: SECRET, K2: 'x' }, status: { state: 'undecryptable' as const, created: 't' } },
-            { id: 'c2', scope: 'project' as const, projects: ['A'] },
+            { id: 'c1', scope: 'global' as const, default: true, configuration: { K1: SECRET, K2: 'x' }, status: { state: 'undecryptable' as const, created: 't' }, revision: 1 },
+            { id: 'c2', scope: 'project' as const, projects: ['A'], revision: 1 },
           ],
         },
-        { id: 'b' },
-        { id: 'c', credentials: [] },
+        { id: 'b', revision: 1 },
+        { id: 'c', credentials: [], revision: 1 },
       ],
     };
+    const given = JSON.stringify(full);
     await s.put(full, null);
+    // The caller's record is left as given (the store builds the masked form from copies).
+    expect(JSON.stringify(full)).toBe(given);
     // Re-put with a <hidden> value: the stored ciphertext is kept, and the masked form shows its keys.
-    const second = { ...full, revision: 2, services: [{ ...full.services[0]!, credentials: [{ id: 'c1', scope: 'global' as const, configuration: { K1: '<hidden>', K2: '<hidden>' } }] }] };
+    const second = { ...full, revision: 2, services: [{ ...full.services[0]!, revision: 2, credentials: [{ id: 'c1', scope: 'global' as const, configuration: { K1: '<hidden>', K2: '<hidden>' }, revision: 2 }] }] };
     for (const [record, expected] of [[full, null], [second, 1]] as const) {
       if (expected !== null) await s.put(record, expected);
       const [row] = await s.listMasked({ product: 'p' });
       const [read] = await s.list({ product: 'p' });
-      expect(row?.json).toBe(JSON.stringify(read));
+      // The document keeps every revision (If-Match on nested routes); the masked column, what list routes send,
+      // follows the wire rule: the extension's revision only.
+      expect(read?.services?.[0]?.revision).toBe(record.revision);
+      expect(read?.services?.[0]?.credentials?.[0]?.revision).toBe(record.revision);
+      expect(row?.json).toBe(JSON.stringify(withoutNestedRevisions(read as ExtensionRecord)));
+      expect(JSON.parse(row?.json ?? '{}')).toMatchObject({ revision: record.revision });
+      expect(row?.json.match(/"revision"/g)).toHaveLength(1);
       expect(row?.json).not.toContain(SECRET);
     }
     expect((await s.get('m', { reveal: true }))?.services?.[0]?.credentials?.[0]?.configuration).toEqual({ K1: SECRET, K2: 'x' });
@@ -161,7 +171,7 @@ describe('migrations', () => {
     db.close();
     const again = new SqliteStore({ path, key });
     const rows = await again.listMasked({ product: 'p' });
-    expect(rows.map((r) => JSON.parse(r.json))).toEqual(await again.list({ product: 'p' }));
+    expect(rows.map((r) => JSON.parse(r.json))).toEqual((await again.list({ product: 'p' })).map(withoutNestedRevisions));
     expect(rows[0]?.json).not.toContain(SECRET);
     await again.close();
   });
@@ -188,12 +198,58 @@ describe('migrations', () => {
     expect(doc.services?.[0]?.credentials?.[0]?.configuration?.AWS_SECRET_ACCESS_KEY).toBe(SECRET);
     // The masked column is rewritten too: the fast listing equals the parsed one, no top-level time left.
     const rows = await again.listMasked({ product: 'p' });
-    expect(rows.map((r) => JSON.parse(r.json))).toEqual(await again.list({ product: 'p' }));
+    expect(rows.map((r) => JSON.parse(r.json))).toEqual((await again.list({ product: 'p' })).map(withoutNestedRevisions));
     expect(legacyTimes(JSON.parse(rows[0]?.json ?? '{}') as ExtensionRecord)).toEqual([]);
     expect(rows[0]?.json).not.toContain(SECRET);
     await again.close();
     const check = new Database(path, { readonly: true });
-    expect((check.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4]);
+    expect((check.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    check.close();
+  });
+
+  test('a version-4 database (nested revisions in the masked column) gets its masked column rewritten; documents keep every revision', async () => {
+    const path = join(dir, 'r.db');
+    const key = randomBytes(32);
+    const s = new SqliteStore({ path, key });
+    await s.put(sampleRecord('ext', { product: 'p', secret: SECRET, revision: 3 }), null);
+    await s.put(sampleRecord('other', { product: 'p', revision: 2 }), null);
+    await s.close();
+    // The masked column as version 4 wrote it: the masked document whole, every nested revision in it.
+    const db = new Database(path);
+    const docs = db.prepare('SELECT id, doc FROM extensions ORDER BY id').all() as { id: string; doc: string }[];
+    const update = db.prepare('UPDATE extensions SET masked = ? WHERE id = ?');
+    for (const row of docs) {
+      const masked = JSON.parse(row.doc) as ExtensionRecord;
+      for (const svc of masked.services ?? []) {
+        for (const c of svc.credentials ?? []) {
+          const { sealed, ...rest } = c as typeof c & { sealed?: { keys: string[] } };
+          Object.assign(c, rest, { configuration: Object.fromEntries((sealed?.keys ?? []).map((k) => [k, '<hidden>'])) });
+          delete (c as { sealed?: unknown }).sealed;
+        }
+      }
+      update.run(JSON.stringify(masked), row.id);
+    }
+    const before = (db.prepare("SELECT masked FROM extensions WHERE id = 'ext'").get() as { masked: string }).masked;
+    expect(before.match(/"revision":3/g)).toHaveLength(7); // the extension, 2 services, an endpoint, 3 credential sets
+    db.exec('DELETE FROM schema_migrations WHERE version = 5');
+    db.close();
+
+    const again = new SqliteStore({ path, key });
+    const rows = await again.listMasked({ product: 'p' });
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.json.match(/"revision"/g)).toHaveLength(1);
+      expect(row.json).not.toContain(SECRET);
+    }
+    expect(rows.map((r) => JSON.parse(r.json))).toEqual((await again.list({ product: 'p' })).map(withoutNestedRevisions));
+    const doc = (await again.get('ext', { reveal: true })) as ExtensionRecord;
+    expect(doc.services?.[0]?.revision).toBe(3);
+    expect(doc.services?.[0]?.endpoints?.[0]?.revision).toBe(3);
+    expect(doc.services?.[0]?.credentials?.[0]?.revision).toBe(3);
+    expect(doc.services?.[0]?.credentials?.[0]?.configuration?.AWS_SECRET_ACCESS_KEY).toBe(SECRET);
+    await again.close();
+    const check = new Database(path, { readonly: true });
+    expect((check.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
     check.close();
   });
 });

@@ -15,7 +15,18 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 const config = (what: string): Option =>
   new Option('-c, --configuration <KEY=VALUE>', `${what} configuration entry, KEY=VALUE or KEY:VALUE (repeatable)`).argParser(collect);
 const desc = (): Option => new Option('--desc, --description <text>', 'description');
-const ifMatch = (): Option => new Option('--if-match <revision>', 'fail (412) unless the record is still at this revision');
+/**
+ * --if-match of a command writing `what`, whose revision `read` shows (a record's revision is sent only in its own
+ * representation: an extension's output shows none for its services, endpoints and credentials).
+ */
+const ifMatch = (what: string, read: string): Option =>
+  new Option('--if-match <revision>', `fail (412) unless the ${what} is still at this revision (its \`revision\`, shown by \`${read}\`)`);
+const IF_MATCH = {
+  extension: (): Option => ifMatch('extension', 'fuseml extension get ID'),
+  service: (): Option => ifMatch('service', 'fuseml extension service get EXT SVC'),
+  endpoint: (): Option => ifMatch('endpoint', 'fuseml extension endpoint get EXT SVC URL'),
+  credentials: (): Option => ifMatch('credentials', 'fuseml extension credentials get EXT SVC ID'),
+};
 const showSecrets = (): Option => new Option('--show-secrets', 'show credential values (the token must be allowed to see them)');
 const file = (what: string): Option => new Option('-f, --file <file>', `${what} as YAML or JSON ("-": stdin)`);
 
@@ -55,7 +66,7 @@ export function extensionCommand(): Command {
     .description('register an extension record (services, endpoints and credentials included)')
     .addOption(file('the extension record').makeOptionMandatory())
     .option('--upsert', 'create or replace the whole record (idempotent) instead of failing when it exists')
-    .addOption(ifMatch())
+    .addOption(IF_MATCH.extension())
     .addOption(outputOption())
     .action(act((i, g) => i.registerExtension(g)));
 
@@ -81,7 +92,7 @@ export function extensionCommand(): Command {
     .addOption(desc())
     .option('-z, --zone <zone>')
     .addOption(config('extension'))
-    .addOption(ifMatch())
+    .addOption(IF_MATCH.extension())
     .addOption(outputOption())
     .action(act((i, g, id: string) => i.updateExtension(g, id)));
 
@@ -90,7 +101,7 @@ export function extensionCommand(): Command {
     .alias('deregister')
     .description('delete an extension and everything registered under it')
     .argument('<id>', 'extension id')
-    .addOption(ifMatch())
+    .addOption(IF_MATCH.extension())
     .action(act((i, g, id: string) => i.deleteExtension(g, id)));
 
   const service = ext.command('service').alias('services').description('services of an extension');
@@ -120,7 +131,7 @@ export function extensionCommand(): Command {
     .addOption(new Option('--auth-required <bool>', 'clients must use credentials').choices(['true', 'false']))
     .addOption(new Option('--default <bool>', 'the default instance of its product for this resource (true clears the mark elsewhere)').choices(['true', 'false']))
     .addOption(config('service'))
-    .addOption(ifMatch())
+    .addOption(IF_MATCH.service())
     .addOption(outputOption())
     .action(act((i, g, e: string, s: string) => i.updateService(g, e, s)));
   service
@@ -139,7 +150,7 @@ export function extensionCommand(): Command {
     .command('delete')
     .argument('<extension-id>')
     .argument('<service-id>')
-    .addOption(ifMatch())
+    .addOption(IF_MATCH.service())
     .action(act((i, g, e: string, s: string) => i.deleteService(g, e, s)));
 
   const endpoint = ext.command('endpoint').alias('endpoints').description('endpoints of a service');
@@ -161,7 +172,7 @@ export function extensionCommand(): Command {
     .addOption(file('the fields to change'))
     .addOption(new Option('-t, --type <type>').choices(['internal', 'external']))
     .addOption(config('endpoint'))
-    .addOption(ifMatch())
+    .addOption(IF_MATCH.endpoint())
     .addOption(outputOption())
     .action(act((i, g, e: string, s: string, u: string) => i.updateEndpoint(g, e, s, u)));
   endpoint
@@ -171,11 +182,19 @@ export function extensionCommand(): Command {
     .addOption(outputOption())
     .action(act((i, g, e: string, s: string) => i.listEndpoints(g, e, s)));
   endpoint
+    .command('get')
+    .description('show one endpoint (with its revision, for --if-match)')
+    .argument('<extension-id>')
+    .argument('<service-id>')
+    .argument('<url>')
+    .addOption(outputOption('yaml'))
+    .action(act((i, g, e: string, s: string, u: string) => i.getEndpoint(g, e, s, u)));
+  endpoint
     .command('delete')
     .argument('<extension-id>')
     .argument('<service-id>')
     .argument('<url>')
-    .addOption(ifMatch())
+    .addOption(IF_MATCH.endpoint())
     .action(act((i, g, e: string, s: string, u: string) => i.deleteEndpoint(g, e, s, u)));
 
   const creds = ext.command('credentials').alias('credential').description('credentials of a service (values never on the command line: use -f or --from-env)');
@@ -204,7 +223,7 @@ export function extensionCommand(): Command {
       .argument('<credentials-id>')
       .addOption(file('the fields to change')),
   )
-    .addOption(ifMatch())
+    .addOption(IF_MATCH.credentials())
     .addOption(outputOption())
     .action(act((i, g, e: string, s: string, c: string) => i.updateCredentials(g, e, s, c)));
   creds
@@ -215,11 +234,20 @@ export function extensionCommand(): Command {
     .addOption(outputOption())
     .action(act((i, g, e: string, s: string) => i.listCredentials(g, e, s)));
   creds
+    .command('get')
+    .description('show one credential set (with its revision, for --if-match); values hidden unless --show-secrets')
+    .argument('<extension-id>')
+    .argument('<service-id>')
+    .argument('<credentials-id>')
+    .addOption(showSecrets())
+    .addOption(outputOption('yaml'))
+    .action(act((i, g, e: string, s: string, c: string) => i.getCredentials(g, e, s, c)));
+  creds
     .command('delete')
     .argument('<extension-id>')
     .argument('<service-id>')
     .argument('<credentials-id>')
-    .addOption(ifMatch())
+    .addOption(IF_MATCH.credentials())
     .action(act((i, g, e: string, s: string, c: string) => i.deleteCredentials(g, e, s, c)));
 
   return ext;

@@ -233,6 +233,11 @@ export async function listEndpoints(g: G, ext: string, svc: string): Promise<voi
   await printResult(parseFormat(g.output), rows, rows, EP_COLUMNS, 'No endpoints found.');
 }
 
+export async function getEndpoint(g: G, ext: string, svc: string, url: string): Promise<void> {
+  const ep = await (await client(g)).getEndpoint(ext, svc, url);
+  await printResult(parseFormat(g.output), ep, [ep], EP_COLUMNS);
+}
+
 export async function deleteEndpoint(g: G, ext: string, svc: string, url: string): Promise<void> {
   await (await client(g)).deleteEndpoint(ext, svc, url, { ifMatch: revision(g) });
   process.stdout.write(`Endpoint ${url} deleted from service ${svc}.\n`);
@@ -281,6 +286,11 @@ export async function updateCredentials(g: G, ext: string, svc: string, id: stri
 export async function listCredentials(g: G, ext: string, svc: string): Promise<void> {
   const rows = await (await client(g)).listCredentials(ext, svc, reveal(g));
   await printResult(parseFormat(g.output), rows, rows, CRED_COLUMNS, 'No credentials found.');
+}
+
+export async function getCredentials(g: G, ext: string, svc: string, id: string): Promise<void> {
+  const cr = await (await client(g)).getCredentials(ext, svc, id, reveal(g));
+  await printResult(parseFormat(g.output), cr, [cr], CRED_COLUMNS);
 }
 
 export async function deleteCredentials(g: G, ext: string, svc: string, id: string): Promise<void> {

@@ -26,7 +26,7 @@ import { chmodSync, closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FusemlError } from '../../core/errors.js';
-import { HIDDEN, withStatusTimes, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../core/records.js';
+import { HIDDEN, withStatusTimes, withoutNestedRevisions, type Configuration, type CredentialsRecord, type ExtensionRecord } from '../../core/records.js';
 import { Cipher, keyFingerprint } from '../crypto.js';
 import { PreconditionFailedError } from '../errors.js';
 import { listInScope, type CredentialScopeFilter, type MaskedRow, type ReadOptions, type Store, type StoreFilter } from './types.js';
@@ -102,6 +102,19 @@ const MIGRATIONS: readonly Migration[] = [
       DROP INDEX IF EXISTS services_category;
       DROP INDEX IF EXISTS services_id;
     `,
+  },
+  {
+    version: 5,
+    description: 'extensions.masked without the revisions of nested records (a representation carries its own record\'s revision only)',
+    sql: '',
+    run: (store, db) => {
+      // The document (doc) keeps every revision: only the masked column, what list routes send, is rewritten.
+      const update = db.prepare('UPDATE extensions SET masked = ? WHERE id = ?');
+      for (const row of db.prepare('SELECT id, doc, masked FROM extensions').all() as { id: string; doc: string; masked: string | null }[]) {
+        const masked = JSON.stringify(store.unsealForMigration(row.doc));
+        if (masked !== row.masked) update.run(masked, row.id);
+      }
+    },
   },
 ];
 
@@ -379,7 +392,10 @@ export class SqliteStore implements Store {
       sealedServices?.push({ ...s, credentials: sealedCreds });
       maskedServices?.push({ ...s, credentials: maskedCreds });
     }
-    return { doc: JSON.stringify({ ...record, services: sealedServices }), masked: JSON.stringify({ ...record, services: maskedServices }) };
+    // The masked column is what list routes send: the wire rule, no revision on the nested records (copies; the
+    // document keeps them all: If-Match on a nested route, and every read, are served from it).
+    const masked = withoutNestedRevisions({ ...record, services: maskedServices as ExtensionRecord['services'] });
+    return { doc: JSON.stringify({ ...record, services: sealedServices }), masked: JSON.stringify(masked) };
   }
 
   /**
@@ -407,9 +423,9 @@ export class SqliteStore implements Store {
     return doc;
   }
 
-  /** @internal the masked form of a stored document (used by migrations 2 and 3). */
+  /** @internal the masked form of a stored document, as the masked column holds it (used by migrations 2, 3 and 5). */
   unsealForMigration(doc: string): ExtensionRecord {
-    return this.#unseal(doc, false);
+    return withoutNestedRevisions(this.#unseal(doc, false));
   }
 
   /** Resolves once every commit made so far is on disk (immediately when none waits for a sync). */
