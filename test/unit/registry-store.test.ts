@@ -35,7 +35,7 @@ describe('SqliteStore', () => {
     await s.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    expect((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
     const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
     expect(indexes).toEqual(['extensions_product', 'services_resource']);
     db.close();
@@ -203,7 +203,7 @@ describe('migrations', () => {
     expect(rows[0]?.json).not.toContain(SECRET);
     await again.close();
     const check = new Database(path, { readonly: true });
-    expect((check.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    expect((check.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
     check.close();
   });
 
@@ -249,7 +249,44 @@ describe('migrations', () => {
     expect(doc.services?.[0]?.credentials?.[0]?.configuration?.AWS_SECRET_ACCESS_KEY).toBe(SECRET);
     await again.close();
     const check = new Database(path, { readonly: true });
-    expect((check.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    expect((check.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+    check.close();
+  });
+});
+
+describe('migration 6: extensions as a rowid table', () => {
+  test('a database with the WITHOUT ROWID table is rebuilt with every row and services row; the cascade still works', async () => {
+    const path = join(dir, 'r.db');
+    const key = randomBytes(32);
+    const s = new SqliteStore({ path, key });
+    await s.put({ ...rec(), id: 'a' }, null);
+    await s.put({ ...rec(), id: 'b' }, null);
+    await s.close();
+    // Back to the table of migration 1 (rows inside the primary key's b-tree), migration 6 not applied.
+    const db = new Database(path);
+    db.pragma('foreign_keys = OFF'); // better-sqlite3 turns them on: the DROP below would cascade
+    expect(db.prepare('SELECT count(*) AS n FROM services').get()).toEqual({ n: 2 });
+    db.exec(`
+      CREATE TABLE old_x (id TEXT PRIMARY KEY, product TEXT, version TEXT, zone TEXT, revision INTEGER NOT NULL, doc TEXT NOT NULL, masked TEXT) WITHOUT ROWID;
+      INSERT INTO old_x SELECT id, product, version, zone, revision, doc, masked FROM extensions;
+      DROP TABLE extensions;
+      ALTER TABLE old_x RENAME TO extensions;
+      CREATE INDEX extensions_product ON extensions(product);
+      DELETE FROM schema_migrations WHERE version = 6;
+    `);
+    expect((db.prepare("SELECT sql FROM sqlite_master WHERE name = 'extensions'").get() as { sql: string }).sql).toMatch(/WITHOUT ROWID/);
+    expect(db.prepare('SELECT count(*) AS n FROM services').get()).toEqual({ n: 2 });
+    db.close();
+    const again = new SqliteStore({ path, key });
+    expect((await again.list({ product: 'p' })).map((r) => r.id)).toEqual(['a', 'b']);
+    expect((await again.get('a', { reveal: true }))?.services?.[0]?.credentials?.[0]?.configuration).toEqual({ KEY: SECRET });
+    await again.delete('a');
+    await again.close();
+    const check = new Database(path, { readonly: true });
+    expect((check.prepare("SELECT sql FROM sqlite_master WHERE name = 'extensions'").get() as { sql: string }).sql).not.toMatch(/WITHOUT ROWID/);
+    // The services index rows of b survived the rebuild (no cascade); a's went with a (the cascade still holds).
+    expect(check.prepare('SELECT extension_id FROM services ORDER BY extension_id').all()).toEqual([{ extension_id: 'b' }]);
+    expect(check.pragma('foreign_key_check')).toEqual([]);
     check.close();
   });
 });
