@@ -1,7 +1,7 @@
 /**
  * The embedded default store: one SQLite file (better-sqlite3), WAL journal, schema migrations recorded in
  * `schema_migrations`. Each extension is one JSON document row; the fields used by queries are copied into
- * indexed columns (extensions.product/zone, services.resource/category). Credential values are sealed with
+ * columns (extensions.product/version/zone, services.resource/category; product and service resource indexed). Credential values are sealed with
  * AES-256-GCM before they reach the document; their keys stay readable so masked reads never decrypt.
  *
  * Writes are group-committed (docs/registry.md, "Write path"): `put` and `delete` queue their work; the queue
@@ -93,8 +93,8 @@ const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    // Each index costs every write a page of its own (about a tenth of a create's CPU each at 10 000
-    // extensions); these three select a large share of the rows (a handful of zones, categories and service ids
+    // Each index costs every write a page of its own (these three together about a tenth of a create's CPU at
+    // 10 000 extensions); they select a large share of the rows (a handful of zones, categories and service ids
     // are shared by most extensions), where SQLite reads the small rows as fast without them.
     description: 'drop the low-selectivity indexes (zone, service category, service id)',
     sql: `
@@ -176,7 +176,7 @@ export interface SqliteStoreOptions {
   key: Buffer;
   /**
    * Makes the commits so far durable (tests hold it to observe what waits for it). Default: fdatasync of the
-   * WAL file on the thread pool; none for ':memory:'.
+   * WAL file on the thread pool; none without a WAL (':memory:'), where synchronous=FULL stays.
    */
   sync?: () => Promise<void>;
 }
