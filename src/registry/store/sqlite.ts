@@ -71,25 +71,14 @@ const MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: 'extensions.masked: the document as readers see it (credential values hidden), for fast listing',
     sql: 'ALTER TABLE extensions ADD COLUMN masked TEXT',
-    run: (store, db) => {
-      const update = db.prepare('UPDATE extensions SET masked = ? WHERE id = ?');
-      for (const row of db.prepare('SELECT id, doc FROM extensions').all() as { id: string; doc: string }[]) {
-        update.run(JSON.stringify(store.unsealForMigration(row.doc)), row.id);
-      }
-    },
+    run: (store, db) => rewriteRows(store, db),
   },
   {
     version: 3,
     description: "record times once, in fuseml-core's status: top-level created/updated moved into status and dropped",
     sql: '',
-    run: (store, db) => {
-      const update = db.prepare('UPDATE extensions SET doc = ?, masked = ? WHERE id = ?');
-      for (const row of db.prepare('SELECT id, doc FROM extensions').all() as { id: string; doc: string }[]) {
-        // Sealed credential values are untouched (their AAD is their location, not the document).
-        const doc = JSON.stringify(withStatusTimes(JSON.parse(row.doc) as ExtensionRecord));
-        if (doc !== row.doc) update.run(doc, JSON.stringify(store.unsealForMigration(doc)), row.id);
-      }
-    },
+    // Sealed credential values are untouched (their AAD is their location, not the document).
+    run: (store, db) => rewriteRows(store, db, (doc) => JSON.stringify(withStatusTimes(JSON.parse(doc) as ExtensionRecord))),
   },
   {
     version: 4,
@@ -107,14 +96,8 @@ const MIGRATIONS: readonly Migration[] = [
     version: 5,
     description: 'extensions.masked without the revisions of nested records (a representation carries its own record\'s revision only)',
     sql: '',
-    run: (store, db) => {
-      // The document (doc) keeps every revision: only the masked column, what list routes send, is rewritten.
-      const update = db.prepare('UPDATE extensions SET masked = ? WHERE id = ?');
-      for (const row of db.prepare('SELECT id, doc, masked FROM extensions').all() as { id: string; doc: string; masked: string | null }[]) {
-        const masked = JSON.stringify(store.unsealForMigration(row.doc));
-        if (masked !== row.masked) update.run(masked, row.id);
-      }
-    },
+    // The document (doc) keeps every revision: only the masked column, what list routes send, is rewritten.
+    run: (store, db) => rewriteRows(store, db),
   },
   {
     version: 6,
@@ -155,6 +138,19 @@ const MIGRATIONS: readonly Migration[] = [
     },
   },
 ];
+
+/**
+ * For data migrations: each stored row's document converted by `convert` (when given), and its masked column made
+ * what the store writes today for that document (`masked` of #seal); a row is written only when either changed.
+ */
+function rewriteRows(store: SqliteStore, db: Database.Database, convert?: (doc: string) => string): void {
+  const update = db.prepare('UPDATE extensions SET doc = ?, masked = ? WHERE id = ?');
+  for (const row of db.prepare('SELECT * FROM extensions').all() as { id: string; doc: string; masked?: string | null }[]) {
+    const doc = convert ? convert(row.doc) : row.doc;
+    const masked = JSON.stringify(store.unsealForMigration(doc));
+    if (doc !== row.doc || masked !== row.masked) update.run(doc, masked, row.id);
+  }
+}
 
 /** How credentials sit inside a stored document. */
 interface SealedCredentials extends Omit<CredentialsRecord, 'configuration'> {
