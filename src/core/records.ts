@@ -131,6 +131,15 @@ export function recordTime(at: Date = new Date()): string {
 }
 
 /**
+ * The status field holding when a record was first stored, as fuseml-core names it: `created` for credentials,
+ * `registered` for extensions and services (endpoints have no times). Both the registry and stored-form
+ * conversions use it.
+ */
+export function firstStatusTime(kind: 'extension' | 'service' | 'credentials'): 'registered' | 'created' {
+  return kind === 'credentials' ? 'created' : 'registered';
+}
+
+/**
  * Top-level record times written by fuseml-registry before they lived only in `status` (the same times twice):
  * accepted in request bodies and ignored (read-only), never sent, moved into `status` in stored documents.
  */
@@ -155,11 +164,11 @@ export function withStatusTimes(doc: ExtensionRecord): ExtensionRecord {
     delete o.created;
     delete o.updated;
   };
-  move(doc, 'registered');
+  move(doc, firstStatusTime('extension'));
   for (const s of doc.services ?? []) {
-    move(s, 'registered');
+    move(s, firstStatusTime('service'));
     for (const e of s.endpoints ?? []) move(e, undefined);
-    for (const c of s.credentials ?? []) move(c, 'created');
+    for (const c of s.credentials ?? []) move(c, firstStatusTime('credentials'));
   }
   return doc;
 }

@@ -17,6 +17,7 @@ import { FusemlError } from '../core/errors.js';
 import {
   HIDDEN,
   LEGACY_TIME_FIELDS,
+  firstStatusTime,
   recordTime,
   type Configuration,
   type CredentialsRecord,
@@ -191,7 +192,7 @@ function setStatusTimes(r: Timed, prev: Timed | undefined, updated: string | und
     r.status ??= {};
     return;
   }
-  const first = kind === 'credentials' ? 'created' : 'registered';
+  const first = firstStatusTime(kind);
   r.status = { ...userStatus(r.status), [first]: prev?.status?.[first] ?? now, updated: updated ?? prev?.status?.updated ?? now };
 }
 
