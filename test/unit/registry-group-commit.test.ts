@@ -194,23 +194,39 @@ describe('durability: the WAL sync off the event loop', () => {
     expect(s.groupStats.syncs).toBe(1);
   });
 
-  test('one sync at a time: commits made while it runs wait for the next one, which covers them all', async () => {
+  test('one sync at a time: writes queued while it runs commit as one group when it ends, covered by the next sync', async () => {
     const held = heldSync();
     const s = store(held.sync);
     const first = s.put(rec('a'), null);
     await new Promise((r) => setImmediate(r));
     const second = s.put(rec('b'), null);
     const third = s.put(rec('c'), null);
-    await new Promise((r) => setImmediate(r)); // b and c commit while a's sync runs
-    expect(onDisk().has('c')).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(onDisk().has('a')).toBe(true);
+    expect(onDisk().has('b') || onDisk().has('c')).toBe(false); // queued, not committed, while a's sync runs
     expect(held.calls()).toBe(1);
     held.release(); // a's sync
     await expect(first).resolves.toBeDefined();
-    expect(await settled(second)).toBe(false); // committed after that sync started: not covered by it
-    expect(held.calls()).toBe(2);
+    expect(await settled(second)).toBe(false);
+    await new Promise((r) => setImmediate(r));
+    expect(onDisk().has('b') && onDisk().has('c')).toBe(true); // one commit...
+    expect(held.calls()).toBe(2); // ...and one sync for both
+    expect(await settled(third)).toBe(false);
     held.release();
     await expect(Promise.all([second, third])).resolves.toHaveLength(2);
-    expect(s.groupStats).toMatchObject({ groups: 2, syncs: 2 });
+    expect(s.groupStats).toMatchObject({ groups: 2, writes: 3, syncs: 2 });
+  });
+
+  test('a write queued while a failing sync runs is refused without being committed', async () => {
+    const held = heldSync();
+    const s = store(held.sync);
+    const first = s.put(rec('a'), null);
+    await new Promise((r) => setImmediate(r));
+    const queued = s.put(rec('b'), null);
+    held.release(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await expect(first).rejects.toMatchObject({ code: 'REGISTRY' });
+    await expect(queued).rejects.toMatchObject({ code: 'REGISTRY', message: expect.stringMatching(/could not be synced/) });
+    expect(onDisk().has('b')).toBe(false);
   });
 
   test('a sync that fails fails the writes waiting for it and refuses every later write', async () => {

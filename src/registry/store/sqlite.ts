@@ -5,8 +5,8 @@
  * AES-256-GCM before they reach the document; their keys stay readable so masked reads never decrypt.
  *
  * Writes are group-committed (docs/registry.md, "Write path"): `put` and `delete` queue their work; the queue
- * is run at the end of the current turn of the event loop (setImmediate) as ONE transaction with one commit,
- * each write inside its own savepoint. A write that fails (CONFLICT, NOT_FOUND, a stale revision, a bad value)
+ * is run at the end of the current turn of the event loop (setImmediate), or when the sync that runs returns,
+ * as ONE transaction with one commit, each write inside its own savepoint. A write that fails (CONFLICT, NOT_FOUND, a stale revision, a bad value)
  * is rolled back to its savepoint and rejected alone; the others of its group commit. Writes run in the order
  * they were queued.
  *
@@ -14,8 +14,8 @@
  * but the fsync does not block the event loop. SQLite runs with synchronous=NORMAL — its COMMIT writes the WAL
  * frames without syncing them — and the store then syncs the WAL file itself with fdatasync on libuv's thread
  * pool. Every write of a group settles (resolved or rejected) only after a sync that started after its COMMIT
- * returned; at most one sync runs at a time, and the next covers every commit made meanwhile (a group commit of
- * the syncs). Readers never see data that is not yet durable: a read waits for the syncs of the commits before
+ * returned; at most one sync runs at a time, and writes queued meanwhile commit together when it returns,
+ * covered by the next sync. Readers never see data that is not yet durable: a read waits for the syncs of the commits before
  * it. The WAL file stays the same inode while the database is open (SQLite only deletes it when the last
  * connection closes, and a checkpoint truncates it in place); frames a checkpoint copied into the database file
  * were synced by SQLite itself (WAL before the copy, database file after). A sync that fails (EIO) fails the
@@ -584,11 +584,19 @@ export class SqliteStore implements Store {
     if (this.#syncError) return Promise.reject(this.#syncError);
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ run, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#scheduleFlush();
     });
+  }
+
+  /**
+   * The next group commit: at the end of this turn of the event loop, or, while a sync runs, when it ends (the
+   * writes queued meanwhile could not be answered before the next sync anyway; waiting for it makes them one
+   * commit and one sync instead of several).
+   */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#syncing || this.#queue.length === 0) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
   }
 
   /**
@@ -647,6 +655,7 @@ export class SqliteStore implements Store {
         this.#syncing = false;
         for (const w of writes) w.resolve();
         for (const r of waiters) r();
+        this.#scheduleFlush();
         this.#startSync();
       },
       (err: unknown) => {
@@ -656,6 +665,10 @@ export class SqliteStore implements Store {
         });
         for (const w of writes) w.reject(this.#syncError);
         for (const r of waiters) r();
+        // Writes queued while it ran are refused too, uncommitted, as every later write is.
+        const queued = this.#queue;
+        this.#queue = [];
+        for (const w of queued) w.reject(this.#syncError);
         this.#startSync();
       },
     );
