@@ -58,6 +58,11 @@ function validators(): Record<string, ValidateFunction> {
   return compiled;
 }
 
+/** Compiles the validators now (the server does at start, so its first write does not pay ~100 ms for it). */
+export function prepareValidators(): void {
+  validators();
+}
+
 export type RecordKind = 'extension' | 'service' | 'endpoint' | 'credentials';
 
 /** `pointer: words`, worded as descriptor errors are (src/descriptor/schema.ts); undefined when not worth a line. */

@@ -5,6 +5,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { authenticate, type AuthConfig } from '../auth.js';
 import { Registry, type AuditEvent, type ReadOverlay } from '../registry.js';
+import { prepareValidators } from '../validate.js';
 import type { Store } from '../store/types.js';
 import { bodyKind, decodeBody, encodeBody, encodingFor, renderError, sendError } from './http.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
@@ -61,6 +62,7 @@ function patternRegex(url: string): RegExp {
 export async function createRegistryApp(options: RegistryAppOptions): Promise<FastifyInstance> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }), ...stripUndefined(options.limits ?? {}) };
   const pool = new ParsePool(limits, limits.parseTimeoutMs);
+  prepareValidators();
   const app = Fastify({
     logger: options.logger
       ? {
