@@ -36,6 +36,11 @@ describe('parseBodyText', () => {
     expect(refused('yaml', '1: a\n"1": b\n').statusCode).toBe(400);
     // The same key in different maps is fine; so are strings that look like keys.
     expect(parseBodyText('json', '{"a":{"k":1},"b":{"k":"\\"k\\":"}}', L)).toEqual({ a: { k: 1 }, b: { k: '"k":' } });
+    // Where a string ends with backslashes before its closing quote: escaped quotes, escaped backslashes.
+    expect(parseBodyText('json', '{"a\\\\":"x\\\\","b":"\\\\\\"","c":1}', L)).toEqual({ 'a\\': 'x\\', b: '\\"', c: 1 });
+    expect(refused('json', '{"k\\\\":1,"k\\u005c":2}').message).toMatch(/duplicate key "k\\\\" at/);
+    expect(refused('json', '{"v":"a\\"b","v":2}').message).toMatch(/duplicate key "v"/);
+    expect(refused('json', '{"v":"\\\\","v":2}').message).toMatch(/duplicate key "v"/);
   });
 
   test('reserved keys: 400 naming the key, at any depth, JSON and YAML', () => {

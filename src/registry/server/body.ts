@@ -83,28 +83,30 @@ function scanJson(text: string, limits: ParseLimits): void {
     }
     return k;
   };
+  // The next backslash at or after a position (strings are skipped with indexOf, escapes found the same way).
+  let backslash = text.indexOf('\\');
   let i = 0;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      let k = i + 1;
+      // The closing quote: the first one not escaped (preceded by an even number of backslashes).
+      let k = text.indexOf('"', i + 1);
       let escaped = false;
-      while (k < n) {
-        const d = text.charCodeAt(k);
-        if (d === 0x5c /* \ */) {
-          escaped = true;
-          k += 2;
-        } else if (d === 0x22) break;
-        else k++;
+      while (k !== -1 && backslash !== -1 && backslash < k) {
+        if (backslash > i) escaped = true;
+        let b = k - 1;
+        while (text.charCodeAt(b) === 0x5c) b--;
+        if ((k - 1 - b) % 2 === 0) break;
+        k = text.indexOf('"', k + 1);
       }
-      if (k >= n) return; // unterminated: JSON.parse reports it
+      if (k === -1) return; // unterminated: JSON.parse reports it
+      if (backslash !== -1 && backslash < k) backslash = text.indexOf('\\', k);
       const top = stack[stack.length - 1];
       const after = nextNonSpace(k + 1);
       if (top && text.charCodeAt(after) === 0x3a /* : */) {
-        const raw = text.slice(i, k + 1);
         let key: string;
         try {
-          key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+          key = escaped ? (JSON.parse(text.slice(i, k + 1)) as string) : text.slice(i + 1, k);
         } catch {
           return; // bad escape: JSON.parse reports it
         }
