@@ -125,9 +125,19 @@ export interface ExtensionRecord {
   revision?: number;
 }
 
+/** The last whole second recordTime() formatted, and its text (every write of a second stamps the same). */
+let lastSecond = Number.NaN;
+let lastText = '';
+
 /** A record time as fuseml-core sends it (Go's time.RFC3339): UTC, whole seconds, e.g. `2026-11-28T06:27:48Z`. */
-export function recordTime(at: Date = new Date()): string {
-  return at.toISOString().replace(/\.\d+Z$/, 'Z');
+export function recordTime(at?: Date): string {
+  if (at !== undefined) return at.toISOString().replace(/\.\d+Z$/, 'Z');
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== lastSecond) {
+    lastText = new Date(second * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    lastSecond = second;
+  }
+  return lastText;
 }
 
 /**
