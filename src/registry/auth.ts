@@ -13,7 +13,7 @@
  *
  * Tokens are kept only as SHA-256 digests and compared in constant time.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { FusemlError } from '../core/errors.js';
 import type { CredentialsRecord } from '../core/records.js';
 import { grantAllows } from '../core/scope.js';
@@ -43,7 +43,7 @@ export interface AuthConfig {
 export const MIN_TOKEN_LENGTH = 16;
 
 export function digest(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+  return hash('sha256', token, 'buffer');
 }
 
 export function tokenEntry(p: Omit<Principal, 'projects' | 'users'> & Partial<Principal>, token: string): TokenEntry {

@@ -137,7 +137,8 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (req, reply) => {
+  /** Answers the request itself (returns the reply) when it may not reach its route; undefined lets it through. */
+  const admit = (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
     if (closing) {
       reply.header('connection', 'close');
       return sendError(req, reply, 503, errorBody(503, 'UNAVAILABLE', 'the registry is shutting down'));
@@ -149,7 +150,7 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
       if (declared > 64 * 1024 * 1024) reply.header('connection', 'close'); // not worth draining
       return sendError(req, reply, 413, errorBody(413, 'PAYLOAD_TOO_LARGE', `request body is too large (limit ${bodyLimit} bytes)`));
     }
-    if ((req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
+    if ((req.routeOptions.config as { public?: boolean } | undefined)?.public) return undefined;
     // No route: 404/405 at once (before any body is read or parsed), no token needed to learn that.
     if (req.routeOptions.url === undefined) return noRoute(req, reply);
     const r = authenticate(options.auth, req.headers.authorization);
@@ -171,17 +172,38 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
       if (left <= 0) inFlight.delete(key);
       else inFlight.set(key, left);
     });
+    return undefined;
+  };
+  // Callback-style hooks (here and onSend): no promise per request.
+  app.addHook('onRequest', (req, reply, done) => {
+    let answered: FastifyReply | undefined;
+    try {
+      answered = admit(req, reply);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    if (answered === undefined) done();
   });
 
   // Response compression (gzip or br when the client's Accept-Encoding allows it; identity otherwise, and for
   // small bodies): every text body a route or error handler sends. Bodies that already carry a
   // Content-Encoding (e.g. the read cache's pre-compressed ones) pass as they are.
-  app.addHook('onSend', async (req, reply, payload) => {
-    if (typeof payload !== 'string' || reply.hasHeader('content-encoding') || reply.statusCode === 204 || reply.statusCode === 304) return payload;
-    const encoding = encodingFor(req, reply, payload.length);
-    if (encoding === 'identity') return payload;
-    reply.header('content-encoding', encoding);
-    return encodeBody(payload, encoding);
+  app.addHook('onSend', (req, reply, payload, done) => {
+    if (typeof payload !== 'string' || reply.hasHeader('content-encoding') || reply.statusCode === 204 || reply.statusCode === 304) {
+      done(null, payload);
+      return;
+    }
+    let body: string | Buffer;
+    try {
+      const encoding = encodingFor(req, reply, payload.length);
+      if (encoding !== 'identity') reply.header('content-encoding', encoding);
+      body = encodeBody(payload, encoding);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    done(null, body);
   });
 
   app.setErrorHandler((err, req, reply) => {
