@@ -395,8 +395,13 @@ export class Registry {
 
   /** The store's put; the read cache forgets the extension once the write settled (before it is answered). */
   async #put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
+    return (await this.#putMasked(record, expectedRevision)).record;
+  }
+
+  /** #put, with the store's serialized masked document when it makes one (Store.putMasked). */
+  async #putMasked(record: ExtensionRecord, expectedRevision: number | null): Promise<{ record: ExtensionRecord; masked?: string }> {
     try {
-      return await this.store.put(record, expectedRevision);
+      return this.store.putMasked ? await this.store.putMasked(record, expectedRevision) : { record: await this.store.put(record, expectedRevision) };
     } finally {
       this.readCache?.invalidate(record.id);
     }
@@ -572,12 +577,26 @@ export class Registry {
   }
 
   async createExtension(body: unknown): Promise<ExtensionRecord> {
+    return withoutNestedRevisions((await this.#create(body)).stored);
+  }
+
+  /**
+   * createExtension, its answer serialized as JSON: the store's masked text of the new document when the store
+   * gives it (Store.putMasked: the same text a listing sends), so the record is not serialized twice.
+   */
+  async createExtensionJson(body: unknown): Promise<{ id: string; revision: number; json: string }> {
+    const { stored, masked } = await this.#create(body);
+    return { id: stored.id, revision: stored.revision ?? 1, json: masked ?? JSON.stringify(withoutNestedRevisions(stored)) };
+  }
+
+  async #create(body: unknown): Promise<{ stored: ExtensionRecord; masked: string | undefined }> {
     const input = this.#withNestedIds(this.#withId(body, (b) => generateId(typeof b.product === 'string' ? b.product : undefined)));
     validateRecord('extension', input);
     const rec = this.#build(input as ExtensionRecord, undefined, SYSTEM).record;
-    const stored = await this.#serialized(rec.id, async () => this.#masked(await this.#put(rec, null)));
+    const { record, masked } = await this.#serialized(rec.id, () => this.#putMasked(rec, null));
+    const stored = this.#masked(record);
     await this.#clearOtherDefaults(stored);
-    return withoutNestedRevisions(stored);
+    return { stored, masked };
   }
 
   /**

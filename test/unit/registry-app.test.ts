@@ -104,6 +104,21 @@ describe('extensions', () => {
     expect(doc.services[0].endpoints[0].extension_id).toBe('mlflow');
   });
 
+  test("a create's answer is the record as a listing sends it; YAML when asked for", async () => {
+    const r = await register();
+    expect(r.status).toBe(201);
+    const listed = await req({ method: 'GET', url: '/extensions?product=mlflow' });
+    expect(r.body).toEqual(listed.body[0]);
+    expect(r.body.services[1].credentials[0].configuration.AWS_SECRET_ACCESS_KEY).toBe('<hidden>');
+    const y = await req({ method: 'POST', url: '/extensions', payload: MLFLOW.replace('id: mlflow\n', 'id: mlflow-2\n'), headers: { accept: 'application/yaml' } });
+    expect(y.status).toBe(201);
+    expect(y.headers['content-type']).toMatch(/yaml/);
+    expect(y.headers.etag).toBe('"1"');
+    const doc = parse(y.raw);
+    expect(doc.id).toBe('mlflow-2');
+    expect(doc.services[1].credentials[0].configuration.AWS_SECRET_ACCESS_KEY).toBe('<hidden>');
+  });
+
   test('fuseml-core status fields: accepted on input, set by the registry', async () => {
     const body = { id: 'x', status: { registered: '2021-01-01T00:00:00Z', updated: '2021-01-01T00:00:00Z' }, services: [{ id: '', status: { registered: '2021-01-01T00:00:00Z' }, endpoints: [{ url: 'http://a', type: 'internal', status: {} }], credentials: [{ id: 'c', scope: 'global', status: { created: '2021-01-01T00:00:00Z' } }] }] };
     const r = await req({ method: 'POST', url: '/extensions', payload: body });

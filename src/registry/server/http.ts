@@ -166,6 +166,14 @@ export async function send(req: FastifyRequest, reply: FastifyReply, status: num
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(data));
 }
 
+/** send, for a body already serialized as JSON (YAML clients get it converted). */
+export async function sendJsonText(req: FastifyRequest, reply: FastifyReply, status: number, json: string, revision?: number): Promise<FastifyReply> {
+  if (wantsYaml(req)) return send(req, reply, status, JSON.parse(json), revision);
+  reply.code(status);
+  if (revision !== undefined) reply.header('etag', `"${revision}"`);
+  return reply.type('application/json; charset=utf-8').send(json);
+}
+
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   VALIDATION: 400,
   USAGE: 400,

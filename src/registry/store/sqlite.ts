@@ -537,12 +537,19 @@ export class SqliteStore implements Store {
 
   /** Resolves `record` itself once committed: the store keeps no reference to it (the document is stored as JSON). */
   async put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord> {
-    await this.#enqueue(() => this.#putNow(record, expectedRevision));
-    return record;
+    return (await this.putMasked(record, expectedRevision)).record;
   }
 
-  /** One put, inside the group transaction (its own savepoint). */
-  #putNow(record: ExtensionRecord, expectedRevision: number | null): void {
+  async putMasked(record: ExtensionRecord, expectedRevision: number | null): Promise<{ record: ExtensionRecord; masked: string }> {
+    let masked = '';
+    await this.#enqueue(() => {
+      masked = this.#putNow(record, expectedRevision);
+    });
+    return { record, masked };
+  }
+
+  /** One put, inside the group transaction (its own savepoint); returns the masked column written. */
+  #putNow(record: ExtensionRecord, expectedRevision: number | null): string {
     const current = this.#stmt('SELECT revision, doc FROM extensions WHERE id = ?').get(record.id) as { revision: number; doc: string } | undefined;
     if (expectedRevision === null) {
       if (current) throw new FusemlError('CONFLICT', `extension ${record.id} already exists`);
@@ -565,6 +572,7 @@ export class SqliteStore implements Store {
     }
     const insert = this.#stmt('INSERT INTO services (extension_id, id, resource, category) VALUES (?, ?, ?, ?)');
     for (const s of record.services ?? []) insert.run(record.id, s.id, s.resource ?? null, s.category ?? null);
+    return masked;
   }
 
   async delete(id: string, expectedRevision?: number): Promise<void> {

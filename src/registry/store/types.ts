@@ -74,6 +74,11 @@ export interface Store {
    * revisions included.
    */
   put(record: ExtensionRecord, expectedRevision: number | null): Promise<ExtensionRecord>;
+  /**
+   * Optional: `put`, also giving the stored document as readers see it, serialized (the text `listMasked` returns
+   * for it), for stores that build it while writing anyway: the registry answers the write with it.
+   */
+  putMasked?(record: ExtensionRecord, expectedRevision: number | null): Promise<{ record: ExtensionRecord; masked: string }>;
   /** Deletes the extension and everything under it; NOT_FOUND when absent; revision checked when given. */
   delete(id: string, expectedRevision?: number): Promise<void>;
   /** Number of extensions stored (health and benchmarks). */

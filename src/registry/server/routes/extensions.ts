@@ -12,7 +12,7 @@ import { actorOf } from '../../auth.js';
 import { QUERY_FIELDS, type RegistryQuery } from '../../registry.js';
 import { checkId } from '../../validate.js';
 import { stringify as stringifyYaml } from 'yaml';
-import { checkQuery, encodeBody, encodingFor, ifMatch, negotiateEncoding, readGetBody, requireWrite, revealFor, send, sendSerialized, wantsYaml } from '../http.js';
+import { checkQuery, encodeBody, encodingFor, ifMatch, negotiateEncoding, readGetBody, requireWrite, revealFor, send, sendJsonText, sendSerialized, wantsYaml } from '../http.js';
 import type { RouteModule } from './types.js';
 
 type IdParams = { id: string };
@@ -43,9 +43,9 @@ export const extensionRoutes: RouteModule = {
     app.post('/extensions', async (req, reply) => {
       checkQuery(req, []);
       requireWrite(req);
-      const rec = await registry.createExtension(req.body);
-      reply.header('location', `/extensions/${encodeURIComponent(rec.id)}`);
-      return send(req, reply, 201, rec, rec.revision);
+      const created = await registry.createExtensionJson(req.body);
+      reply.header('location', `/extensions/${encodeURIComponent(created.id)}`);
+      return sendJsonText(req, reply, 201, created.json, created.revision);
     });
 
     app.get('/extensions', async (req, reply) => {
