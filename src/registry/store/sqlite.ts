@@ -228,6 +228,11 @@ export class SqliteStore implements Store {
     // 8 MiB page cache (better-sqlite3's default is 16): the OS page cache serves the rest, and the registry's
     // resident memory stays low.
     this.#db.pragma('cache_size = -8000');
+    // A checkpoint every ~4 000 log pages (16 MiB) instead of SQLite's 1 000: it runs inside a COMMIT, on the event
+    // loop, and copies each page once however often the log holds it, so 4 times fewer checkpoints copy far fewer
+    // pages (10 000 creates: 127 ms of checkpoints in 39 commits → 80 ms in 9). 4 000 frames still fit the log
+    // index's first hash table, which every read of a page looks up.
+    this.#db.pragma('wal_autocheckpoint = 4000');
     // Foreign keys off for the migrations (better-sqlite3 turns them on by default): a table rebuild (migration
     // 6) must not cascade.
     this.#db.pragma('foreign_keys = OFF');
