@@ -134,14 +134,13 @@ function inputDefaults(kind: Kind, body: unknown): unknown {
  */
 function outputDefaults<T extends object>(r: T, kind: Kind): T {
   const o = r as Record<string, unknown>;
-  if (kind === 'extension') {
-    if (o.services === undefined) o.services = [];
-  } else if (kind === 'service') {
-    if (o.endpoints === undefined) o.endpoints = [];
-    if (o.credentials === undefined) o.credentials = [];
-  } else if (kind === 'endpoint') {
-    if (o.status === undefined) o.status = {};
-  } else if (o.default === undefined) o.default = false;
+  if (kind === 'extension') o.services ??= [];
+  if (kind === 'service') {
+    o.endpoints ??= [];
+    o.credentials ??= [];
+  }
+  if (kind === 'endpoint') o.status ??= {};
+  if (kind === 'credentials') o.default ??= false;
   return r;
 }
 
@@ -151,13 +150,8 @@ const STATUS_TIMES = ['registered', 'created', 'updated', 'state', 'last_probe']
 /** A record's `status` without the registry-set times (undefined when nothing else is left). */
 function userStatus(status: unknown): Record<string, unknown> | undefined {
   if (!status || typeof status !== 'object') return undefined;
-  let out: Record<string, unknown> | undefined;
-  for (const k of Object.keys(status)) {
-    if (STATUS_TIMES.includes(k)) continue;
-    out ??= {};
-    out[k] = (status as Record<string, unknown>)[k];
-  }
-  return out;
+  const out = Object.fromEntries(Object.entries(status).filter(([k]) => !STATUS_TIMES.includes(k)));
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** Content of a record without the registry's bookkeeping, for "did it change" checks. */
@@ -175,17 +169,15 @@ function content(r: object): string {
   return JSON.stringify(sorted(Object.fromEntries(Object.entries(r).filter(([k]) => !skip.has(k)))));
 }
 
-/** Fields of a record the registry sets, never taken from input (and the top-level times earlier versions sent). */
-const META_FIELDS = new Set(['revision', ...LEGACY_TIME_FIELDS, 'extension_id', 'service_id', 'status']);
-
-/** A copy of `r` without its read-only fields, and with only the caller's own `status` fields. */
 function stripMeta<T extends object>(r: T): T {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(r)) {
-    if (!META_FIELDS.has(k)) out[k] = (r as Record<string, unknown>)[k];
+  const out = { ...r } as Record<string, unknown>;
+  // Read-only fields (and the top-level times earlier versions sent, which old clients may send back): ignored.
+  for (const k of ['revision', ...LEGACY_TIME_FIELDS, 'extension_id', 'service_id']) delete out[k];
+  if ('status' in out) {
+    const status = userStatus(out.status);
+    if (status) out.status = status;
+    else delete out.status;
   }
-  const status = (r as { status?: unknown }).status === undefined ? undefined : userStatus((r as { status?: unknown }).status);
-  if (status) out.status = status;
   return out as T;
 }
 
@@ -197,17 +189,11 @@ type Timed = { status?: { registered?: string; created?: string; updated?: strin
  */
 function setStatusTimes(r: Timed, prev: Timed | undefined, updated: string | undefined, now: string, kind: Kind): void {
   if (kind === 'endpoint') {
-    if (r.status === undefined) r.status = {};
+    r.status ??= {};
     return;
   }
   const first = firstStatusTime(kind);
-  const at = prev?.status?.[first] ?? now;
-  const upd = updated ?? prev?.status?.updated ?? now;
-  const own = r.status === undefined ? undefined : userStatus(r.status);
-  const status: Record<string, unknown> = own ?? {};
-  status[first] = at;
-  status.updated = upd;
-  r.status = status;
+  r.status = { ...userStatus(r.status), [first]: prev?.status?.[first] ?? now, updated: updated ?? prev?.status?.updated ?? now };
 }
 
 /** `<hidden>` in a submitted credential value keeps the stored value (a record read back can be sent again). */

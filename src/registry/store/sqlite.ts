@@ -6,17 +6,17 @@
  *
  * Writes are group-committed (docs/registry.md, "Write path"): `put` and `delete` queue their work; the queue
  * is run at the end of the current turn of the event loop (setImmediate), or when the sync that runs returns,
- * as ONE transaction with one commit, each write inside its own savepoint. A write that fails (CONFLICT, NOT_FOUND, a stale revision, a bad value)
- * is rolled back to its savepoint and rejected alone; the others of its group commit. Writes run in the order
- * they were queued.
+ * as ONE transaction with one commit, each write inside its own savepoint. A write that fails (CONFLICT,
+ * NOT_FOUND, a stale revision, a bad value) is rolled back to its savepoint and rejected alone; the others of
+ * its group commit. Writes run in the order they were queued.
  *
  * Durability: a write is answered only once its commit is on disk (survives power loss, as synchronous=FULL),
  * but the fsync does not block the event loop. SQLite runs with synchronous=NORMAL — its COMMIT writes the WAL
  * frames without syncing them — and the store then syncs the WAL file itself with fdatasync on libuv's thread
  * pool. Every write of a group settles (resolved or rejected) only after a sync that started after its COMMIT
  * returned; at most one sync runs at a time, and writes queued meanwhile commit together when it returns,
- * covered by the next sync. Readers never see data that is not yet durable: a read waits for the syncs of the commits before
- * it. The WAL file stays the same inode while the database is open (SQLite only deletes it when the last
+ * covered by the next sync. Readers never see data that is not yet durable: a read waits for the syncs of the
+ * commits before it. The WAL file stays the same inode while the database is open (SQLite only deletes it when the last
  * connection closes, and a checkpoint truncates it in place); frames a checkpoint copied into the database file
  * were synced by SQLite itself (WAL before the copy, database file after). A sync that fails (EIO) fails the
  * writes waiting for it and every later write: the store refuses writes until the server is restarted
