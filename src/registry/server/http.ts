@@ -158,9 +158,19 @@ export function sendSerialized(reply: FastifyReply, format: 'json' | 'yaml', bod
   return reply.send(body);
 }
 
-export async function send(req: FastifyRequest, reply: FastifyReply, status: number, data?: unknown, revision?: number): Promise<FastifyReply> {
+/** A record's entity tag: its revision, quoted (strong; what ifMatch below reads back). */
+export function etagOf(revision: number): string {
+  return `"${revision}"`;
+}
+
+/** Status and, for a record, its ETag. */
+function head(reply: FastifyReply, status: number, revision: number | undefined): void {
   reply.code(status);
-  if (revision !== undefined) reply.header('etag', `"${revision}"`);
+  if (revision !== undefined) reply.header('etag', etagOf(revision));
+}
+
+export async function send(req: FastifyRequest, reply: FastifyReply, status: number, data?: unknown, revision?: number): Promise<FastifyReply> {
+  head(reply, status, revision);
   if (status === 204 || data === undefined) return reply.send();
   if (wantsYaml(req)) return reply.type('application/yaml; charset=utf-8').send(stringifyYaml(data));
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(data));
@@ -169,8 +179,7 @@ export async function send(req: FastifyRequest, reply: FastifyReply, status: num
 /** send, for a body already serialized as JSON (YAML clients get it converted). */
 export async function sendJsonText(req: FastifyRequest, reply: FastifyReply, status: number, json: string, revision?: number): Promise<FastifyReply> {
   if (wantsYaml(req)) return send(req, reply, status, JSON.parse(json), revision);
-  reply.code(status);
-  if (revision !== undefined) reply.header('etag', `"${revision}"`);
+  head(reply, status, revision);
   return reply.type('application/json; charset=utf-8').send(json);
 }
 

@@ -12,7 +12,7 @@ import { actorOf } from '../../auth.js';
 import { QUERY_FIELDS, type RegistryQuery } from '../../registry.js';
 import { checkId } from '../../validate.js';
 import { stringify as stringifyYaml } from 'yaml';
-import { checkQuery, encodeBody, encodingFor, ifMatch, negotiateEncoding, readGetBody, requireWrite, revealFor, send, sendJsonText, sendSerialized, wantsYaml } from '../http.js';
+import { checkQuery, encodeBody, encodingFor, etagOf, ifMatch, negotiateEncoding, readGetBody, requireWrite, revealFor, send, sendJsonText, sendSerialized, wantsYaml } from '../http.js';
 import type { RouteModule } from './types.js';
 
 type IdParams = { id: string };
@@ -73,7 +73,7 @@ export const extensionRoutes: RouteModule = {
       const accepted = negotiateEncoding(req.headers['accept-encoding']);
       const hit = cache.get(id, `${format}+${accepted}`);
       if (hit) {
-        reply.code(200).header('vary', 'Accept-Encoding').header('etag', `"${hit.revision}"`);
+        reply.code(200).header('vary', 'Accept-Encoding').header('etag', etagOf(hit.revision));
         return sendSerialized(reply, format, hit.body, typeof hit.body === 'string' ? 'identity' : accepted);
       }
       const generation = cache.begin();
@@ -82,7 +82,7 @@ export const extensionRoutes: RouteModule = {
       const encoding = encodingFor(req, reply, Buffer.byteLength(text));
       const body = encodeBody(text, encoding);
       cache.put(id, rec.revision ?? 1, `${format}+${accepted}`, body, generation);
-      reply.code(200).header('etag', `"${rec.revision}"`);
+      reply.code(200).header('etag', etagOf(rec.revision ?? 1));
       return sendSerialized(reply, format, body, encoding);
     });
 
