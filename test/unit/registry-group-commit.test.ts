@@ -9,12 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { ExtensionRecord } from '../../src/core/records.js';
 import { PreconditionFailedError } from '../../src/registry/errors.js';
 import { ReadCache } from '../../src/registry/read-cache.js';
 import { Registry } from '../../src/registry/registry.js';
-import { SqliteStore } from '../../src/registry/store/sqlite.js';
+import { GATHER_MS, SqliteStore } from '../../src/registry/store/sqlite.js';
 
 let dir: string;
 let path: string;
@@ -215,6 +215,58 @@ describe('durability: the WAL sync off the event loop', () => {
     held.release();
     await expect(Promise.all([second, third])).resolves.toHaveLength(2);
     expect(s.groupStats).toMatchObject({ groups: 2, writes: 3, syncs: 2 });
+  });
+
+  test('after a sync that answered several writers, the next group is held until as many writes are queued', async () => {
+    const held = heldSync();
+    const s = store(held.sync);
+    const firsts = ['a', 'b', 'c'].map((id) => s.put(rec(id), null));
+    await new Promise((r) => setImmediate(r)); // one group of three; its sync is held
+    held.release();
+    await Promise.all(firsts);
+    // The three writers come back one at a time: their writes wait for one another...
+    const d = s.put(rec('d'), null);
+    await new Promise((r) => setImmediate(r));
+    const e = s.put(rec('e'), null);
+    await new Promise((r) => setImmediate(r));
+    expect(onDisk().has('d') || onDisk().has('e')).toBe(false);
+    expect(held.calls()).toBe(1);
+    const f = s.put(rec('f'), null);
+    await new Promise((r) => setImmediate(r));
+    // ...and commit as one group, with one sync, once the third is queued.
+    expect(['d', 'e', 'f'].every((id) => onDisk().has(id))).toBe(true);
+    expect(held.calls()).toBe(2);
+    held.release();
+    await expect(Promise.all([d, e, f])).resolves.toHaveLength(3);
+    expect(s.groupStats).toMatchObject({ groups: 2, writes: 6, syncs: 2 });
+  });
+
+  test('a held group waits GATHER_MS at most for writers that do not come back; a lone writer is never held', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const held = heldSync();
+      const s = store(held.sync);
+      const firsts = [s.put(rec('a'), null), s.put(rec('b'), null)];
+      await new Promise((r) => setImmediate(r));
+      held.release();
+      await Promise.all(firsts);
+      const c = s.put(rec('c'), null); // one of the two writers comes back
+      expect(await settled(c)).toBe(false);
+      expect(onDisk().has('c')).toBe(false);
+      vi.advanceTimersByTime(GATHER_MS);
+      await new Promise((r) => setImmediate(r));
+      expect(onDisk().has('c')).toBe(true); // committed when the wait ran out
+      held.release();
+      await c;
+      // c's sync answered one write: the next write commits at the end of its turn, without waiting.
+      const d = s.put(rec('d'), null);
+      await new Promise((r) => setImmediate(r));
+      expect(onDisk().has('d')).toBe(true);
+      held.release();
+      await d;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('a write queued while a failing sync runs is refused without being committed', async () => {
