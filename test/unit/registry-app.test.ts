@@ -218,6 +218,39 @@ describe('extensions', () => {
   });
 });
 
+describe('load seen by the store (Store.observeLoad)', () => {
+  test('the count of admitted requests not yet answered: up while writes wait in the store, down once answered; refused ones never count', async () => {
+    let probe: (() => number) | undefined;
+    const seen: number[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const observed = new SqliteStore({ path: ':memory:', key: randomBytes(32) });
+    observed.observeLoad = (p) => (probe = p);
+    const putMasked = observed.putMasked.bind(observed);
+    observed.putMasked = async (record, expected) => {
+      seen.push(probe?.() ?? -1);
+      await held;
+      return putMasked(record, expected);
+    };
+    const a = await createRegistryApp({ store: observed, auth: auth() });
+    try {
+      expect(probe?.()).toBe(0);
+      expect((await a.inject({ method: 'POST', url: '/extensions', payload: { id: 'x' } })).statusCode).toBe(401);
+      expect(probe?.()).toBe(0);
+      const headers = { authorization: `Bearer ${T.writer}`, 'content-type': 'application/json' };
+      const writes = ['one', 'two'].map((id) => a.inject({ method: 'POST', url: '/extensions', headers, payload: { id, product: 'p' } }));
+      while (seen.length < 2) await new Promise((r) => setImmediate(r));
+      expect(probe?.()).toBe(2); // both admitted, both waiting in the store
+      release();
+      expect((await Promise.all(writes)).map((r) => r.statusCode)).toEqual([201, 201]);
+      expect(probe?.()).toBe(0);
+    } finally {
+      await a.close();
+      await observed.close();
+    }
+  });
+});
+
 describe('services, endpoints, credentials', () => {
   test('full CRUD on every sub-resource', async () => {
     await req({ method: 'POST', url: '/extensions', payload: { id: 'minio', product: 'minio' } });

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from 'vitest';
 import type { ExtensionRecord } from '../../src/core/records.js';
 import { PreconditionFailedError } from '../../src/registry/errors.js';
 import { ReadCache } from '../../src/registry/read-cache.js';
@@ -20,7 +20,7 @@ let dir: string;
 let path: string;
 const key = randomBytes(32);
 const open: SqliteStore[] = [];
-function store(sync?: () => Promise<void>): SqliteStore {
+function store(sync?: (inline: boolean) => Promise<void>): SqliteStore {
   const s = new SqliteStore({ path, key, ...(sync ? { sync } : {}) });
   open.push(s);
   return s;
@@ -218,6 +218,11 @@ describe('durability: the WAL sync off the event loop', () => {
   });
 
   test('after a sync that answered several writers, the next group is held until as many writes are queued', async () => {
+    // The hold's time limit (GATHER_MS) must not run out while the test looks: setTimeout is the test's.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const held = heldSync();
     const s = store(held.sync);
     const firsts = ['a', 'b', 'c'].map((id) => s.put(rec(id), null));
@@ -290,6 +295,35 @@ describe('durability: the WAL sync off the event loop', () => {
     await expect(write).rejects.toMatchObject({ code: 'REGISTRY', message: expect.stringMatching(/could not be synced to disk \(EIO: i\/o error, fdatasync\): writes are refused until fuseml-registry is restarted/) });
     await expect(s.put(rec('b'), null)).rejects.toMatchObject({ code: 'REGISTRY', message: expect.stringMatching(/could not be synced/) });
     expect(onDisk().has('b')).toBe(false);
+  });
+
+  test('a group syncs on the event loop when every request in flight waits for it, on the thread pool otherwise', async () => {
+    const flags: boolean[] = [];
+    const s = store((inline) => {
+      flags.push(inline);
+      return Promise.resolve();
+    });
+    // No load observed (a store used without the server): the thread pool.
+    await Promise.all([s.put(rec('a'), null), s.put(rec('b'), null)]);
+    let inFlight = 3;
+    s.observeLoad(() => inFlight);
+    // Three requests in flight, all three writes of this group: inline.
+    await Promise.all([s.put(rec('c'), null), s.put(rec('d'), null), s.put(rec('e'), null)]);
+    // Three in flight, two of them writes of this group (the third, e.g. a read, could run meanwhile): the pool.
+    await Promise.all([s.put(rec('f'), null), s.put(rec('g'), null)]);
+    inFlight = 1;
+    await s.put(rec('h'), null);
+    expect(flags).toEqual([false, true, false, true]);
+    expect(s.groupStats).toMatchObject({ syncs: 4, inlineSyncs: 2 });
+  });
+
+  test('the default sync on the event loop: fdatasync of the WAL file, the same answers', async () => {
+    const s = store();
+    s.observeLoad(() => 0);
+    const results = await Promise.allSettled([s.put(rec('a'), null), s.put(rec('a'), null), s.put(rec('b'), null)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(s.groupStats.inlineSyncs).toBe(s.groupStats.syncs);
+    expect([...onDisk().keys()].sort()).toEqual(['a', 'b']);
   });
 
   test('the default sync: fdatasync of the WAL file, at most one per group', async () => {

@@ -133,6 +133,9 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
 
   const bodyLimit = limits.bodyLimit;
   const inFlight = new Map<string, number>();
+  /** Admitted requests not yet answered, all callers together (the store's observeLoad). */
+  let inFlightTotal = 0;
+  options.store.observeLoad?.(() => inFlightTotal);
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -167,7 +170,9 @@ export async function createRegistryApp(options: RegistryAppOptions): Promise<Fa
       return sendError(req, reply, 429, errorBody(429, 'TOO_MANY_REQUESTS', `more than ${limits.perTokenConcurrency} requests in flight for this token; retry later`));
     }
     inFlight.set(key, n + 1);
+    inFlightTotal++;
     reply.raw.once('close', () => {
+      inFlightTotal--;
       const left = (inFlight.get(key) ?? 1) - 1;
       if (left <= 0) inFlight.delete(key);
       else inFlight.set(key, left);

@@ -11,9 +11,10 @@
  * its group commit. Writes run in the order they were queued.
  *
  * Durability: a write is answered only once its commit is on disk (survives power loss, as synchronous=FULL),
- * but the fsync does not block the event loop. SQLite runs with synchronous=NORMAL — its COMMIT writes the WAL
- * frames without syncing them — and the store then syncs the WAL file itself with fdatasync on libuv's thread
- * pool. Every write of a group settles (resolved or rejected) only after a sync that started after its COMMIT
+ * but the fsync does not block the event loop while other requests are in flight. SQLite runs with
+ * synchronous=NORMAL — its COMMIT writes the WAL frames without syncing them — and the store then syncs the WAL
+ * file itself with fdatasync on libuv's thread pool, or on the event loop when every request in flight waits for
+ * that sync anyway (observeLoad). Every write of a group settles (resolved or rejected) only after a sync that started after its COMMIT
  * returned; at most one sync runs at a time, and writes queued meanwhile commit together when it returns,
  * covered by the next sync. After a sync that answered several writers, the next group is held until those
  * writers' next writes are queued, or GATHER_MS (#gatherAnswered). Readers never see data that is not yet durable: a read waits for the syncs of the
@@ -23,7 +24,7 @@
  * writes waiting for it and every later write: the store refuses writes until the server is restarted
  * (the state on disk is then whatever SQLite recovers, as after a crash).
  */
-import { chmodSync, closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FusemlError } from '../../core/errors.js';
@@ -178,7 +179,7 @@ export interface SqliteStoreOptions {
    * Makes the commits so far durable (tests hold it to observe what waits for it). Default: fdatasync of the
    * WAL file on the thread pool; none without a WAL (':memory:'), where synchronous=FULL stays.
    */
-  sync?: () => Promise<void>;
+  sync?: (inline: boolean) => Promise<void>;
 }
 
 interface QueuedWrite {
@@ -204,8 +205,13 @@ export class SqliteStore implements Store {
    */
   #gather: { want: number; timer: NodeJS.Timeout } | undefined;
   /** Group commits done and writes in them, and WAL syncs, since the store was opened (benchmarks, tests). */
-  readonly groupStats = { groups: 0, writes: 0, largest: 0, syncs: 0 };
-  readonly #sync: () => Promise<void>;
+  readonly groupStats = { groups: 0, writes: 0, largest: 0, syncs: 0, inlineSyncs: 0 };
+  readonly #sync: (inline: boolean) => Promise<void>;
+  /**
+   * The server's count of requests in flight (observeLoad); absent: every sync goes to the thread pool. A plain
+   * property, not #private: a store wrapped by Object.create (tests) may be handed one too.
+   */
+  private requestsInFlight: (() => number) | undefined;
   /** The WAL file's descriptor, opened at the first sync. */
   #walFd: number | undefined;
   /** Writes committed and waiting for the next sync; callbacks (readers) waiting for it too. */
@@ -232,7 +238,7 @@ export class SqliteStore implements Store {
     const wal = this.#db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
     // FULL for the migrations and the key check below (synchronous, before the server takes requests)...
     this.#db.pragma('synchronous = FULL');
-    this.#sync = options.sync ?? (wal ? () => this.#syncWal() : () => Promise.resolve());
+    this.#sync = options.sync ?? (wal ? (inline) => this.#syncWal(inline) : () => Promise.resolve());
     this.#db.pragma('busy_timeout = 5000');
     // 8 MiB page cache (better-sqlite3's default is 16): the OS page cache serves the rest, and the registry's
     // resident memory stays low.
@@ -675,7 +681,11 @@ export class SqliteStore implements Store {
     this.#afterSync = [];
     this.#inFlight = waiters;
     this.#syncing = true;
-    this.#sync().then(
+    // Every request in flight waits for this sync (a closed loop of writers, all in this group): nothing else
+    // could run while it does, so it runs here, saving the thread pool's two hand-offs (~0.3 ms on this machine).
+    const inline = this.requestsInFlight !== undefined && this.requestsInFlight() <= writes.length + waiters.length;
+    if (inline) this.groupStats.inlineSyncs++;
+    this.#sync(inline).then(
       () => {
         this.groupStats.syncs++;
         this.#syncing = false;
@@ -726,11 +736,23 @@ export class SqliteStore implements Store {
     this.#gather = undefined;
   }
 
-  /** fdatasync of the WAL file on the thread pool (the file exists: a COMMIT in WAL mode wrote it). */
-  #syncWal(): Promise<void> {
+  observeLoad(requestsInFlight: () => number): void {
+    this.requestsInFlight = requestsInFlight;
+  }
+
+  /**
+   * fdatasync of the WAL file (it exists: a COMMIT in WAL mode wrote it), on the thread pool, or `inline` on this
+   * thread; settles the same way either way (a promise, then-callbacks after this turn's code).
+   */
+  #syncWal(inline: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
       try {
         this.#walFd ??= openSync(`${this.path}-wal`, 'r');
+        if (inline) {
+          fdatasyncSync(this.#walFd);
+          resolve();
+          return;
+        }
       } catch (err) {
         reject(err as Error);
         return;

@@ -94,6 +94,12 @@ export interface Store {
    * (SQLite: `PRAGMA data_version`); the registry's read cache (../read-cache.ts) is used only with such stores.
    */
   dataVersion?(): number;
+  /**
+   * Optional: the server hands the store a count of the requests it has in flight (admitted, not yet answered).
+   * The SQLite store syncs a group on the event loop itself when every request in flight waits for that sync
+   * (nothing else could run meanwhile), and on the thread pool otherwise.
+   */
+  observeLoad?(requestsInFlight: () => number): void;
   close(): Promise<void>;
 }
 
