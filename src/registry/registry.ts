@@ -144,6 +144,16 @@ function outputDefaults<T extends object>(r: T, kind: Kind): T {
   return r;
 }
 
+/** The services a listing keeps under its service filters (undefined: no service filter, all of them). */
+function servicesKept(filter: StoreFilter): ((s: ServiceRecord) => boolean) | undefined {
+  const { service_id, service_resource, service_category } = filter;
+  if (service_id === undefined && service_resource === undefined && service_category === undefined) return undefined;
+  return (s) =>
+    (service_id === undefined || s.id === service_id) &&
+    (service_resource === undefined || s.resource === service_resource) &&
+    (service_category === undefined || s.category === service_category);
+}
+
 /** Status fields the registry sets (times, and `state` / `last_probe` on reads): never taken from input. */
 const STATUS_TIMES = ['registered', 'created', 'updated', 'state', 'last_probe'];
 
@@ -416,36 +426,36 @@ export class Registry {
       const matches = versionMatcher(version);
       records = records.filter((r) => matches(r.version));
     }
-    const { service_id, service_resource, service_category } = filter;
-    if (service_id !== undefined || service_resource !== undefined || service_category !== undefined) {
-      for (const r of records) {
-        r.services = (r.services ?? []).filter(
-          (s) =>
-            (service_id === undefined || s.id === service_id) &&
-            (service_resource === undefined || s.resource === service_resource) &&
-            (service_category === undefined || s.category === service_category),
-        );
-      }
+    const keep = servicesKept(filter);
+    if (keep) {
+      for (const r of records) r.services = (r.services ?? []).filter(keep);
     }
     return this.#annotate(records.map(withoutNestedRevisions));
   }
 
   /**
-   * The masked listing as JSON text (the store's masked form follows the wire rule: no nested revisions), without
-   * parsing documents, when the store offers it, no service
-   * filter asks for pruning and no probe status is to be laid over; undefined otherwise (use listExtensions).
+   * The masked listing as JSON text (the store's masked form follows the wire rule: no nested revisions), when
+   * the store offers it and no probe status is to be laid over; undefined otherwise (use listExtensions). Without
+   * a service filter the stored texts are sent as they are; with one, each is parsed, pruned to the services the
+   * filter keeps (listExtensions' rule) and serialized again — still no credential to unseal.
    */
   async listExtensionsJson(query: RegistryQuery): Promise<string | undefined> {
     const { version, ...filter } = query;
-    if (!this.store.listMasked || this.overlay?.active() === true || filter.service_id !== undefined || filter.service_resource !== undefined || filter.service_category !== undefined) {
-      return undefined;
-    }
+    if (!this.store.listMasked || this.overlay?.active() === true) return undefined;
     let rows = await this.store.listMasked(filter);
     if (version !== undefined) {
       const matches = versionMatcher(version);
       rows = rows.filter((r) => matches(r.version ?? undefined));
     }
-    return `[${rows.map((r) => r.json).join(',')}]`;
+    const keep = servicesKept(filter);
+    if (!keep) return `[${rows.map((r) => r.json).join(',')}]`;
+    return `[${rows
+      .map((r) => {
+        const record = JSON.parse(r.json) as ExtensionRecord;
+        record.services = (record.services ?? []).filter(keep);
+        return JSON.stringify(record);
+      })
+      .join(',')}]`;
   }
 
   /**

@@ -9,6 +9,7 @@ import { FusemlError } from '../../src/core/errors.js';
 import { loadOrCreateKey } from '../../src/registry/crypto.js';
 import { PreconditionFailedError } from '../../src/registry/errors.js';
 import { withoutNestedRevisions, type ExtensionRecord } from '../../src/core/records.js';
+import { Registry } from '../../src/registry/registry.js';
 import { SqliteStore } from '../../src/registry/store/sqlite.js';
 import { inPreviousForm, legacyTimes, sampleRecord, sampleStatusTimes, statusTimes } from '../helpers/store-contract.js';
 
@@ -143,6 +144,45 @@ describe('masked column', () => {
       expect(row?.json).not.toContain(SECRET);
     }
     expect((await s.get('m', { reveal: true }))?.services?.[0]?.credentials?.[0]?.configuration).toEqual({ K1: SECRET, K2: 'x' });
+    await s.close();
+  });
+});
+
+describe('listing as text (Registry.listExtensionsJson)', () => {
+  test('with and without service filters: byte for byte the parsed listing serialized, services pruned the same way', async () => {
+    const s = new SqliteStore({ path: join(dir, 'r.db'), key: randomBytes(32) });
+    const registry = new Registry(s);
+    for (let i = 0; i < 6; i++) {
+      await registry.createExtension({
+        id: `x${i}`,
+        product: `p${i % 2}`,
+        version: `1.${i}.0`,
+        services: [
+          { id: 'api', resource: `r${i % 3}`, category: 'serving', endpoints: [{ url: `http://x${i}:80`, type: 'internal' }] },
+          { id: 'store', resource: 's3', category: i % 2 ? 'model-store' : 'data', credentials: [{ id: 'c', scope: 'global', configuration: { K: SECRET } }] },
+          ...(i === 5 ? [{ id: 'bare' }] : []),
+        ],
+      });
+    }
+    const queries = [
+      {},
+      { product: 'p1' },
+      { service_resource: 'r1' },
+      { service_resource: 's3', version: '>=1.2.0' },
+      { service_id: 'store', service_category: 'model-store' },
+      { service_id: 'api', product: 'p0' },
+      { service_category: 'nothing' },
+      { service_id: 'bare' },
+    ];
+    for (const q of queries) {
+      const text = await registry.listExtensionsJson(q);
+      expect(text, JSON.stringify(q)).toBe(JSON.stringify(await registry.listExtensions(q)));
+      expect(text).not.toContain(SECRET);
+    }
+    // Pruned: only the services the filter keeps.
+    const pruned = JSON.parse((await registry.listExtensionsJson({ service_resource: 's3' })) ?? '[]') as ExtensionRecord[];
+    expect(pruned).toHaveLength(6);
+    expect(pruned.every((r) => r.services?.length === 1 && r.services[0]?.id === 'store')).toBe(true);
     await s.close();
   });
 });
