@@ -14,11 +14,11 @@
  * but the fsync does not block the event loop while other requests are in flight. SQLite runs with
  * synchronous=NORMAL — its COMMIT writes the WAL frames without syncing them — and the store then syncs the WAL
  * file itself with fdatasync on libuv's thread pool, or on the event loop when every request in flight waits for
- * that sync anyway (observeLoad). Every write of a group settles (resolved or rejected) only after a sync that started after its COMMIT
- * returned; at most one sync runs at a time, and writes queued meanwhile commit together when it returns,
- * covered by the next sync. After a sync that answered several writers, the next group is held until those
- * writers' next writes are queued, or GATHER_MS (#gatherAnswered). Readers never see data that is not yet durable: a read waits for the syncs of the
- * commits before it. The WAL file stays the same inode while the database is open (SQLite only deletes it when the last
+ * that sync anyway (observeLoad). Every write of a group settles (resolved or rejected) only after a sync that
+ * started after its COMMIT returned; at most one sync runs at a time, and writes queued meanwhile commit together
+ * when it returns, covered by the next sync. After a sync that answered several writers, the next group is held
+ * until those writers' next writes are queued, or GATHER_MS (#gatherAnswered). Readers never see data that is not
+ * yet durable: a read waits for the syncs of the commits before it. The WAL file stays the same inode while the database is open (SQLite only deletes it when the last
  * connection closes, and a checkpoint truncates it in place); frames a checkpoint copied into the database file
  * were synced by SQLite itself (WAL before the copy, database file after). A sync that fails (EIO) fails the
  * writes waiting for it and every later write: the store refuses writes until the server is restarted
@@ -717,8 +717,8 @@ export class SqliteStore implements Store {
    * many writes are queued as it answered — those writers' next writes, typically a fraction of a millisecond
    * later — or GATHER_MS passed, whichever comes first. Without it, writers answered together drift into two
    * halves that take turns (one half commits and syncs while the other is being read), each half paying for its
-   * own commit, sync and wake-ups: with 8 writers in flight, groups of ~4 instead of ~7 and ~15 % more CPU per
-   * write (docs/registry.md, "Write path"). A lone writer (one write per sync) is never held.
+   * own commit, sync and wake-ups: with 8 writers in flight, groups of 1-2 alternating with 6-7 instead of 8, and
+   * ~15 % more CPU per write (docs/registry.md, "Write path"). A lone writer (one write per sync) is never held.
    */
   #gatherAnswered(answered: number): void {
     if (answered < 2 || this.#gather) return;
