@@ -554,6 +554,19 @@ describe('bad input: always 4xx with {"error":{code,message}}, never a 500, noth
   });
 });
 
+describe('unknown query parameters', () => {
+  test('a misspelt one is named with the parameter it is near; otherwise the route\'s parameters are listed', async () => {
+    const near = await req({ method: 'GET', url: '/extensions?service_resourse=s3' });
+    expect(near.status).toBe(400);
+    expect(near.body.error.message).toBe('unknown query parameter "service_resourse" (did you mean service_resource?)');
+    const far = await req({ method: 'GET', url: '/extensions?colour=red' });
+    expect(far.status).toBe(400);
+    expect(far.body.error.message).toMatch(/^unknown query parameter "colour"; this route takes .*product.*service_resource.*reveal/);
+    const none = await req({ method: 'GET', url: '/extensions/x/services?product=p' });
+    expect(none.body.error.message).toMatch(/^unknown query parameter "product"; this route takes/);
+  });
+});
+
 describe('meta', () => {
   test('every registered route is in openapi.json and vice versa', async () => {
     const doc = (await req({ method: 'GET', url: '/openapi.json', as: null })).body as { openapi: string; paths: Record<string, Record<string, unknown>>; components: unknown };

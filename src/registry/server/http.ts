@@ -8,6 +8,7 @@ import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:z
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { stringify as stringifyYaml } from 'yaml';
 import { FusemlError, type ErrorCode } from '../../core/errors.js';
+import { suggest } from '../../core/suggest.js';
 import type { Principal } from '../auth.js';
 import { canWrite, revealScope } from '../auth.js';
 import { BadRequestError, PreconditionFailedError } from '../errors.js';
@@ -294,7 +295,11 @@ export function checkQuery(req: FastifyRequest, allowed: readonly string[]): Rec
   const q = queryRecord(req);
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(q)) {
-    if (!allowed.includes(k)) throw new FusemlError('VALIDATION', `unknown query parameter ${JSON.stringify(k.slice(0, 60))}`);
+    if (!allowed.includes(k)) {
+      const near = suggest(k.slice(0, 60), allowed);
+      const known = allowed.length > 0 ? `; this route takes ${allowed.join(', ')}` : '; this route takes none';
+      throw new FusemlError('VALIDATION', `unknown query parameter ${JSON.stringify(k.slice(0, 60))}${near.length > 0 ? ` (did you mean ${near.join(' or ')}?)` : known}`);
+    }
     if (Array.isArray(v)) throw new FusemlError('VALIDATION', `query parameter ${k} given more than once`);
     out[k] = typeof v === 'string' ? v : undefined;
   }
