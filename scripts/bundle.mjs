@@ -11,7 +11,7 @@
 // same target as seen from the bundle's folder. Source maps (*.js.map) point into
 // src/; they are read only with --verbose (see src/cli/bin/*.ts).
 import { createHash } from 'node:crypto';
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -179,6 +179,9 @@ for (const [bin, workers] of Object.entries(BINS)) {
   });
   const out = await bundle.write({ dir: outdir, format: 'es', manualChunks: (file) => manual.get(file), entryFileNames: '[name].js', chunkFileNames: 'chunk-[hash].js', sourcemap: true, sourcemapExcludeSources: true, banner: (c) => (c.isEntry && c.name === bin ? '#!/usr/bin/env node' : '') });
   await bundle.close();
+  // Executable, as npm makes a bin when it installs or links the package: a clone linked with `npm link` and built
+  // again must still run (the build writes the file anew, mode 0644 otherwise).
+  await chmod(join(outdir, `${bin}.js`), 0o755);
   // esbuild's metafile, restated for the final files (test/integration/bundle.test.ts reads it):
   // each file with the source inputs of what it holds, the entry points it answers (`entryPoint`
   // where it is one file's own, `entryPoints` for every module it holds that is imported lazily

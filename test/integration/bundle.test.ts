@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +74,14 @@ describe('the bundle', () => {
   it('exists: one file per bin plus the worker threads and the stand-alone validators', () => {
     for (const f of ['fuseml.js', 'fuseml-installer.js', 'fuseml-registry.js', 'registry-serve-worker.js', 'parse-worker.js', 'compiled/extension.cjs']) {
       expect(existsSync(join(ROOT, 'dist/cli/bin', f)), f).toBe(true);
+    }
+  });
+
+  it('each bin is executable, with its #! line (npm link points at the built file: a rebuild must not break it)', () => {
+    for (const bin of ['fuseml', 'fuseml-installer', 'fuseml-registry']) {
+      const file = join(ROOT, 'dist/cli/bin', `${bin}.js`);
+      expect(statSync(file).mode & 0o111, bin).toBe(0o111);
+      expect(readFileSync(file, 'utf8').startsWith('#!/usr/bin/env node\n'), bin).toBe(true);
     }
   });
 
