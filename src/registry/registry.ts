@@ -27,6 +27,7 @@ import {
   withoutNestedRevisions,
 } from '../core/records.js';
 import { keepHandSetFields } from '../core/merge.js';
+import { serviceSelectorsMatch } from '../core/resolve.js';
 import { admitsNobody, describeScope, grantAllows, sameScope } from '../core/scope.js';
 import { versionMatcher } from '../core/version.js';
 import { PreconditionFailedError } from './errors.js';
@@ -144,14 +145,13 @@ function outputDefaults<T extends object>(r: T, kind: Kind): T {
   return r;
 }
 
-/** The services a listing keeps under its service filters (undefined: no service filter, all of them). */
+/**
+ * The services a listing keeps under its service filters (undefined: no service filter, all of them): the rule a
+ * workflow requirement's service selectors follow (serviceSelectorsMatch, src/core/resolve.ts).
+ */
 function servicesKept(filter: StoreFilter): ((s: ServiceRecord) => boolean) | undefined {
-  const { service_id, service_resource, service_category } = filter;
-  if (service_id === undefined && service_resource === undefined && service_category === undefined) return undefined;
-  return (s) =>
-    (service_id === undefined || s.id === service_id) &&
-    (service_resource === undefined || s.resource === service_resource) &&
-    (service_category === undefined || s.category === service_category);
+  if (filter.service_id === undefined && filter.service_resource === undefined && filter.service_category === undefined) return undefined;
+  return (s) => serviceSelectorsMatch(filter, s);
 }
 
 /** Status fields the registry sets (times, and `state` / `last_probe` on reads): never taken from input. */
